@@ -1,0 +1,295 @@
+package mixin
+
+import (
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/go-resty/resty/v2"
+)
+
+// Default endpoints of the Mixin API.
+const (
+	DefaultBaseURL  = "https://api.mixin.one"
+	DefaultBlazeURL = "wss://blaze.mixin.one/"
+)
+
+// Client talks to the Mixin bot API as one bot session. It is safe for
+// concurrent use; make one per keystore and share it.
+type Client struct {
+	ks          *Keystore
+	cfg         *config
+	rest        *resty.Client
+	basePath    string       // path prefix of the base URL, "" for the real API
+	clockOffset atomic.Int64 // nanoseconds to add to the local clock when signing
+}
+
+// config is filled by Options; everything has a production-safe default.
+type config struct {
+	baseURL          string
+	blazeURL         string
+	httpClient       *http.Client
+	logger           *slog.Logger
+	userAgent        string
+	timeout          time.Duration
+	retry            RetryPolicy
+	tokenLifetime    time.Duration
+	maxResponseBytes int64
+	maxMessageBody   int
+	now              func() time.Time
+}
+
+// RetryPolicy says how the client retries requests that are safe to repeat
+// (reads, and writes that carry a client-chosen id such as message_id) after
+// a network error, a 5xx or a 429. Waits are jittered, capped, and end
+// early when ctx does.
+type RetryPolicy struct {
+	// MaxAttempts counts the first try; 1 disables retries.
+	MaxAttempts int
+	// BaseDelay is the first backoff; it doubles per attempt.
+	BaseDelay time.Duration
+	// MaxDelay caps one backoff.
+	MaxDelay time.Duration
+	// MaxRetryAfter is the longest server Retry-After the client waits out;
+	// a longer one ends the call with the [*APIError] (see [RetryAfter]).
+	MaxRetryAfter time.Duration
+}
+
+// DefaultRetryPolicy is used unless [WithRetry] says otherwise.
+var DefaultRetryPolicy = RetryPolicy{MaxAttempts: 4, BaseDelay: 200 * time.Millisecond, MaxDelay: 5 * time.Second, MaxRetryAfter: 30 * time.Second}
+
+// Option configures a [Client]; options are validated by [NewClient].
+type Option func(*config) error
+
+// WithBaseURL sets the REST endpoint, e.g. a mixintest server's URL. A path
+// prefix is kept (and covered by the request signature).
+func WithBaseURL(u string) Option {
+	return func(c *config) error {
+		p, err := url.Parse(u)
+		if err != nil || (p.Scheme != "http" && p.Scheme != "https") || p.Host == "" {
+			return &FieldError{Field: "base URL", Reason: "must be an absolute http(s) URL, got " + strconvQuote(u)}
+		}
+		if p.RawQuery != "" || p.Fragment != "" {
+			return &FieldError{Field: "base URL", Reason: "must not carry a query or fragment"}
+		}
+		c.baseURL = strings.TrimRight(p.String(), "/")
+		return nil
+	}
+}
+
+// WithBlazeURL sets the websocket endpoint of the blaze loop.
+func WithBlazeURL(u string) Option {
+	return func(c *config) error {
+		p, err := url.Parse(u)
+		if err != nil || (p.Scheme != "ws" && p.Scheme != "wss") || p.Host == "" {
+			return &FieldError{Field: "blaze URL", Reason: "must be an absolute ws(s) URL, got " + strconvQuote(u)}
+		}
+		if p.Path == "" {
+			p.Path = "/"
+		}
+		c.blazeURL = p.String()
+		return nil
+	}
+}
+
+// WithHTTPClient sets the HTTP client (transport, proxies, TLS) used for
+// REST calls and attachment transfers. Its Timeout is left as is; the
+// per-request timeout is [WithTimeout].
+func WithHTTPClient(hc *http.Client) Option {
+	return func(c *config) error {
+		if hc == nil {
+			return &FieldError{Field: "HTTP client", Reason: "is nil"}
+		}
+		c.httpClient = hc
+		return nil
+	}
+}
+
+// WithLogger makes the client log through l (requests at debug level,
+// retries and reconnects at info/warn). Without it the client is silent.
+// Tokens and keys are never logged.
+func WithLogger(l *slog.Logger) Option {
+	return func(c *config) error {
+		if l == nil {
+			return &FieldError{Field: "logger", Reason: "is nil"}
+		}
+		c.logger = l
+		return nil
+	}
+}
+
+// WithUserAgent sets the User-Agent header.
+func WithUserAgent(ua string) Option {
+	return func(c *config) error {
+		if strings.ContainsAny(ua, "\r\n") {
+			return &FieldError{Field: "user agent", Reason: "must not contain line breaks"}
+		}
+		c.userAgent = ua
+		return nil
+	}
+}
+
+// WithTimeout bounds each REST attempt (default 10s). ctx still bounds the
+// whole call including retries.
+func WithTimeout(d time.Duration) Option {
+	return func(c *config) error {
+		if d <= 0 {
+			return &FieldError{Field: "timeout", Reason: "must be positive"}
+		}
+		c.timeout = d
+		return nil
+	}
+}
+
+// WithRetry sets the retry policy; see [RetryPolicy].
+func WithRetry(p RetryPolicy) Option {
+	return func(c *config) error {
+		switch {
+		case p.MaxAttempts < 1:
+			return &FieldError{Field: "retry MaxAttempts", Reason: "must be at least 1"}
+		case p.BaseDelay < 0 || p.MaxDelay < 0 || p.MaxRetryAfter < 0:
+			return &FieldError{Field: "retry delays", Reason: "must not be negative"}
+		case p.MaxDelay < p.BaseDelay:
+			return &FieldError{Field: "retry MaxDelay", Reason: "must not be below BaseDelay"}
+		}
+		c.retry = p
+		return nil
+	}
+}
+
+// WithTokenLifetime sets how long each signed request token is valid
+// (default 5 minutes; at least 10 s, at most 24 h). A fresh token is signed
+// for every request, so short is safe.
+func WithTokenLifetime(d time.Duration) Option {
+	return func(c *config) error {
+		if d < 10*time.Second || d > 24*time.Hour {
+			return &FieldError{Field: "token lifetime", Reason: "must be between 10s and 24h"}
+		}
+		c.tokenLifetime = d
+		return nil
+	}
+}
+
+// WithMaxResponseBytes limits how much of one REST response is read
+// (default 4 MiB); a larger one fails with a [*ResponseError].
+func WithMaxResponseBytes(n int64) Option {
+	return func(c *config) error {
+		if n < 1024 {
+			return &FieldError{Field: "max response bytes", Reason: "must be at least 1024"}
+		}
+		c.maxResponseBytes = n
+		return nil
+	}
+}
+
+// WithMaxMessageBody sets the largest POST /messages body [Client.SendMessages]
+// builds (default 128 KiB, the documented API limit); batches are split to
+// stay under it.
+func WithMaxMessageBody(n int) Option {
+	return func(c *config) error {
+		if n < 1024 {
+			return &FieldError{Field: "max message body", Reason: "must be at least 1024 bytes"}
+		}
+		c.maxMessageBody = n
+		return nil
+	}
+}
+
+// WithClock replaces time.Now for token timestamps (tests).
+func WithClock(now func() time.Time) Option {
+	return func(c *config) error {
+		if now == nil {
+			return &FieldError{Field: "clock", Reason: "is nil"}
+		}
+		c.now = now
+		return nil
+	}
+}
+
+// NewClient returns a client for the bot session in ks.
+func NewClient(ks *Keystore, opts ...Option) (*Client, error) {
+	if err := ks.valid(); err != nil {
+		return nil, err
+	}
+	cfg := &config{
+		baseURL:          DefaultBaseURL,
+		blazeURL:         DefaultBlazeURL,
+		userAgent:        "gomixin/mixin",
+		timeout:          10 * time.Second,
+		retry:            DefaultRetryPolicy,
+		tokenLifetime:    5 * time.Minute,
+		maxResponseBytes: 4 << 20,
+		maxMessageBody:   128 << 10,
+		now:              time.Now,
+	}
+	for _, o := range opts {
+		if o == nil {
+			continue
+		}
+		if err := o(cfg); err != nil {
+			return nil, err
+		}
+	}
+	if cfg.logger == nil {
+		cfg.logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.httpClient == nil {
+		cfg.httpClient = &http.Client{Transport: http.DefaultTransport.(*http.Transport).Clone()}
+	}
+	base, _ := url.Parse(cfg.baseURL)
+	rc := resty.NewWithClient(cfg.httpClient).
+		SetLogger(restyLogger{}).
+		SetDisableWarn(true).
+		SetRetryCount(0).
+		SetHeader("User-Agent", cfg.userAgent)
+	return &Client{ks: ks, cfg: cfg, rest: rc, basePath: strings.TrimRight(base.EscapedPath(), "/")}, nil
+}
+
+// Keystore returns the keystore the client signs with.
+func (c *Client) Keystore() *Keystore { return c.ks }
+
+// AppID returns the bot's user id.
+func (c *Client) AppID() string { return c.ks.AppID }
+
+// String identifies the client without secrets.
+func (c *Client) String() string {
+	return "mixin.Client{AppID:" + c.ks.AppID + " BaseURL:" + c.cfg.baseURL + "}"
+}
+
+// Format prints [Client.String] for every verb, so %+v and %#v cannot reach
+// the keystore.
+func (c *Client) Format(f fmt.State, _ rune) { _, _ = io.WriteString(f, c.String()) }
+
+// ClockOffset returns the correction applied to the local clock when
+// signing, learnt from the server's Date header after a 401.
+func (c *Client) ClockOffset() time.Duration { return time.Duration(c.clockOffset.Load()) }
+
+func (c *Client) now() time.Time { return c.cfg.now().Add(time.Duration(c.clockOffset.Load())) }
+
+// Token signs a request token for method, uri (path and query exactly as
+// sent) and body, valid for the configured lifetime. Use it to authenticate
+// requests the client does not make itself. requestID becomes the jti claim
+// and should be the request's X-Request-Id.
+func (c *Client) Token(method, uri string, body []byte, requestID string) (string, error) {
+	a, err := c.ks.authorization(strings.ToUpper(method), uri, body, requestID, c.now(), c.cfg.tokenLifetime)
+	return strings.TrimPrefix(a, "Bearer "), err
+}
+
+func strconvQuote(s string) string {
+	if len(s) > 80 {
+		s = s[:80] + "…"
+	}
+	return fmt.Sprintf("%q", s)
+}
+
+// restyLogger keeps resty silent: the client logs through slog only.
+type restyLogger struct{}
+
+func (restyLogger) Errorf(string, ...any) {}
+func (restyLogger) Warnf(string, ...any)  {}
+func (restyLogger) Debugf(string, ...any) {}

@@ -1,0 +1,101 @@
+package mixin
+
+import (
+	"context"
+	"net/url"
+	"strings"
+)
+
+// Me returns the bot's own user, with its app and session details.
+func (c *Client) Me(ctx context.Context) (*User, error) {
+	var u User
+	if err := c.do(ctx, request{method: "GET", path: "/me", out: &u}); err != nil {
+		return nil, err
+	}
+	return &u, nil
+}
+
+// ReadUser returns a user by user id or by Mixin identity number.
+func (c *Client) ReadUser(ctx context.Context, userIDOrIdentityNumber string) (*User, error) {
+	key := strings.TrimSpace(userIDOrIdentityNumber)
+	if key == "" {
+		return nil, &FieldError{Field: "user_id", Reason: "is empty"}
+	}
+	if len(key) == 36 {
+		var err error
+		if key, err = parseUUID("user_id", key); err != nil {
+			return nil, err
+		}
+	} else if !isDigits(key) {
+		return nil, &FieldError{Field: "user_id", Reason: "must be a UUID or an identity number, got " + strconvQuote(key)}
+	}
+	var u User
+	if err := c.do(ctx, request{method: "GET", path: "/users/" + key, out: &u}); err != nil {
+		return nil, err
+	}
+	return &u, nil
+}
+
+// MaxFetchUsers is how many ids one POST /users/fetch or /sessions/fetch
+// carries; longer lists are split by the client.
+const MaxFetchUsers = 100
+
+// ReadUsers returns the users with the given ids; unknown ids are skipped.
+// Any number of ids may be given: the client splits them into requests of
+// [MaxFetchUsers].
+func (c *Client) ReadUsers(ctx context.Context, userIDs ...string) ([]User, error) {
+	return fetchChunked[User](ctx, c, "/users/fetch", userIDs)
+}
+
+// FetchSessions returns the device sessions of the given users (e.g. to
+// encrypt messages for them).
+func (c *Client) FetchSessions(ctx context.Context, userIDs ...string) ([]Session, error) {
+	return fetchChunked[Session](ctx, c, "/sessions/fetch", userIDs)
+}
+
+func fetchChunked[T any](ctx context.Context, c *Client, path string, userIDs []string) ([]T, error) {
+	ids, err := parseUUIDs("user_ids", userIDs, 0)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]T, 0, len(ids))
+	for len(ids) > 0 {
+		n := min(len(ids), MaxFetchUsers)
+		var page []T
+		if err := c.do(ctx, request{method: "POST", path: path, body: ids[:n], out: &page}); err != nil {
+			return nil, err
+		}
+		out = append(out, page...)
+		ids = ids[n:]
+	}
+	return out, nil
+}
+
+// SearchUser finds a user by Mixin identity number or phone number. The API
+// rate-limits this endpoint hard (see [IsRateLimited]).
+func (c *Client) SearchUser(ctx context.Context, query string) (*User, error) {
+	q := strings.TrimSpace(query)
+	if q == "" {
+		return nil, &FieldError{Field: "query", Reason: "is empty"}
+	}
+	if !isDigits(strings.TrimPrefix(q, "+")) {
+		return nil, &FieldError{Field: "query", Reason: "must be an identity number or a phone number"}
+	}
+	var u User
+	if err := c.do(ctx, request{method: "GET", path: "/search/" + url.PathEscape(q), out: &u}); err != nil {
+		return nil, err
+	}
+	return &u, nil
+}
+
+func isDigits(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
+}
