@@ -197,7 +197,7 @@ func (c *Client) send(ctx context.Context, r request, uri string, body []byte) (
 		}
 		reason := "not a JSON envelope"
 		if jerr != nil {
-			reason += " (" + describeJSONError(jerr) + ")"
+			reason += " (" + describeJSONError(jerr, len(data)) + ")"
 		}
 		return res, &ResponseError{Status: res.status, RequestID: requestID, Reason: reason}
 	}
@@ -276,9 +276,14 @@ func sleepCtx(ctx context.Context, d time.Duration) error {
 	}
 }
 
-func describeJSONError(err error) string {
+// describeJSONError says what is wrong with n bytes of JSON without
+// quoting them.
+func describeJSONError(err error, n int) string {
 	var se *json.SyntaxError
 	if errors.As(err, &se) {
+		if se.Offset >= int64(n) {
+			return "truncated after " + strconv.Itoa(n) + " bytes"
+		}
 		return "syntax error at byte " + strconv.FormatInt(se.Offset, 10)
 	}
 	if errors.Is(err, io.ErrUnexpectedEOF) {
