@@ -293,3 +293,7 @@ type restyLogger struct{}
 func (restyLogger) Errorf(string, ...any) {}
 func (restyLogger) Warnf(string, ...any)  {}
 func (restyLogger) Debugf(string, ...any) {}
+
+// CloseIdleConnections closes idle keep-alive connections of the client's
+// HTTP transport.
+func (c *Client) CloseIdleConnections() { c.cfg.httpClient.CloseIdleConnections() }

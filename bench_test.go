@@ -1,0 +1,285 @@
+package mixin
+
+import (
+	"bytes"
+	"compress/gzip"
+	"context"
+	"crypto/ed25519"
+	"crypto/sha256"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/gorilla/websocket"
+)
+
+func benchKeystore(b testing.TB) *Keystore {
+	ks, err := NewKeystore(testAppID, testSessionID, ed25519.NewKeyFromSeed(testSeed()))
+	if err != nil {
+		b.Fatal(err)
+	}
+	return ks
+}
+
+var benchBody = bytes.Repeat([]byte("x"), 1024)
+
+// BenchmarkSign is the whole per-request signing cost: sig hash, claims,
+// JWT and the Authorization header, for POST /messages with a 1 KB body.
+func BenchmarkSign(b *testing.B) {
+	ks := benchKeystore(b)
+	now := time.Now()
+	reqID := uuid.NewString()
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := ks.authorization("POST", "/messages", benchBody, reqID, now, 5*time.Minute); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkSignBaseline is the physical limit of signing: sha256 over the
+// same bytes plus one Ed25519 signature.
+func BenchmarkSignBaseline(b *testing.B) {
+	key := ed25519.NewKeyFromSeed(testSeed())
+	msg := append([]byte("POST/messages"), benchBody...)
+	// The signing input of a real token is ~330 bytes of header.claims.
+	input := bytes.Repeat([]byte("a"), 330)
+	b.ReportAllocs()
+	for b.Loop() {
+		sum := sha256.Sum256(msg)
+		input[0] = sum[0]
+		_ = ed25519.Sign(key, input)
+	}
+}
+
+// seedPushFrame is a PLAIN_TEXT CREATE_MESSAGE push like the seed's.
+func seedPushFrame(tb testing.TB, messageID string) []byte {
+	js := `{"id":"` + uuid.NewString() + `","action":"CREATE_MESSAGE","data":{"type":"message","representative_id":"","quote_message_id":"","conversation_id":"dd219235-e83a-3b85-a13f-d0f20fa0e833","user_id":"e8e8cd79-cd40-4796-8c54-3a13cfe50115","session_id":"69738284-409c-4bef-b4f1-9754923134bf","message_id":"` + messageID + `","category":"PLAIN_TEXT","data":"aGVsbG8=","data_base64":"aGVsbG8","status":"SENT","source":"CREATE_MESSAGE","silent":false,"expire_in":0,"created_at":"2022-08-19T03:06:17.363215481Z","updated_at":"2022-08-19T03:06:17.363215481Z"}}`
+	var buf bytes.Buffer
+	zw := gzip.NewWriter(&buf)
+	_, _ = zw.Write([]byte(js))
+	if err := zw.Close(); err != nil {
+		tb.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+// BenchmarkFrameDecode turns one inbound gzip frame into the typed message
+// a handler receives.
+func BenchmarkFrameDecode(b *testing.B) {
+	frame := seedPushFrame(b, uuid.NewString())
+	dec := frameDecoder{maxDecompressed: 8 << 20}
+	b.ReportAllocs()
+	b.SetBytes(int64(len(frame)))
+	for b.Loop() {
+		var f inFrame
+		if err := dec.decode(bytes.NewReader(frame), &f); err != nil || f.Data == nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// plainView is what a hand-written decoder would fill: the same fields.
+type plainView struct {
+	Type, RepresentativeID, QuoteMessageID, ConversationID, UserID, SessionID, MessageID, Category, Data, DataBase64, Status, Source string
+	Silent                                                                                                                            bool
+	ExpireIn                                                                                                                          int64
+	CreatedAt, UpdatedAt                                                                                                              time.Time
+}
+
+// BenchmarkFrameDecodeBaseline is the physical limit: a reused gzip.Reader
+// and encoding/json into plain structs of the same frame.
+func BenchmarkFrameDecodeBaseline(b *testing.B) {
+	frame := seedPushFrame(b, uuid.NewString())
+	var zr *gzip.Reader
+	var out bytes.Buffer
+	rd := bytes.NewReader(frame)
+	b.ReportAllocs()
+	b.SetBytes(int64(len(frame)))
+	for b.Loop() {
+		rd.Reset(frame)
+		if zr == nil {
+			zr, _ = gzip.NewReader(rd)
+		} else if err := zr.Reset(rd); err != nil {
+			b.Fatal(err)
+		}
+		out.Reset()
+		if _, err := out.ReadFrom(zr); err != nil {
+			b.Fatal(err)
+		}
+		var f struct {
+			ID     string     `json:"id"`
+			Action string     `json:"action"`
+			Data   *plainView `json:"data"`
+		}
+		if err := json.Unmarshal(out.Bytes(), &f); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// ackServer is an in-process REST endpoint that accepts acknowledgements
+// and counts them.
+type ackServer struct {
+	requests, acks atomic.Int64
+}
+
+func (a *ackServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("X-Request-Id", r.Header.Get("X-Request-Id"))
+	var acks []AcknowledgementRequest
+	body, _ := io.ReadAll(r.Body)
+	_ = json.Unmarshal(body, &acks)
+	a.requests.Add(1)
+	a.acks.Add(int64(len(acks)))
+	_, _ = w.Write([]byte(`{"data":[]}`))
+}
+
+// BenchmarkBlazeInbound measures messages through the whole loop: an
+// in-process websocket server writes pre-encoded frames, a no-op handler
+// runs, acknowledgements are batched to an in-process endpoint.
+func BenchmarkBlazeInbound(b *testing.B) {
+	const distinct = 20000 // more than the dedupe window, so repeats count
+	frames := make([][]byte, distinct)
+	for i := range frames {
+		frames[i] = seedPushFrame(b, uuid.NewString())
+	}
+	acks := &ackServer{}
+	var handled atomic.Int64
+	target := make(chan int64, 1)
+	upgrader := websocket.Upgrader{Subprotocols: []string{blazeSubprotocol}}
+	ws := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		conn, err := upgrader.Upgrade(w, r, nil)
+		if err != nil {
+			return
+		}
+		defer conn.Close()
+		_, rd, err := conn.NextReader()
+		if err != nil {
+			return
+		}
+		var dec frameDecoder
+		dec.maxDecompressed = 1 << 20
+		var list struct {
+			ID string `json:"id"`
+		}
+		raw, _ := io.ReadAll(rd)
+		zr, _ := gzip.NewReader(bytes.NewReader(raw))
+		_ = json.NewDecoder(zr).Decode(&list)
+		reply, _ := encodeFrame(outFrame{ID: list.ID, Action: actionListPending})
+		_ = conn.WriteMessage(websocket.BinaryMessage, reply)
+		go func() { // drain pings and closes
+			for {
+				if _, _, err := conn.NextReader(); err != nil {
+					return
+				}
+			}
+		}()
+		n := <-target
+		for i := range n {
+			if err := conn.WriteMessage(websocket.BinaryMessage, frames[i%distinct]); err != nil {
+				return
+			}
+		}
+		<-r.Context().Done()
+	}))
+	defer ws.Close()
+	rest := httptest.NewServer(acks)
+	defer rest.Close()
+	c, err := NewClient(benchKeystore(b), WithBaseURL(rest.URL), WithBlazeURL("ws"+strings.TrimPrefix(ws.URL, "http")+"/"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	done := make(chan struct{})
+	var want int64
+	h := HandlerFunc(func(ctx context.Context, m *Message) error {
+		if handled.Add(1) == want {
+			close(done)
+		}
+		return nil
+	})
+	ctx, cancel := context.WithCancel(context.Background())
+	errc := make(chan error, 1)
+	want = int64(b.N)
+	b.ReportAllocs()
+	b.ResetTimer()
+	go func() { errc <- c.RunBlaze(ctx, h, WithAckInterval(50*time.Millisecond)) }()
+	target <- int64(b.N)
+	select {
+	case <-done:
+	case <-time.After(5 * time.Minute):
+		b.Fatal("loop stalled")
+	}
+	b.StopTimer()
+	cancel()
+	if err := <-errc; err != nil {
+		b.Fatal(err)
+	}
+	if r := acks.requests.Load(); r > 0 {
+		b.ReportMetric(float64(acks.acks.Load())/float64(r), "acks/request")
+	}
+	if acks.acks.Load() != int64(b.N) {
+		b.Fatalf("acked %d of %d", acks.acks.Load(), b.N)
+	}
+}
+
+// messagesServer answers POST /messages like the API (single object or
+// array).
+func messagesServer() *httptest.Server {
+	return httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("X-Request-Id", r.Header.Get("X-Request-Id"))
+		body, _ := io.ReadAll(r.Body)
+		if len(body) > 0 && body[0] == '[' {
+			_, _ = w.Write([]byte(`{"data":[]}`))
+			return
+		}
+		var m MessageRequest
+		_ = json.Unmarshal(body, &m)
+		fmt.Fprintf(w, `{"data":{"type":"message","message_id":%q,"conversation_id":%q,"category":%q,"data_base64":%q}}`, m.MessageID, m.ConversationID, m.Category, m.DataBase64)
+	}))
+}
+
+// BenchmarkSendMessages sends 10,000 messages per op: batched, and one POST
+// per message as the comparison.
+func BenchmarkSendMessages(b *testing.B) {
+	srv := messagesServer()
+	defer srv.Close()
+	c, err := NewClient(benchKeystore(b), WithBaseURL(srv.URL))
+	if err != nil {
+		b.Fatal(err)
+	}
+	const n = 10000
+	conv := UniqueConversationID(testAppID, "e8e8cd79-cd40-4796-8c54-3a13cfe50115")
+	build := func() []MessageRequest {
+		msgs := make([]MessageRequest, n)
+		for i := range msgs {
+			msgs[i] = MessageRequest{ConversationID: conv, Category: CategoryPlainText, DataBase64: EncodeBase64Data([]byte(fmt.Sprintf("message %d", i)))}
+		}
+		return msgs
+	}
+	ctx := context.Background()
+	b.Run("batched", func(b *testing.B) {
+		for b.Loop() {
+			if err := c.SendMessages(ctx, build()); err != nil {
+				b.Fatal(err)
+			}
+		}
+		b.ReportMetric(float64(n*b.N)/b.Elapsed().Seconds(), "msgs/s")
+	})
+	b.Run("one-per-request", func(b *testing.B) {
+		for b.Loop() {
+			for _, m := range build() {
+				if _, err := c.SendMessage(ctx, m); err != nil {
+					b.Fatal(err)
+				}
+			}
+		}
+		b.ReportMetric(float64(n*b.N)/b.Elapsed().Seconds(), "msgs/s")
+	})
+}

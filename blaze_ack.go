@@ -1,0 +1,119 @@
+package mixin
+
+import (
+	"context"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// acker batches acknowledgements over REST: up to 100 per request, sent
+// when a batch is full or the interval passes, never dropped — a failed
+// batch goes back to the front of the queue.
+type acker struct {
+	c        *Client
+	interval time.Duration
+	log      *slog.Logger
+
+	mu    sync.Mutex
+	queue []AcknowledgementRequest
+	kick  chan struct{}
+
+	requests atomic.Int64 // POSTs that succeeded
+	acked    atomic.Int64 // acknowledgements they carried
+}
+
+func newAcker(c *Client, interval time.Duration, log *slog.Logger) *acker {
+	return &acker{c: c, interval: interval, log: log, kick: make(chan struct{}, 1)}
+}
+
+// add queues one acknowledgement.
+func (a *acker) add(id string, status AckStatus) {
+	a.mu.Lock()
+	a.queue = append(a.queue, AcknowledgementRequest{MessageID: id, Status: status})
+	full := len(a.queue) >= MaxMessagesPerRequest
+	a.mu.Unlock()
+	if full {
+		a.flushSoon()
+	}
+}
+
+func (a *acker) flushSoon() {
+	select {
+	case a.kick <- struct{}{}:
+	default:
+	}
+}
+
+func (a *acker) pending() int {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return len(a.queue)
+}
+
+// run flushes until ctx ends; the caller does the final flush.
+func (a *acker) run(ctx context.Context) {
+	t := time.NewTicker(a.interval)
+	defer t.Stop()
+	failures := 0
+	for {
+		var err error
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			err = a.flush(ctx, flushTick)
+		case <-a.kick:
+			err = a.flush(ctx, flushFull)
+		}
+		if err != nil {
+			failures++
+			a.log.LogAttrs(ctx, slog.LevelWarn, "mixin: blaze: acknowledgements not sent, will retry",
+				slog.Int("queued", a.pending()), slog.String("error", err.Error()))
+			if sleepCtx(ctx, backoff(RetryPolicy{BaseDelay: a.interval, MaxDelay: 10 * time.Second}, failures)) != nil {
+				return
+			}
+			continue
+		}
+		failures = 0
+	}
+}
+
+// flushMode says how much of the queue a flush sends.
+type flushMode int
+
+const (
+	flushFull flushMode = iota // only full batches: more are coming
+	flushTick                  // full batches and one partial: the interval passed
+	flushAll                   // everything: shutting down
+)
+
+// flush sends queued acknowledgements as mode says. On error the unsent
+// rest stays queued, in order.
+func (a *acker) flush(ctx context.Context, mode flushMode) error {
+	for {
+		a.mu.Lock()
+		n := min(len(a.queue), MaxMessagesPerRequest)
+		if n == 0 || (mode == flushFull && n < MaxMessagesPerRequest) {
+			a.mu.Unlock()
+			return nil
+		}
+		batch := make([]AcknowledgementRequest, n)
+		copy(batch, a.queue[:n])
+		a.queue = a.queue[n:]
+		a.mu.Unlock()
+
+		if err := a.c.postAcks(ctx, batch); err != nil {
+			a.mu.Lock()
+			a.queue = append(batch, a.queue...)
+			a.mu.Unlock()
+			return err
+		}
+		a.requests.Add(1)
+		a.acked.Add(int64(n))
+		if mode == flushTick && n < MaxMessagesPerRequest {
+			return nil
+		}
+	}
+}

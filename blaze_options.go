@@ -1,0 +1,273 @@
+package mixin
+
+import (
+	"context"
+	"time"
+)
+
+// Handler handles one inbound message. Returning nil lets the loop
+// acknowledge the message; an error makes it retry per the loop's policy.
+// Handlers of one conversation run one at a time, in order.
+type Handler interface {
+	HandleMessage(ctx context.Context, msg *Message) error
+}
+
+// HandlerFunc adapts a function to [Handler].
+type HandlerFunc func(ctx context.Context, msg *Message) error
+
+// HandleMessage calls f.
+func (f HandlerFunc) HandleMessage(ctx context.Context, msg *Message) error { return f(ctx, msg) }
+
+// AckMode says what the loop acknowledges after a handler succeeds.
+type AckMode int
+
+// Acknowledgement modes of [RunBlaze]: READ (blue ticks, the default),
+// DELIVERED (grey ticks) or none (the bot calls [Client.SendAcknowledgements]
+// itself; unacknowledged messages are pushed again on every reconnect).
+const (
+	AckModeRead AckMode = iota
+	AckModeDelivered
+	AckModeManual
+)
+
+// ConnState is the state of the blaze connection.
+type ConnState int
+
+// Connection states reported to [WithStateHook].
+const (
+	StateConnecting ConnState = iota + 1
+	StateConnected
+	StateDisconnected
+)
+
+// String names the state.
+func (s ConnState) String() string {
+	switch s {
+	case StateConnecting:
+		return "connecting"
+	case StateConnected:
+		return "connected"
+	case StateDisconnected:
+		return "disconnected"
+	}
+	return "unknown"
+}
+
+// StateEvent reports a change of the connection state. For
+// StateDisconnected, Err is why and Delay is the wait before the next dial.
+type StateEvent struct {
+	State   ConnState
+	Attempt int
+	Err     error
+	Delay   time.Duration
+}
+
+// Receipt tells that a message the bot sent was DELIVERED or READ.
+type Receipt struct {
+	MessageID string
+	Status    string
+	UpdatedAt time.Time
+}
+
+// BlazeOption configures [Client.RunBlaze].
+type BlazeOption func(*blazeConfig) error
+
+type blazeConfig struct {
+	workers          int
+	queueSize        int
+	ackMode          AckMode
+	ackInterval      time.Duration
+	handlerAttempts  int
+	handlerBackoff   time.Duration
+	deadLetter       func(ctx context.Context, msg *Message, err error)
+	dedupeWindow     int
+	minBackoff       time.Duration
+	maxBackoff       time.Duration
+	pingInterval     time.Duration
+	readTimeout      time.Duration
+	replyTimeout     time.Duration
+	shutdownTimeout  time.Duration
+	maxFrameBytes    int64
+	maxDecompressed  int64
+	onState          func(StateEvent)
+	onReceipt        func(ctx context.Context, r Receipt) error
+	onRecall         func(ctx context.Context, msg *Message, recall *RecallPayload) error
+	onSystem         func(ctx context.Context, msg *Message, p *SystemConversationPayload) error
+}
+
+func defaultBlazeConfig() blazeConfig {
+	return blazeConfig{
+		workers:         8,
+		queueSize:       1024,
+		ackMode:         AckModeRead,
+		ackInterval:     200 * time.Millisecond,
+		handlerAttempts: 3,
+		handlerBackoff:  500 * time.Millisecond,
+		dedupeWindow:    10000,
+		minBackoff:      500 * time.Millisecond,
+		maxBackoff:      30 * time.Second,
+		pingInterval:    10 * time.Second,
+		readTimeout:     25 * time.Second,
+		replyTimeout:    10 * time.Second,
+		shutdownTimeout: 10 * time.Second,
+		maxFrameBytes:   1 << 20,
+		maxDecompressed: 8 << 20,
+	}
+}
+
+func positive(field string, d time.Duration) error {
+	if d <= 0 {
+		return &FieldError{Field: field, Reason: "must be positive"}
+	}
+	return nil
+}
+
+// WithWorkers sets how many conversations are handled in parallel (default
+// 8). Messages of one conversation are always handled in order; 1 makes the
+// whole loop serial.
+func WithWorkers(n int) BlazeOption {
+	return func(c *blazeConfig) error {
+		if n < 1 {
+			return &FieldError{Field: "workers", Reason: "must be at least 1"}
+		}
+		c.workers = n
+		return nil
+	}
+}
+
+// WithQueueSize bounds how many received messages wait for a worker
+// (default 1024); when full, the loop stops reading until handlers catch up.
+func WithQueueSize(n int) BlazeOption {
+	return func(c *blazeConfig) error {
+		if n < 1 {
+			return &FieldError{Field: "queue size", Reason: "must be at least 1"}
+		}
+		c.queueSize = n
+		return nil
+	}
+}
+
+// WithAckMode chooses what is acknowledged after a handler succeeds.
+func WithAckMode(m AckMode) BlazeOption {
+	return func(c *blazeConfig) error {
+		if m < AckModeRead || m > AckModeManual {
+			return &FieldError{Field: "ack mode", Reason: "unknown"}
+		}
+		c.ackMode = m
+		return nil
+	}
+}
+
+// WithAckInterval sets how long acknowledgements may wait to be batched
+// (default 200ms); a full batch of 100 goes at once.
+func WithAckInterval(d time.Duration) BlazeOption {
+	return func(c *blazeConfig) error {
+		c.ackInterval = d
+		return positive("ack interval", d)
+	}
+}
+
+// WithHandlerRetry sets how many times a failing handler is tried for one
+// message (default 3) and the first backoff between tries (doubling). After
+// the last failure the dead-letter hook runs and the message is acknowledged.
+func WithHandlerRetry(attempts int, backoff time.Duration) BlazeOption {
+	return func(c *blazeConfig) error {
+		if attempts < 1 {
+			return &FieldError{Field: "handler attempts", Reason: "must be at least 1"}
+		}
+		if backoff < 0 {
+			return &FieldError{Field: "handler backoff", Reason: "must not be negative"}
+		}
+		c.handlerAttempts, c.handlerBackoff = attempts, backoff
+		return nil
+	}
+}
+
+// WithDeadLetter sets the hook that receives a message whose handler failed
+// every attempt, with the last error, before the message is acknowledged.
+func WithDeadLetter(fn func(ctx context.Context, msg *Message, err error)) BlazeOption {
+	return func(c *blazeConfig) error { c.deadLetter = fn; return nil }
+}
+
+// WithDedupeWindow sets how many recently handled message ids are
+// remembered so a redelivery is not handled twice (default 10000; 0 turns
+// deduplication off).
+func WithDedupeWindow(n int) BlazeOption {
+	return func(c *blazeConfig) error {
+		if n < 0 {
+			return &FieldError{Field: "dedupe window", Reason: "must not be negative"}
+		}
+		c.dedupeWindow = n
+		return nil
+	}
+}
+
+// WithReconnectBackoff sets the first and the largest wait between
+// reconnects (default 500ms and 30s); waits are jittered and reset after a
+// healthy connection.
+func WithReconnectBackoff(minDelay, maxDelay time.Duration) BlazeOption {
+	return func(c *blazeConfig) error {
+		if minDelay <= 0 || maxDelay < minDelay {
+			return &FieldError{Field: "reconnect backoff", Reason: "needs 0 < min <= max"}
+		}
+		c.minBackoff, c.maxBackoff = minDelay, maxDelay
+		return nil
+	}
+}
+
+// WithKeepalive sets the ping interval (default 10s) and how long a silent
+// socket is trusted before it is closed (default 25s).
+func WithKeepalive(pingInterval, readTimeout time.Duration) BlazeOption {
+	return func(c *blazeConfig) error {
+		if pingInterval <= 0 || readTimeout <= pingInterval {
+			return &FieldError{Field: "keepalive", Reason: "needs 0 < ping interval < read timeout"}
+		}
+		c.pingInterval, c.readTimeout = pingInterval, readTimeout
+		return nil
+	}
+}
+
+// WithShutdownTimeout bounds how long running handlers may finish and
+// acknowledgements flush after ctx ends (default 10s).
+func WithShutdownTimeout(d time.Duration) BlazeOption {
+	return func(c *blazeConfig) error {
+		c.shutdownTimeout = d
+		return positive("shutdown timeout", d)
+	}
+}
+
+// WithFrameLimits bounds one websocket frame (default 1 MiB) and its
+// decompressed JSON (default 8 MiB). A larger frame closes the connection
+// with an error; the loop reconnects.
+func WithFrameLimits(maxFrame, maxDecompressed int64) BlazeOption {
+	return func(c *blazeConfig) error {
+		if maxFrame < 1024 || maxDecompressed < 1024 {
+			return &FieldError{Field: "frame limits", Reason: "must be at least 1024 bytes"}
+		}
+		c.maxFrameBytes, c.maxDecompressed = maxFrame, maxDecompressed
+		return nil
+	}
+}
+
+// WithStateHook receives connection state changes. It runs on the loop's
+// goroutine: keep it quick.
+func WithStateHook(fn func(StateEvent)) BlazeOption {
+	return func(c *blazeConfig) error { c.onState = fn; return nil }
+}
+
+// WithReceiptHook receives DELIVERED/READ receipts of messages the bot
+// sent. Without it receipts are acknowledged and dropped.
+func WithReceiptHook(fn func(ctx context.Context, r Receipt) error) BlazeOption {
+	return func(c *blazeConfig) error { c.onReceipt = fn; return nil }
+}
+
+// WithRecallHook receives MESSAGE_RECALL messages instead of the handler.
+func WithRecallHook(fn func(ctx context.Context, msg *Message, recall *RecallPayload) error) BlazeOption {
+	return func(c *blazeConfig) error { c.onRecall = fn; return nil }
+}
+
+// WithSystemConversationHook receives SYSTEM_CONVERSATION messages (joins,
+// exits, adds, removes, role changes) instead of the handler.
+func WithSystemConversationHook(fn func(ctx context.Context, msg *Message, p *SystemConversationPayload) error) BlazeOption {
+	return func(c *blazeConfig) error { c.onSystem = fn; return nil }
+}

@@ -1,0 +1,455 @@
+package mixin
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"strconv"
+	"time"
+)
+
+// MaxMessagesPerRequest is the API's limit of messages in one POST /messages
+// and of acknowledgements in one POST /acknowledgements.
+const MaxMessagesPerRequest = 100
+
+// MessageRequest is one message as POST /messages takes it. Build it by
+// hand for full control, or let the Send helpers build it.
+type MessageRequest struct {
+	ConversationID string `json:"conversation_id"`
+	// RecipientID, in a group, limits delivery to that one member; in a
+	// contact conversation it names the other user.
+	RecipientID string `json:"recipient_id,omitempty"`
+	// MessageID is chosen by the client; retries reuse it so the message is
+	// never created twice. Empty ones are filled in by the client.
+	MessageID string   `json:"message_id"`
+	Category  Category `json:"category"`
+	// DataBase64 is the payload, base64 URL-safe without padding (see
+	// [EncodeBase64Data]).
+	DataBase64       string `json:"data_base64"`
+	RepresentativeID string `json:"representative_id,omitempty"`
+	QuoteMessageID   string `json:"quote_message_id,omitempty"`
+	Silent           bool   `json:"silent,omitempty"`
+}
+
+// Message is a message as the API shows it: the view pushed by blaze and
+// returned by [Client.SendMessage].
+type Message struct {
+	Type             string    `json:"type"`
+	RepresentativeID string    `json:"representative_id"`
+	QuoteMessageID   string    `json:"quote_message_id"`
+	ConversationID   string    `json:"conversation_id"`
+	UserID           string    `json:"user_id"`
+	SessionID        string    `json:"session_id"`
+	MessageID        string    `json:"message_id"`
+	Category         Category  `json:"category"`
+	Data             string    `json:"data"`
+	DataBase64       string    `json:"data_base64"`
+	Status           string    `json:"status"`
+	Source           string    `json:"source"`
+	Silent           bool      `json:"silent"`
+	ExpireIn         int64     `json:"expire_in"`
+	CreatedAt        time.Time `json:"created_at"`
+	UpdatedAt        time.Time `json:"updated_at"`
+}
+
+// Bytes returns the decoded payload bytes, from data_base64 or data in any
+// base64 alphabet.
+func (m *Message) Bytes() ([]byte, error) {
+	s := m.DataBase64
+	if s == "" {
+		s = m.Data
+	}
+	return DecodeBase64Data(s)
+}
+
+// Payload decodes the message's data into its typed payload (see
+// [DecodePayload]).
+func (m *Message) Payload() (any, error) {
+	b, err := m.Bytes()
+	if err != nil {
+		return nil, &FieldError{Field: "data", Reason: "is not base64"}
+	}
+	return DecodePayload(m.Category, b)
+}
+
+// Text returns the text of a PLAIN_TEXT or PLAIN_POST message, or "".
+func (m *Message) Text() string {
+	if m.Category.Plain() != CategoryPlainText && m.Category.Plain() != CategoryPlainPost {
+		return ""
+	}
+	b, err := m.Bytes()
+	if err != nil {
+		return ""
+	}
+	return string(b)
+}
+
+// Target says where a message goes: a user (their contact conversation
+// with the bot), a whole conversation, or one member of a group.
+type Target struct {
+	ConversationID string
+	RecipientID    string
+}
+
+// ToUser addresses a user through the bot's contact conversation with them
+// (create it first with [Client.CreateContactConversation]).
+func ToUser(userID string) Target { return Target{RecipientID: userID} }
+
+// ToConversation addresses every member of a conversation.
+func ToConversation(conversationID string) Target { return Target{ConversationID: conversationID} }
+
+// ToMember addresses one member of a group; the others do not see it.
+func ToMember(conversationID, userID string) Target {
+	return Target{ConversationID: conversationID, RecipientID: userID}
+}
+
+// SendOption adjusts one send.
+type SendOption func(*MessageRequest)
+
+// WithMessageID sets the message id (a UUID); reuse it when retrying so the
+// message is created once.
+func WithMessageID(id string) SendOption { return func(m *MessageRequest) { m.MessageID = id } }
+
+// WithQuote makes the message a reply quoting messageID.
+func WithQuote(messageID string) SendOption {
+	return func(m *MessageRequest) { m.QuoteMessageID = messageID }
+}
+
+// WithSilent sends without a notification.
+func WithSilent() SendOption { return func(m *MessageRequest) { m.Silent = true } }
+
+// WithRepresentative sends on behalf of userID.
+func WithRepresentative(userID string) SendOption {
+	return func(m *MessageRequest) { m.RepresentativeID = userID }
+}
+
+// NewMessageRequest validates and encodes a payload into a request for to.
+func (c *Client) NewMessageRequest(to Target, p Payload, opts ...SendOption) (MessageRequest, error) {
+	if p == nil {
+		return MessageRequest{}, &FieldError{Field: "payload", Reason: "is nil"}
+	}
+	if err := p.Validate(); err != nil {
+		return MessageRequest{}, err
+	}
+	data, err := EncodePayload(p)
+	if err != nil {
+		return MessageRequest{}, err
+	}
+	m := MessageRequest{ConversationID: to.ConversationID, RecipientID: to.RecipientID, Category: p.Category(), DataBase64: EncodeBase64Data(data)}
+	if m.ConversationID == "" && m.RecipientID != "" {
+		rid, err := parseUUID("recipient_id", m.RecipientID)
+		if err != nil {
+			return MessageRequest{}, err
+		}
+		m.RecipientID = rid
+		m.ConversationID = UniqueConversationID(c.ks.AppID, rid)
+	}
+	for _, o := range opts {
+		o(&m)
+	}
+	if err := c.checkMessage(&m, -1); err != nil {
+		return MessageRequest{}, err
+	}
+	return m, nil
+}
+
+// checkMessage validates a request, fills a missing message id, and checks
+// it fits in a request on its own.
+func (c *Client) checkMessage(m *MessageRequest, index int) error {
+	prefix := ""
+	if index >= 0 {
+		prefix = "messages[" + strconv.Itoa(index) + "]."
+	}
+	var err error
+	if m.ConversationID, err = parseUUID(prefix+"conversation_id", m.ConversationID); err != nil {
+		return err
+	}
+	if m.MessageID == "" {
+		m.MessageID = NewUUID()
+	} else if m.MessageID, err = parseUUID(prefix+"message_id", m.MessageID); err != nil {
+		return err
+	}
+	for _, f := range []struct {
+		name string
+		v    *string
+	}{{"recipient_id", &m.RecipientID}, {"representative_id", &m.RepresentativeID}, {"quote_message_id", &m.QuoteMessageID}} {
+		if *f.v != "" {
+			if *f.v, err = parseUUID(prefix+f.name, *f.v); err != nil {
+				return err
+			}
+		}
+	}
+	if !m.Category.Valid() {
+		return &FieldError{Field: prefix + "category", Reason: "unknown category " + strconvQuote(string(m.Category))}
+	}
+	if !m.Category.Sendable() {
+		return &FieldError{Field: prefix + "category", Reason: string(m.Category) + " cannot be sent by a bot"}
+	}
+	if m.DataBase64 == "" {
+		return &FieldError{Field: prefix + "data_base64", Reason: "is empty"}
+	}
+	if n := encodedSize(m); n+2 > c.cfg.maxMessageBody {
+		return &FieldError{Field: prefix + "data_base64", Reason: "message encodes to " + strconv.Itoa(n) + " bytes, over the " + strconv.Itoa(c.cfg.maxMessageBody) + "-byte request limit"}
+	}
+	return nil
+}
+
+func encodedSize(m *MessageRequest) int {
+	b, _ := json.Marshal(m)
+	return len(b)
+}
+
+// Send validates p, sends it to to and returns the message as the API
+// stored it. A failed attempt is retried with the same message id.
+func (c *Client) Send(ctx context.Context, to Target, p Payload, opts ...SendOption) (*Message, error) {
+	m, err := c.NewMessageRequest(to, p, opts...)
+	if err != nil {
+		return nil, err
+	}
+	return c.postMessage(ctx, m)
+}
+
+// SendMessage sends one raw request. A missing MessageID is generated; a
+// failed attempt is retried with the same id.
+func (c *Client) SendMessage(ctx context.Context, m MessageRequest) (*Message, error) {
+	if err := c.checkMessage(&m, -1); err != nil {
+		return nil, err
+	}
+	return c.postMessage(ctx, m)
+}
+
+func (c *Client) postMessage(ctx context.Context, m MessageRequest) (*Message, error) {
+	var view Message
+	if err := c.do(ctx, request{method: "POST", path: "/messages", body: m, out: &view, retry: retrySafe}); err != nil {
+		return nil, err
+	}
+	if view.MessageID == "" {
+		// Some deployments answer a send with an empty object.
+		view = Message{Type: "message", ConversationID: m.ConversationID, UserID: c.ks.AppID, MessageID: m.MessageID, Category: m.Category, DataBase64: m.DataBase64}
+	}
+	return &view, nil
+}
+
+// BatchError reports a batch that failed part way: the first Sent messages
+// (in order) were accepted. Calling again with the same slice is safe: the
+// message ids are kept, and the API drops the repeats.
+type BatchError struct {
+	Sent int
+	Err  error
+}
+
+// Error describes the failure and how many messages got through.
+func (e *BatchError) Error() string {
+	return "mixin: batch failed after " + strconv.Itoa(e.Sent) + " messages: " + e.Err.Error()
+}
+
+// Unwrap returns the underlying error.
+func (e *BatchError) Unwrap() error { return e.Err }
+
+// SendMessages sends any number of messages, split into requests of at
+// most [MaxMessagesPerRequest] messages and the byte limit set by
+// [WithMaxMessageBody]. Messages without a MessageID get one in place, so the
+// caller can see the ids and re-send the same slice safely. Every message is
+// validated before the first request. Messages of one batch to one user are
+// not guaranteed to arrive in order: send one at a time when order matters.
+func (c *Client) SendMessages(ctx context.Context, msgs []MessageRequest) error {
+	encoded := make([][]byte, len(msgs))
+	for i := range msgs {
+		if err := c.checkMessage(&msgs[i], i); err != nil {
+			return err
+		}
+		b, err := json.Marshal(&msgs[i])
+		if err != nil {
+			return err
+		}
+		encoded[i] = b
+	}
+	sent := 0
+	body := make([]byte, 0, min(c.cfg.maxMessageBody, 64<<10))
+	for sent < len(msgs) {
+		body = append(body[:0], '[')
+		n := 0
+		for sent+n < len(msgs) && n < MaxMessagesPerRequest {
+			e := encoded[sent+n]
+			if n > 0 && len(body)+1+len(e)+1 > c.cfg.maxMessageBody {
+				break
+			}
+			if n > 0 {
+				body = append(body, ',')
+			}
+			body = append(body, e...)
+			n++
+		}
+		body = append(body, ']')
+		if err := c.do(ctx, request{method: "POST", path: "/messages", body: json.RawMessage(body), retry: retrySafe}); err != nil {
+			return &BatchError{Sent: sent, Err: err}
+		}
+		sent += n
+	}
+	return nil
+}
+
+// SendText sends a PLAIN_TEXT message.
+func (c *Client) SendText(ctx context.Context, to Target, text string, opts ...SendOption) (*Message, error) {
+	return c.Send(ctx, to, Text(text), opts...)
+}
+
+// SendPost sends a PLAIN_POST (Markdown) message.
+func (c *Client) SendPost(ctx context.Context, to Target, markdown string, opts ...SendOption) (*Message, error) {
+	return c.Send(ctx, to, Post(markdown), opts...)
+}
+
+// SendImage sends a PLAIN_IMAGE message for an uploaded attachment.
+func (c *Client) SendImage(ctx context.Context, to Target, p ImagePayload, opts ...SendOption) (*Message, error) {
+	return c.Send(ctx, to, &p, opts...)
+}
+
+// SendData sends a PLAIN_DATA (file) message for an uploaded attachment.
+func (c *Client) SendData(ctx context.Context, to Target, p DataPayload, opts ...SendOption) (*Message, error) {
+	return c.Send(ctx, to, &p, opts...)
+}
+
+// SendSticker sends a PLAIN_STICKER message.
+func (c *Client) SendSticker(ctx context.Context, to Target, p StickerPayload, opts ...SendOption) (*Message, error) {
+	return c.Send(ctx, to, &p, opts...)
+}
+
+// SendContact sends a PLAIN_CONTACT message sharing a user.
+func (c *Client) SendContact(ctx context.Context, to Target, p ContactPayload, opts ...SendOption) (*Message, error) {
+	return c.Send(ctx, to, &p, opts...)
+}
+
+// SendAppCard sends an APP_CARD message.
+func (c *Client) SendAppCard(ctx context.Context, to Target, p AppCardPayload, opts ...SendOption) (*Message, error) {
+	return c.Send(ctx, to, &p, opts...)
+}
+
+// SendAudio sends a PLAIN_AUDIO message for an uploaded attachment.
+func (c *Client) SendAudio(ctx context.Context, to Target, p AudioPayload, opts ...SendOption) (*Message, error) {
+	return c.Send(ctx, to, &p, opts...)
+}
+
+// SendLive sends a PLAIN_LIVE message.
+func (c *Client) SendLive(ctx context.Context, to Target, p LivePayload, opts ...SendOption) (*Message, error) {
+	return c.Send(ctx, to, &p, opts...)
+}
+
+// SendVideo sends a PLAIN_VIDEO message for an uploaded attachment.
+func (c *Client) SendVideo(ctx context.Context, to Target, p VideoPayload, opts ...SendOption) (*Message, error) {
+	return c.Send(ctx, to, &p, opts...)
+}
+
+// SendLocation sends a PLAIN_LOCATION message.
+func (c *Client) SendLocation(ctx context.Context, to Target, p LocationPayload, opts ...SendOption) (*Message, error) {
+	return c.Send(ctx, to, &p, opts...)
+}
+
+// SendAppButtons sends an APP_BUTTON_GROUP message (1 to 6 buttons).
+func (c *Client) SendAppButtons(ctx context.Context, to Target, buttons []Button, opts ...SendOption) (*Message, error) {
+	return c.Send(ctx, to, ButtonGroup(buttons), opts...)
+}
+
+// SendRecall recalls (deletes for everyone) a message the bot sent.
+func (c *Client) SendRecall(ctx context.Context, to Target, messageID string, opts ...SendOption) (*Message, error) {
+	return c.Send(ctx, to, &RecallPayload{MessageID: messageID}, opts...)
+}
+
+// PinMessages pins messages in a conversation (MESSAGE_PIN, action PIN).
+func (c *Client) PinMessages(ctx context.Context, to Target, messageIDs ...string) (*Message, error) {
+	return c.Send(ctx, to, &PinPayload{Action: PinActionPin, MessageIDs: messageIDs})
+}
+
+// UnpinMessages unpins messages (MESSAGE_PIN, action UNPIN).
+func (c *Client) UnpinMessages(ctx context.Context, to Target, messageIDs ...string) (*Message, error) {
+	return c.Send(ctx, to, &PinPayload{Action: PinActionUnpin, MessageIDs: messageIDs})
+}
+
+// SendTranscript sends a PLAIN_TRANSCRIPT bundling earlier messages.
+func (c *Client) SendTranscript(ctx context.Context, to Target, items Transcript, opts ...SendOption) (*Message, error) {
+	return c.Send(ctx, to, items, opts...)
+}
+
+// Reply answers in the conversation of in, to its sender in a contact
+// conversation and to the whole group otherwise. Unless [WithMessageID] is
+// given, the reply's id is derived from in's id and the reply's content, so
+// handling a redelivered message again sends no duplicate.
+func (c *Client) Reply(ctx context.Context, in *Message, p Payload, opts ...SendOption) (*Message, error) {
+	if in == nil {
+		return nil, &FieldError{Field: "message", Reason: "is nil"}
+	}
+	m, err := c.NewMessageRequest(Target{ConversationID: in.ConversationID}, p, opts...)
+	if err != nil {
+		return nil, err
+	}
+	if !hasOption(opts, func(r *MessageRequest) bool { return r.MessageID != "" }) {
+		sum := sha256.Sum256([]byte(string(m.Category) + m.DataBase64))
+		m.MessageID = UniqueObjectID(in.MessageID, "reply", hex.EncodeToString(sum[:8]))
+	}
+	return c.postMessage(ctx, m)
+}
+
+// hasOption reports whether the options set what pred looks for.
+func hasOption(opts []SendOption, pred func(*MessageRequest) bool) bool {
+	var probe MessageRequest
+	for _, o := range opts {
+		o(&probe)
+	}
+	return pred(&probe)
+}
+
+// AckStatus is the state an acknowledgement reports.
+type AckStatus string
+
+// Acknowledgement statuses: DELIVERED shows grey double ticks, READ blue.
+const (
+	AckDelivered AckStatus = "DELIVERED"
+	AckRead      AckStatus = "READ"
+)
+
+// AcknowledgementRequest acknowledges one received message.
+type AcknowledgementRequest struct {
+	MessageID string    `json:"message_id"`
+	Status    AckStatus `json:"status"`
+}
+
+// SendAcknowledgement marks one received message as READ or DELIVERED.
+func (c *Client) SendAcknowledgement(ctx context.Context, messageID string, status AckStatus) error {
+	return c.SendAcknowledgements(ctx, []AcknowledgementRequest{{MessageID: messageID, Status: status}})
+}
+
+// SendAcknowledgements acknowledges any number of messages, split into
+// requests of [MaxMessagesPerRequest]. Acknowledging twice is harmless, so
+// failed requests are retried.
+func (c *Client) SendAcknowledgements(ctx context.Context, acks []AcknowledgementRequest) error {
+	if len(acks) == 0 {
+		return &FieldError{Field: "acknowledgements", Reason: "is empty"}
+	}
+	clean := make([]AcknowledgementRequest, len(acks))
+	for i, a := range acks {
+		id, err := parseUUID("acknowledgements["+strconv.Itoa(i)+"].message_id", a.MessageID)
+		if err != nil {
+			return err
+		}
+		if a.Status != AckRead && a.Status != AckDelivered {
+			return &FieldError{Field: "acknowledgements[" + strconv.Itoa(i) + "].status", Reason: "must be READ or DELIVERED, got " + strconvQuote(string(a.Status))}
+		}
+		clean[i] = AcknowledgementRequest{MessageID: id, Status: a.Status}
+	}
+	return c.postAcks(ctx, clean)
+}
+
+// postAcks sends already-validated acknowledgements in chunks.
+func (c *Client) postAcks(ctx context.Context, acks []AcknowledgementRequest) error {
+	for sent := 0; sent < len(acks); {
+		n := min(len(acks)-sent, MaxMessagesPerRequest)
+		if err := c.do(ctx, request{method: "POST", path: "/acknowledgements", body: acks[sent : sent+n], retry: retrySafe}); err != nil {
+			if sent > 0 {
+				return &BatchError{Sent: sent, Err: err}
+			}
+			return err
+		}
+		sent += n
+	}
+	return nil
+}

@@ -1,0 +1,262 @@
+package mixin_test
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gomixin/mixin"
+	"github.com/gomixin/mixin/mixintest"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func TestSendTextToUserMatchesSeedView(t *testing.T) {
+	s, c, u := newSeedServer(t)
+	ctx := ctxT(t)
+	_, err := c.CreateContactConversation(ctx, u.ID)
+	require.NoError(t, err)
+	m, err := c.SendText(ctx, mixin.ToUser(u.ID), "hello")
+	require.NoError(t, err)
+	assert.Equal(t, "dd219235-e83a-3b85-a13f-d0f20fa0e833", m.ConversationID)
+	assert.Equal(t, mixin.CategoryPlainText, m.Category)
+	assert.Equal(t, "aGVsbG8=", m.Data)
+	assert.Equal(t, "aGVsbG8", m.DataBase64)
+	assert.Equal(t, "hello", m.Text())
+	assert.Equal(t, seedBotID, m.UserID)
+	assert.Equal(t, s.Bot().SessionID, m.SessionID)
+
+	inbox, err := u.WaitInbox(ctx, 1)
+	require.NoError(t, err)
+	assert.Equal(t, "hello", string(inbox[0].Data))
+	assert.Equal(t, m.MessageID, inbox[0].MessageID)
+
+	// The request went out as data_base64, URL-safe and unpadded.
+	var body map[string]any
+	for _, r := range s.Requests() {
+		if r.Path == "/messages" {
+			require.NoError(t, json.Unmarshal(r.Body, &body))
+		}
+	}
+	assert.Equal(t, "aGVsbG8", body["data_base64"])
+	assert.NotContains(t, body, "data")
+}
+
+func TestSendToContactNeverCreatedIsForbidden(t *testing.T) {
+	_, c, u := newSeedServer(t)
+	_, err := c.SendText(ctxT(t), mixin.ToUser(u.ID), "hello")
+	assert.True(t, mixin.IsForbidden(err), "%v", err)
+}
+
+func TestSendToGroupMemberQuoteSilentAndChosenID(t *testing.T) {
+	s, c, u := newSeedServer(t)
+	ctx := ctxT(t)
+	other := s.NewUser("Other")
+	g, err := c.CreateGroupConversation(ctx, mixin.GroupConversationRequest{Name: "g", Participants: []mixin.ParticipantRequest{{UserID: u.ID}, {UserID: other.ID}}})
+	require.NoError(t, err)
+
+	all, err := c.SendText(ctx, mixin.ToConversation(g.ConversationID), "to everyone")
+	require.NoError(t, err)
+	id := mixin.NewUUID()
+	_, err = c.SendText(ctx, mixin.ToMember(g.ConversationID, other.ID), "just you",
+		mixin.WithMessageID(id), mixin.WithQuote(all.MessageID), mixin.WithSilent())
+	require.NoError(t, err)
+
+	eventually(t, "delivery", func() bool { return len(texts(other.Inbox())) == 2 })
+	time.Sleep(20 * time.Millisecond)
+	uIn, oIn := texts(u.Inbox()), texts(other.Inbox())
+	require.Len(t, uIn, 1, "the member-only message must not reach others")
+	assert.Equal(t, "to everyone", string(uIn[0].Data))
+	assert.Equal(t, "just you", string(oIn[1].Data))
+	assert.Equal(t, id, oIn[1].MessageID)
+	assert.Equal(t, all.MessageID, oIn[1].QuoteMessageID)
+	assert.True(t, oIn[1].Silent)
+}
+
+func TestFailedSendRetriedWithSameIDArrivesOnce(t *testing.T) {
+	s, _, u := newSeedServer(t)
+	c := s.Client(fastRetry)
+	ctx := ctxT(t)
+	_, err := c.CreateContactConversation(ctx, u.ID)
+	require.NoError(t, err)
+	s.ResetRequests()
+	s.FailNext("POST", "/messages", 2, 500, 500, 0)
+	m, err := c.SendText(ctx, mixin.ToUser(u.ID), "once")
+	require.NoError(t, err)
+	var ids []string
+	for _, r := range s.Requests() {
+		var body struct {
+			MessageID string `json:"message_id"`
+		}
+		require.NoError(t, json.Unmarshal(r.Body, &body))
+		ids = append(ids, body.MessageID)
+	}
+	assert.Equal(t, []string{m.MessageID, m.MessageID, m.MessageID}, ids, "every attempt reuses the message id")
+
+	// Even a caller-level retry of the same id is one message.
+	_, err = c.SendText(ctx, mixin.ToUser(u.ID), "once", mixin.WithMessageID(m.MessageID))
+	require.NoError(t, err)
+	time.Sleep(20 * time.Millisecond)
+	assert.Len(t, u.Inbox(), 1)
+}
+
+func textBatch(conv string, n int) []mixin.MessageRequest {
+	msgs := make([]mixin.MessageRequest, n)
+	for i := range msgs {
+		msgs[i] = mixin.MessageRequest{ConversationID: conv, Category: mixin.CategoryPlainText, DataBase64: mixin.EncodeBase64Data([]byte(fmt.Sprintf("m%03d", i)))}
+	}
+	return msgs
+}
+
+func TestSendMessagesChunks(t *testing.T) {
+	for _, tc := range []struct{ n, requests int }{{1, 1}, {100, 1}, {101, 2}, {250, 3}} {
+		t.Run(fmt.Sprint(tc.n), func(t *testing.T) {
+			s, c, u := newSeedServer(t)
+			ctx := ctxT(t)
+			conv, err := c.CreateContactConversation(ctx, u.ID)
+			require.NoError(t, err)
+			s.ResetRequests()
+			msgs := textBatch(conv.ConversationID, tc.n)
+			require.NoError(t, c.SendMessages(ctx, msgs))
+			assert.Equal(t, tc.requests, countRequests(s, "POST", "/messages"))
+			inbox, err := u.WaitInbox(ctx, tc.n)
+			require.NoError(t, err)
+			assert.Len(t, inbox, tc.n)
+			for _, m := range msgs {
+				assert.Len(t, m.MessageID, 36, "ids are filled in place")
+			}
+			// Sending the same slice again creates nothing new.
+			require.NoError(t, c.SendMessages(ctx, msgs))
+			time.Sleep(20 * time.Millisecond)
+			assert.Len(t, u.Inbox(), tc.n)
+		})
+	}
+}
+
+func TestSendMessagesEmptyAndByteLimit(t *testing.T) {
+	s, _, u := newSeedServer(t)
+	c := s.Client(mixin.WithMaxMessageBody(16 << 10))
+	ctx := ctxT(t)
+	conv, err := c.CreateContactConversation(ctx, u.ID)
+	require.NoError(t, err)
+	s.ResetRequests()
+	require.NoError(t, c.SendMessages(ctx, nil))
+	assert.Zero(t, countRequests(s, "POST", "/messages"))
+
+	// 40 messages of ~1.4 KB each do not fit in one 16 KB request.
+	msgs := make([]mixin.MessageRequest, 40)
+	for i := range msgs {
+		msgs[i] = mixin.MessageRequest{ConversationID: conv.ConversationID, Category: mixin.CategoryPlainText, DataBase64: mixin.EncodeBase64Data([]byte(strings.Repeat("x", 1000)))}
+	}
+	require.NoError(t, c.SendMessages(ctx, msgs))
+	n := 0
+	for _, r := range s.Requests() {
+		if r.Path == "/messages" {
+			n++
+			assert.LessOrEqual(t, len(r.Body), 16<<10)
+		}
+	}
+	assert.GreaterOrEqual(t, n, 4)
+	_, err = u.WaitInbox(ctx, 40)
+	require.NoError(t, err)
+}
+
+func TestAcknowledgementsChunk(t *testing.T) {
+	s, c, u := newSeedServer(t)
+	ctx := ctxT(t)
+	var acks []mixin.AcknowledgementRequest
+	for i := range 250 {
+		m, err := u.SendText(ctx, seedBotID, fmt.Sprint(i))
+		require.NoError(t, err)
+		acks = append(acks, mixin.AcknowledgementRequest{MessageID: m.MessageID, Status: mixin.AckRead})
+	}
+	require.Equal(t, 250, s.Pending(seedBotID))
+	s.ResetRequests()
+	require.NoError(t, c.SendAcknowledgements(ctx, acks))
+	assert.Equal(t, 3, countRequests(s, "POST", "/acknowledgements"))
+	assert.Equal(t, 0, s.Pending(seedBotID))
+
+	m, err := u.SendText(ctx, seedBotID, "one more")
+	require.NoError(t, err)
+	require.NoError(t, c.SendAcknowledgement(ctx, m.MessageID, mixin.AckDelivered))
+	assert.Equal(t, 0, s.Pending(seedBotID))
+}
+
+func TestMessageBadInputSendsNothing(t *testing.T) {
+	s, c, u := newSeedServer(t)
+	ctx := ctxT(t)
+	to := mixin.ToUser(u.ID)
+	s.ResetRequests()
+	buttons := make([]mixin.Button, 7)
+	for i := range buttons {
+		buttons[i] = mixin.Button{Label: "b", Color: "#FF0000", Action: "https://mixin.one"}
+	}
+	calls := map[string]func() error{
+		"empty text":      func() error { _, err := c.SendText(ctx, to, ""); return err },
+		"huge text":       func() error { _, err := c.SendText(ctx, to, strings.Repeat("x", 200<<10)); return err },
+		"bad target":      func() error { _, err := c.SendText(ctx, mixin.ToUser("bob"), "hi"); return err },
+		"no target":       func() error { _, err := c.SendText(ctx, mixin.Target{}, "hi"); return err },
+		"bad message id":  func() error { _, err := c.SendText(ctx, to, "hi", mixin.WithMessageID("1")); return err },
+		"bad quote":       func() error { _, err := c.SendText(ctx, to, "hi", mixin.WithQuote("q")); return err },
+		"seven buttons":   func() error { _, err := c.SendAppButtons(ctx, to, buttons); return err },
+		"no buttons":      func() error { _, err := c.SendAppButtons(ctx, to, nil); return err },
+		"bad color":       func() error { _, err := c.SendAppButtons(ctx, to, []mixin.Button{{Label: "a", Color: "red", Action: "https://x.y"}}); return err },
+		"bad action url":  func() error { _, err := c.SendAppButtons(ctx, to, []mixin.Button{{Label: "a", Color: "#000000", Action: "javascript:alert(1)"}}); return err },
+		"negative size":   func() error { _, err := c.SendData(ctx, to, mixin.DataPayload{AttachmentID: mixin.NewUUID(), MimeType: "text/plain", Size: -1, Name: "a"}); return err },
+		"bad attachment":  func() error { _, err := c.SendImage(ctx, to, mixin.ImagePayload{AttachmentID: "x", MimeType: "image/png", Width: 1, Height: 1, Size: 1}); return err },
+		"bad recall":      func() error { _, err := c.SendRecall(ctx, to, "x"); return err },
+		"bad pin":         func() error { _, err := c.PinMessages(ctx, to); return err },
+		"bad latitude":    func() error { _, err := c.SendLocation(ctx, to, mixin.LocationPayload{Latitude: 91}); return err },
+		"bad contact":     func() error { _, err := c.SendContact(ctx, to, mixin.ContactPayload{UserID: "x"}); return err },
+		"unknown cat":     func() error { _, err := c.SendMessage(ctx, mixin.MessageRequest{ConversationID: seedUserID, Category: "PLAIN_HOLOGRAM", DataBase64: "aGk"}); return err },
+		"system cat":      func() error { _, err := c.SendMessage(ctx, mixin.MessageRequest{ConversationID: seedUserID, Category: mixin.CategorySystemConversation, DataBase64: "aGk"}); return err },
+		"empty data":      func() error { _, err := c.SendMessage(ctx, mixin.MessageRequest{ConversationID: seedUserID, Category: mixin.CategoryPlainText}); return err },
+		"batch bad later": func() error { m := textBatch(seedUserID, 150); m[120].ConversationID = "x"; return c.SendMessages(ctx, m) },
+		"empty acks":      func() error { return c.SendAcknowledgements(ctx, nil) },
+		"ack bad status":  func() error { return c.SendAcknowledgement(ctx, seedUserID, "SEEN") },
+		"ack bad id":      func() error { return c.SendAcknowledgement(ctx, "x", mixin.AckRead) },
+		"reply nil":       func() error { _, err := c.Reply(ctx, nil, mixin.Text("x")); return err },
+	}
+	for name, call := range calls {
+		err := call()
+		var fe *mixin.FieldError
+		if assert.ErrorAs(t, err, &fe, name) {
+			assert.NotEmpty(t, fe.Field, name)
+		}
+	}
+	assert.Empty(t, s.Requests(), "validation must happen before any request")
+}
+
+func TestReplyIsIdempotentPerContent(t *testing.T) {
+	s := mixintest.NewServer(t)
+	c := s.Client()
+	u := s.NewUser("Alice")
+	ctx := ctxT(t)
+	in, err := u.SendText(ctx, s.Bot().ID, "ping")
+	require.NoError(t, err)
+	msg := &mixin.Message{ConversationID: in.ConversationID, MessageID: in.MessageID, UserID: u.ID, Category: mixin.CategoryPlainText}
+	r1, err := c.Reply(ctx, msg, mixin.Text("pong"))
+	require.NoError(t, err)
+	r2, err := c.Reply(ctx, msg, mixin.Text("pong"))
+	require.NoError(t, err)
+	assert.Equal(t, r1.MessageID, r2.MessageID, "handling a redelivery again sends no duplicate")
+	r3, err := c.Reply(ctx, msg, mixin.Text("and more"))
+	require.NoError(t, err)
+	assert.NotEqual(t, r1.MessageID, r3.MessageID)
+	time.Sleep(20 * time.Millisecond)
+	assert.Len(t, u.Inbox(), 2)
+}
+
+// texts keeps the PLAIN_TEXT messages of an inbox (groups also deliver
+// SYSTEM_CONVERSATION messages).
+func texts(in []mixintest.Message) []mixintest.Message {
+	var out []mixintest.Message
+	for _, m := range in {
+		if m.Category == "PLAIN_TEXT" {
+			out = append(out, m)
+		}
+	}
+	return out
+}

@@ -1,0 +1,399 @@
+package mixintest
+
+import (
+	"bytes"
+	"compress/gzip"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/gorilla/websocket"
+)
+
+const (
+	maxQueued      = 1 << 18
+	maxFrameBytes  = 1 << 20
+	maxInflated    = 8 << 20
+	writeTimeout   = 10 * time.Second
+	actionList     = "LIST_PENDING_MESSAGES"
+	actionAck      = "ACKNOWLEDGE_MESSAGE_RECEIPT"
+	actionAcks     = "ACKNOWLEDGE_MESSAGE_RECEIPTS"
+	actionCreate   = "CREATE_MESSAGE"
+	actionCreateMs = "CREATE_PLAIN_MESSAGES"
+	actionError    = "ERROR"
+)
+
+// frame is the blaze envelope, both directions.
+type frame struct {
+	ID     string          `json:"id"`
+	Action string          `json:"action"`
+	Params json.RawMessage `json:"params,omitempty"`
+	Data   any             `json:"data,omitempty"`
+	Error  *errorView      `json:"error,omitempty"`
+}
+
+type outFrame struct {
+	f    frame
+	push bool // a push (delayed and counted by faults), not a reply
+}
+
+// blazeConn is one websocket connection of one user.
+type blazeConn struct {
+	s         *Server
+	user      *User
+	ws        *websocket.Conn
+	qmu       sync.Mutex
+	queue     []outFrame    // guarded by qmu; drained by writeLoop
+	wake      chan struct{} // capacity 1: the queue has frames
+	done      chan struct{}
+	closeOnce sync.Once
+	listed    bool // guarded by s.mu: LIST_PENDING_MESSAGES was received
+}
+
+func (s *Server) serveBlaze(w http.ResponseWriter, r *http.Request) {
+	f := s.currentFaults()
+	if f.RefuseUpgrade {
+		s.writeRaw(w, r, http.StatusServiceUnavailable, &apiError{code: 7000, desc: "Blaze server error."})
+		return
+	}
+	if f.UnauthorizedBlaze {
+		s.writeRaw(w, r, http.StatusUnauthorized, errUnauthorized)
+		return
+	}
+	user, err := s.authenticate(r, nil)
+	if err != nil {
+		s.debug("blaze: rejected token", "err", err)
+		s.writeRaw(w, r, http.StatusUnauthorized, errUnauthorized)
+		return
+	}
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		http.Error(w, "server closed", http.StatusServiceUnavailable)
+		return
+	}
+	s.wg.Add(1)
+	s.mu.Unlock()
+	defer s.wg.Done()
+
+	up := websocket.Upgrader{
+		Subprotocols:    []string{"Mixin-Blaze-1", "MixinBot-Blaze-1"},
+		CheckOrigin:     func(*http.Request) bool { return true },
+		ReadBufferSize:  4096,
+		WriteBufferSize: 4096,
+	}
+	ws, err := up.Upgrade(w, r, nil)
+	if err != nil {
+		return
+	}
+	c := &blazeConn{s: s, user: user, ws: ws, wake: make(chan struct{}, 1), done: make(chan struct{})}
+	if f.BlazeErrorFrame {
+		b, _ := s.encodeFrame(frame{ID: uuid.NewString(), Action: actionError,
+			Error: &errorView{Status: 202, Code: codeUnauthorized, Description: errUnauthorized.desc}})
+		_ = ws.SetWriteDeadline(time.Now().Add(writeTimeout))
+		_ = ws.WriteMessage(websocket.BinaryMessage, b)
+		_ = ws.Close()
+		return
+	}
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		_ = ws.Close()
+		return
+	}
+	s.mailboxes[user.ID].conns[c] = struct{}{}
+	s.wg.Add(1)
+	s.mu.Unlock()
+
+	go func() {
+		defer s.wg.Done()
+		c.writeLoop()
+	}()
+	c.readLoop()
+	c.close()
+	s.mu.Lock()
+	delete(s.mailboxes[user.ID].conns, c)
+	s.mu.Unlock()
+}
+
+// close tears the connection down abruptly, without a close frame.
+func (c *blazeConn) close() {
+	c.closeOnce.Do(func() {
+		close(c.done)
+		_ = c.ws.NetConn().Close()
+	})
+}
+
+// send queues a frame without blocking. The queue holds a whole pending
+// backlog, but is bounded: a client too slow to drain maxQueued frames loses
+// the connection (its pending entries stay queued server-side).
+func (c *blazeConn) send(o outFrame) {
+	c.qmu.Lock()
+	if len(c.queue) >= maxQueued {
+		c.qmu.Unlock()
+		c.s.debug("blaze: outgoing queue full, dropping connection", "user", c.user.ID)
+		c.close()
+		return
+	}
+	c.queue = append(c.queue, o)
+	c.qmu.Unlock()
+	select {
+	case c.wake <- struct{}{}:
+	default:
+	}
+}
+
+// next pops the oldest queued frame.
+func (c *blazeConn) next() (outFrame, bool) {
+	c.qmu.Lock()
+	defer c.qmu.Unlock()
+	if len(c.queue) == 0 {
+		return outFrame{}, false
+	}
+	o := c.queue[0]
+	c.queue[0] = outFrame{}
+	c.queue = c.queue[1:]
+	if len(c.queue) == 0 {
+		c.queue = nil
+	}
+	return o, true
+}
+
+func (c *blazeConn) push(f frame) { c.send(outFrame{f: f, push: true}) }
+
+func (c *blazeConn) reply(id, action string, data any, e *apiError) {
+	f := frame{ID: id, Action: action, Data: data}
+	if e != nil {
+		f.Data = nil
+		f.Error = &errorView{Status: 202, Code: e.code, Description: e.desc, Extra: e.extra}
+	}
+	c.send(outFrame{f: f})
+}
+
+// writeLoop is the connection's only writer: queued frames, pings, and the
+// faults that apply to pushes.
+func (c *blazeConn) writeLoop() {
+	ticker := time.NewTicker(c.s.cfg.pingInterval)
+	defer ticker.Stop()
+	pushed := 0
+	ping := func() bool {
+		if err := c.ws.WriteControl(websocket.PingMessage, nil, time.Now().Add(writeTimeout)); err != nil {
+			c.close()
+			return false
+		}
+		return true
+	}
+	for {
+		select {
+		case <-c.done:
+			return
+		case <-c.s.done:
+			_ = c.ws.WriteControl(websocket.CloseMessage,
+				websocket.FormatCloseMessage(websocket.CloseGoingAway, "server closed"), time.Now().Add(time.Second))
+			c.close()
+			return
+		case <-ticker.C:
+			if !ping() {
+				return
+			}
+		case <-c.wake:
+			for {
+				o, ok := c.next()
+				if !ok {
+					break
+				}
+				select {
+				case <-c.done:
+					return
+				case <-ticker.C:
+					if !ping() {
+						return
+					}
+				default:
+				}
+				if !c.write(o, &pushed) {
+					return
+				}
+			}
+		}
+	}
+}
+
+// write sends one frame, applying FrameDelay and DropAfterFrames to pushes.
+// It reports whether the connection is still usable.
+func (c *blazeConn) write(o outFrame, pushed *int) bool {
+	faults := c.s.currentFaults()
+	if o.push {
+		if d := c.s.jitter(faults.FrameDelay, faults.FrameJitter); d > 0 {
+			t := time.NewTimer(d)
+			select {
+			case <-t.C:
+			case <-c.done:
+				t.Stop()
+				return false
+			}
+		}
+	}
+	b, err := c.s.encodeFrame(o.f)
+	if err != nil {
+		return true
+	}
+	_ = c.ws.SetWriteDeadline(time.Now().Add(writeTimeout))
+	if err := c.ws.WriteMessage(websocket.BinaryMessage, b); err != nil {
+		c.close()
+		return false
+	}
+	if o.push {
+		*pushed++
+		if faults.DropAfterFrames > 0 && *pushed%faults.DropAfterFrames == 0 {
+			c.s.debug("blaze: dropping connection (fault)", "user", c.user.ID, "frames", *pushed)
+			c.close()
+			return false
+		}
+	}
+	return true
+}
+
+func (c *blazeConn) readLoop() {
+	c.ws.SetReadLimit(maxFrameBytes)
+	for {
+		mt, data, err := c.ws.ReadMessage()
+		if err != nil {
+			return
+		}
+		if mt != websocket.BinaryMessage {
+			return
+		}
+		f, err := decodeFrame(data)
+		if err != nil {
+			c.s.debug("blaze: bad frame, closing", "user", c.user.ID, "err", err)
+			return
+		}
+		c.handle(f)
+	}
+}
+
+func (c *blazeConn) handle(f frame) {
+	s := c.s
+	switch f.Action {
+	case actionList:
+		s.mu.Lock()
+		c.reply(f.ID, f.Action, nil, nil)
+		c.listed = true
+		for _, e := range s.mailboxes[c.user.ID].pending {
+			c.push(pushFrame(e, sourceListPending))
+		}
+		s.mu.Unlock()
+	case actionAck, actionAcks:
+		var acks []ackRequest
+		if f.Action == actionAck {
+			var a ackRequest
+			if err := json.Unmarshal(f.Params, &a); err != nil {
+				c.reply(f.ID, f.Action, nil, errBadRequest)
+				return
+			}
+			acks = []ackRequest{a}
+		} else {
+			var p struct {
+				Messages []ackRequest `json:"messages"`
+			}
+			if err := json.Unmarshal(f.Params, &p); err != nil {
+				c.reply(f.ID, f.Action, nil, errBadRequest)
+				return
+			}
+			acks = p.Messages
+		}
+		for _, a := range acks {
+			if err := validateAck(a); err != nil {
+				c.reply(f.ID, f.Action, nil, err)
+				return
+			}
+		}
+		s.mu.Lock()
+		for _, a := range acks {
+			s.ackLocked(c.user, a)
+		}
+		c.reply(f.ID, f.Action, nil, nil)
+		s.mu.Unlock()
+	case actionCreate, actionCreateMs:
+		var reqs []messageRequestJSON
+		if f.Action == actionCreate {
+			var r messageRequestJSON
+			if err := json.Unmarshal(f.Params, &r); err != nil {
+				c.reply(f.ID, f.Action, nil, errBadRequest)
+				return
+			}
+			reqs = []messageRequestJSON{r}
+		} else {
+			var p struct {
+				Messages []messageRequestJSON `json:"messages"`
+			}
+			if err := json.Unmarshal(f.Params, &p); err != nil || len(p.Messages) > maxBatch {
+				c.reply(f.ID, f.Action, nil, invalidField("messages", "unparsable or more than 100"))
+				return
+			}
+			reqs = p.Messages
+		}
+		s.mu.Lock()
+		msgs, err := s.sendLocked(c.user, reqs)
+		if err != nil {
+			c.reply(f.ID, f.Action, nil, err)
+		} else if f.Action == actionCreate {
+			c.reply(f.ID, f.Action, map[string]string{"message_id": msgs[0].MessageID, "status": statusSent}, nil)
+		} else {
+			c.reply(f.ID, f.Action, nil, nil)
+		}
+		s.mu.Unlock()
+	default:
+		c.reply(f.ID, f.Action, nil, invalidField("action", "unknown action "+f.Action))
+	}
+}
+
+// encodeFrame gzips the JSON of f, reusing the server's gzip writers.
+func (s *Server) encodeFrame(f frame) ([]byte, error) {
+	js, err := json.Marshal(f)
+	if err != nil {
+		return nil, err
+	}
+	var buf bytes.Buffer
+	zw, _ := s.gzPool.Get().(*gzip.Writer)
+	if zw == nil {
+		zw, _ = gzip.NewWriterLevel(&buf, gzip.BestSpeed)
+	} else {
+		zw.Reset(&buf)
+	}
+	defer s.gzPool.Put(zw)
+	if _, err := zw.Write(js); err != nil {
+		return nil, err
+	}
+	if err := zw.Close(); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}
+
+func decodeFrame(b []byte) (frame, error) {
+	var f frame
+	zr, err := gzip.NewReader(bytes.NewReader(b))
+	if err != nil {
+		return f, err
+	}
+	js, err := io.ReadAll(io.LimitReader(zr, maxInflated+1))
+	if err != nil {
+		return f, err
+	}
+	if len(js) > maxInflated {
+		return f, errors.New("frame too large")
+	}
+	if err := json.Unmarshal(js, &f); err != nil {
+		return f, err
+	}
+	if f.ID == "" || f.Action == "" {
+		return f, errors.New("frame without id or action")
+	}
+	return f, nil
+}

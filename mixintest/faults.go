@@ -1,0 +1,156 @@
+package mixintest
+
+import (
+	"context"
+	mrand "math/rand"
+	"net/http"
+	"strings"
+	"time"
+)
+
+// Faults configures injected failures. The zero value injects nothing.
+type Faults struct {
+	// Seed seeds the deterministic random source that decides which
+	// requests fail and how much jitter is added.
+	Seed int64
+	// ErrorRate is the fraction of matching REST requests answered HTTP 500
+	// with error code 500.
+	ErrorRate float64
+	// ErrorPaths restricts ErrorRate to these paths (without the prefix);
+	// empty means every path.
+	ErrorPaths []string
+	// RateLimitRate is the fraction of REST requests answered HTTP 429 with
+	// error code 429 and a Retry-After header of RetryAfter (seconds, ceil).
+	RateLimitRate float64
+	// RetryAfter is the Retry-After advertised on rate-limited answers.
+	RetryAfter time.Duration
+	// Latency is added to every REST response, plus up to LatencyJitter.
+	Latency       time.Duration
+	LatencyJitter time.Duration
+	// DropAfterFrames closes each blaze connection abruptly (no close frame)
+	// after every N pushed frames; 0 disables.
+	DropAfterFrames int
+	// FrameDelay (plus up to FrameJitter) is waited before each blaze push.
+	FrameDelay  time.Duration
+	FrameJitter time.Duration
+	// RefuseUpgrade answers every blaze upgrade with HTTP 503.
+	RefuseUpgrade bool
+	// UnauthorizedBlaze answers every blaze upgrade with HTTP 401.
+	UnauthorizedBlaze bool
+	// BlazeErrorFrame accepts the upgrade, then sends an ERROR frame with
+	// error code 401 and closes: the other way a real server reports a bad
+	// token.
+	BlazeErrorFrame bool
+}
+
+type failRule struct {
+	method, path    string
+	n, status, code int
+	retryAfter      time.Duration
+}
+
+// SetFaults replaces the fault configuration. It is safe to call while the
+// server is serving; the random source is reseeded with f.Seed.
+func (s *Server) SetFaults(f Faults) {
+	s.faultMu.Lock()
+	defer s.faultMu.Unlock()
+	s.setFaultsLocked(f)
+}
+
+func (s *Server) setFaultsLocked(f Faults) {
+	f.ErrorPaths = append([]string(nil), f.ErrorPaths...)
+	s.faults = f
+	s.rng = mrand.New(mrand.NewSource(f.Seed))
+}
+
+func (s *Server) currentFaults() Faults {
+	s.faultMu.Lock()
+	defer s.faultMu.Unlock()
+	return s.faults
+}
+
+// FailNext makes the next n REST requests matching method and path (path
+// without the prefix; "" matches any, and so does an empty method) answer
+// with the given HTTP status and Mixin error code. Status 0 means the API's
+// usual status for that code (500 for 500/7000/7001, else 202). A positive
+// retryAfter is sent as a Retry-After header.
+func (s *Server) FailNext(method, path string, n int, status, code int, retryAfter time.Duration) {
+	if n <= 0 {
+		return
+	}
+	if status == 0 {
+		status = http.StatusAccepted
+		if code == codeServer || code == 7000 || code == 7001 {
+			status = http.StatusInternalServerError
+		}
+	}
+	s.faultMu.Lock()
+	defer s.faultMu.Unlock()
+	s.failNext = append(s.failNext, &failRule{method: strings.ToUpper(method), path: path, n: n,
+		status: status, code: code, retryAfter: retryAfter})
+}
+
+// injectFault decides whether this request gets an injected error.
+func (s *Server) injectFault(method, path string) *apiError {
+	s.faultMu.Lock()
+	defer s.faultMu.Unlock()
+	for i, rule := range s.failNext {
+		if (rule.method != "" && rule.method != method) || (rule.path != "" && rule.path != path) {
+			continue
+		}
+		rule.n--
+		if rule.n == 0 {
+			s.failNext = append(s.failNext[:i], s.failNext[i+1:]...)
+		}
+		return &apiError{httpStatus: rule.status, code: rule.code, desc: "Injected failure.", retryAfter: rule.retryAfter}
+	}
+	f := s.faults
+	if f.RateLimitRate > 0 && s.rng.Float64() < f.RateLimitRate {
+		return &apiError{httpStatus: 429, code: codeTooMany, desc: "Too Many Requests.", retryAfter: f.RetryAfter}
+	}
+	if f.ErrorRate > 0 && matchPath(f.ErrorPaths, path) && s.rng.Float64() < f.ErrorRate {
+		return &apiError{httpStatus: 500, code: codeServer, desc: "Internal Server Error."}
+	}
+	return nil
+}
+
+func matchPath(paths []string, path string) bool {
+	if len(paths) == 0 {
+		return true
+	}
+	for _, p := range paths {
+		if p == path {
+			return true
+		}
+	}
+	return false
+}
+
+// jitter returns base plus a random duration in [0, j).
+func (s *Server) jitter(base, j time.Duration) time.Duration {
+	if j <= 0 {
+		return base
+	}
+	s.faultMu.Lock()
+	defer s.faultMu.Unlock()
+	return base + time.Duration(s.rng.Int63n(int64(j)))
+}
+
+func (s *Server) sleepLatency(ctx context.Context) {
+	f := s.currentFaults()
+	s.sleep(ctx, s.jitter(f.Latency, f.LatencyJitter))
+}
+
+// sleep waits d unless ctx ends or the server closes.
+func (s *Server) sleep(ctx context.Context, d time.Duration) {
+	if d <= 0 {
+		return
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+	case <-ctx.Done():
+	case <-s.done:
+	}
+}

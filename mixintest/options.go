@@ -1,0 +1,106 @@
+package mixintest
+
+import (
+	"log/slog"
+	"strings"
+	"time"
+)
+
+// Option configures a Server. Options are applied in order by NewServer and
+// NewUnstartedServer.
+type Option func(*config)
+
+type config struct {
+	prefix         string
+	clock          func() time.Time
+	botID          string
+	botName        string
+	maxMessageBody int
+	pingInterval   time.Duration
+	discardUploads bool
+	faults         Faults
+	logger         *slog.Logger
+	maxTokenAge    time.Duration
+}
+
+func defaultConfig() config {
+	return config{
+		clock:          time.Now,
+		botName:        "Mixintest Bot",
+		maxMessageBody: 128 << 10,
+		pingInterval:   10 * time.Second,
+		maxTokenAge:    90*24*time.Hour + time.Hour,
+	}
+}
+
+// WithPathPrefix mounts every endpoint (REST, blaze, uploads, admin) under
+// the path prefix p, e.g. "/api". URL and BlazeURL include it. Tokens must
+// sign the request URI as received, prefix included.
+func WithPathPrefix(p string) Option {
+	return func(c *config) {
+		p = strings.TrimRight(p, "/")
+		if p != "" && !strings.HasPrefix(p, "/") {
+			p = "/" + p
+		}
+		c.prefix = p
+	}
+}
+
+// WithClock sets the server clock used for token expiry checks, the Date
+// header and every timestamp the server produces.
+func WithClock(now func() time.Time) Option {
+	return func(c *config) {
+		if now != nil {
+			c.clock = now
+		}
+	}
+}
+
+// WithBotID fixes the user id (app_id) of the registered bot instead of a
+// random UUID.
+func WithBotID(id string) Option { return func(c *config) { c.botID = strings.ToLower(id) } }
+
+// WithBotName sets the bot's full name and app name.
+func WithBotName(name string) Option { return func(c *config) { c.botName = name } }
+
+// WithMaxMessageBody sets the largest raw body POST /messages accepts
+// (default 128 KiB); a larger body is answered with error 10002.
+func WithMaxMessageBody(n int) Option {
+	return func(c *config) {
+		if n > 0 {
+			c.maxMessageBody = n
+		}
+	}
+}
+
+// WithPingInterval sets how often the server pings every blaze connection
+// (default 10s).
+func WithPingInterval(d time.Duration) Option {
+	return func(c *config) {
+		if d > 0 {
+			c.pingInterval = d
+		}
+	}
+}
+
+// WithDiscardUploads makes the server keep only the size and SHA-256 of
+// uploaded attachments, not their bytes.
+func WithDiscardUploads() Option { return func(c *config) { c.discardUploads = true } }
+
+// WithFaults sets the initial fault configuration; see Server.SetFaults.
+func WithFaults(f Faults) Option { return func(c *config) { c.faults = f } }
+
+// WithLogger makes the server log its decisions (rejected tokens, dropped
+// connections) at debug level. The default is silent.
+func WithLogger(l *slog.Logger) Option { return func(c *config) { c.logger = l } }
+
+// WithMaxTokenAge rejects tokens whose lifetime (exp - iat) exceeds d. The
+// default accepts up to 90 days plus one hour, the lifetime the official Go
+// client uses.
+func WithMaxTokenAge(d time.Duration) Option {
+	return func(c *config) {
+		if d > 0 {
+			c.maxTokenAge = d
+		}
+	}
+}

@@ -1,0 +1,204 @@
+package mixintest
+
+import (
+	"context"
+	"encoding/base64"
+	"fmt"
+
+	"github.com/google/uuid"
+)
+
+// simError is what simulated-user methods return for an API-level refusal.
+type simError struct{ e *apiError }
+
+func (e simError) Error() string {
+	return fmt.Sprintf("mixintest: code %d: %s", e.e.code, e.e.desc)
+}
+
+func wrap(e *apiError) error {
+	if e == nil {
+		return nil
+	}
+	return simError{e}
+}
+
+// SendText sends a PLAIN_TEXT message to another user, creating their
+// contact conversation first if needed.
+func (u *User) SendText(ctx context.Context, toUserID, text string) (Message, error) {
+	if err := u.ensureContact(toUserID); err != nil {
+		return Message{}, err
+	}
+	return u.Send(ctx, MessageRequest{ConversationID: u.ContactConversationID(normID(toUserID)),
+		RecipientID: normID(toUserID), Category: "PLAIN_TEXT", Data: []byte(text)})
+}
+
+// ensureContact creates the contact conversation with the other user if it
+// does not exist yet.
+func (u *User) ensureContact(other string) error {
+	s := u.s
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	_, err := s.createConversationLocked(u, createConversationRequest{Category: categoryContact,
+		ConversationID: uniqueConversationID(u.ID, normID(other)),
+		Participants:   []participantRequest{{UserID: normID(other)}}})
+	return wrap(err)
+}
+
+// Send sends a message of any category into a conversation the user is in,
+// with the same rules as POST /messages. An empty MessageID is generated.
+func (u *User) Send(ctx context.Context, m MessageRequest) (Message, error) {
+	if err := ctx.Err(); err != nil {
+		return Message{}, err
+	}
+	if m.MessageID == "" {
+		m.MessageID = uuid.NewString()
+	}
+	req := messageRequestJSON{ConversationID: m.ConversationID, RecipientID: m.RecipientID, MessageID: m.MessageID,
+		Category: m.Category, DataBase64: base64.RawURLEncoding.EncodeToString(m.Data),
+		RepresentativeID: m.RepresentativeID, QuoteMessageID: m.QuoteMessageID, Silent: m.Silent}
+	s := u.s
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out, err := s.sendLocked(u, []messageRequestJSON{req})
+	if err != nil {
+		return Message{}, wrap(err)
+	}
+	return copyMessage(*out[0]), nil
+}
+
+func copyMessage(m Message) Message {
+	m.Data = append([]byte(nil), m.Data...)
+	return m
+}
+
+// Inbox returns every message delivered to the user, in arrival order.
+func (u *User) Inbox() []Message {
+	s := u.s
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	mb := s.mailboxes[u.ID]
+	out := make([]Message, 0, len(mb.inbox))
+	for _, m := range mb.inbox {
+		out = append(out, copyMessage(m))
+	}
+	return out
+}
+
+// WaitInbox blocks until the inbox holds at least n messages, then returns
+// it; it returns ctx's error if ctx ends first.
+func (u *User) WaitInbox(ctx context.Context, n int) ([]Message, error) {
+	s := u.s
+	for {
+		s.mu.Lock()
+		mb := s.mailboxes[u.ID]
+		have, ch := len(mb.inbox), mb.notify
+		s.mu.Unlock()
+		if have >= n {
+			return u.Inbox(), nil
+		}
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return u.Inbox(), ctx.Err()
+		case <-s.done:
+			return u.Inbox(), fmt.Errorf("mixintest: server closed")
+		}
+	}
+}
+
+// Ack acknowledges a message the user received with status READ or
+// DELIVERED: it leaves the user's queue and its sender gets a receipt.
+func (u *User) Ack(ctx context.Context, messageID, status string) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	a := ackRequest{MessageID: messageID, Status: status}
+	if err := validateAck(a); err != nil {
+		return wrap(err)
+	}
+	s := u.s
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.ackLocked(u, a)
+	return nil
+}
+
+// CreateGroup creates a group conversation owned by the user with the given
+// members (plain members; use Server-side calls for roles).
+func (u *User) CreateGroup(ctx context.Context, name string, participantIDs ...string) (Conversation, error) {
+	if err := ctx.Err(); err != nil {
+		return Conversation{}, err
+	}
+	req := createConversationRequest{Category: categoryGroup, ConversationID: uuid.NewString(), Name: name}
+	for _, id := range participantIDs {
+		req.Participants = append(req.Participants, participantRequest{UserID: id})
+	}
+	s := u.s
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	c, err := s.createConversationLocked(u, req)
+	if err != nil {
+		return Conversation{}, wrap(err)
+	}
+	return c.snapshot(), nil
+}
+
+// AddParticipants adds users to a group the user manages.
+func (u *User) AddParticipants(ctx context.Context, conversationID string, userIDs ...string) (Conversation, error) {
+	return u.manage(ctx, conversationID, "ADD", "", userIDs)
+}
+
+// RemoveParticipants removes users from a group the user manages.
+func (u *User) RemoveParticipants(ctx context.Context, conversationID string, userIDs ...string) (Conversation, error) {
+	return u.manage(ctx, conversationID, "REMOVE", "", userIDs)
+}
+
+// SetRole sets the role ("ADMIN" or "") of members of a group the user owns.
+func (u *User) SetRole(ctx context.Context, conversationID, role string, userIDs ...string) (Conversation, error) {
+	return u.manage(ctx, conversationID, "ROLE", role, userIDs)
+}
+
+func (u *User) manage(ctx context.Context, conversationID, action, role string, ids []string) (Conversation, error) {
+	if err := ctx.Err(); err != nil {
+		return Conversation{}, err
+	}
+	reqs := make([]participantRequest, 0, len(ids))
+	for _, id := range ids {
+		reqs = append(reqs, participantRequest{UserID: id, Role: role})
+	}
+	s := u.s
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	c, err := s.manageParticipantsLocked(u, conversationID, action, reqs)
+	if err != nil {
+		return Conversation{}, wrap(err)
+	}
+	return c.snapshot(), nil
+}
+
+// JoinByCode joins the group whose invitation code id is codeID.
+func (u *User) JoinByCode(ctx context.Context, codeID string) (Conversation, error) {
+	if err := ctx.Err(); err != nil {
+		return Conversation{}, err
+	}
+	s := u.s
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	c, err := s.joinLocked(u, codeID)
+	if err != nil {
+		return Conversation{}, wrap(err)
+	}
+	return c.snapshot(), nil
+}
+
+// Exit leaves a group conversation.
+func (u *User) Exit(ctx context.Context, conversationID string) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	s := u.s
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	_, err := s.exitLocked(u, conversationID)
+	return wrap(err)
+}

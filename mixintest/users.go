@@ -1,0 +1,170 @@
+package mixintest
+
+import (
+	"time"
+)
+
+type appView struct {
+	Type             string    `json:"type"`
+	AppID            string    `json:"app_id"`
+	AppNumber        string    `json:"app_number"`
+	Name             string    `json:"name"`
+	IconURL          string    `json:"icon_url"`
+	Description      string    `json:"description"`
+	HomeURI          string    `json:"home_uri"`
+	RedirectURI      string    `json:"redirect_uri"`
+	Capabilities     []string  `json:"capabilities"`
+	ResourcePatterns []string  `json:"resource_patterns"`
+	Category         string    `json:"category"`
+	CreatorID        string    `json:"creator_id"`
+	UpdatedAt        time.Time `json:"updated_at"`
+}
+
+type userView struct {
+	Type           string    `json:"type"`
+	UserID         string    `json:"user_id"`
+	IdentityNumber string    `json:"identity_number"`
+	Phone          string    `json:"phone"`
+	FullName       string    `json:"full_name"`
+	Biography      string    `json:"biography"`
+	AvatarURL      string    `json:"avatar_url"`
+	Relationship   string    `json:"relationship"`
+	MuteUntil      time.Time `json:"mute_until"`
+	CreatedAt      time.Time `json:"created_at"`
+	IsVerified     bool      `json:"is_verified"`
+	IsScam         bool      `json:"is_scam"`
+	IsDeactivated  bool      `json:"is_deactivated"`
+	App            *appView  `json:"app,omitempty"`
+}
+
+type meView struct {
+	userView
+	SessionID                string `json:"session_id"`
+	CodeID                   string `json:"code_id"`
+	CodeURL                  string `json:"code_url"`
+	HasPin                   bool   `json:"has_pin"`
+	HasSafe                  bool   `json:"has_safe"`
+	HasEmergencyContact      bool   `json:"has_emergency_contact"`
+	DeviceStatus             string `json:"device_status"`
+	ReceiveMessageSource     string `json:"receive_message_source"`
+	AcceptConversationSource string `json:"accept_conversation_source"`
+	AcceptSearchSource       string `json:"accept_search_source"`
+	FiatCurrency             string `json:"fiat_currency"`
+	PinTokenBase64           string `json:"pin_token_base64"`
+	TipCounter               int    `json:"tip_counter"`
+	SpendPublicKey           string `json:"spend_public_key"`
+}
+
+type sessionView struct {
+	Type      string `json:"type,omitempty"`
+	UserID    string `json:"user_id"`
+	SessionID string `json:"session_id"`
+	PublicKey string `json:"public_key"`
+	Platform  string `json:"platform,omitempty"`
+}
+
+// userViewLocked renders u as seen by viewer; s.mu must be held.
+func (s *Server) userViewLocked(u, viewer *User) userView {
+	v := userView{
+		Type: "user", UserID: u.ID, IdentityNumber: u.IdentityNumber, FullName: u.FullName,
+		Relationship: "STRANGER", MuteUntil: u.createdAt, CreatedAt: u.createdAt,
+	}
+	switch {
+	case viewer != nil && viewer.ID == u.ID:
+		v.Relationship = "ME"
+	case viewer != nil:
+		if _, ok := s.convs[uniqueConversationID(u.ID, viewer.ID)]; ok {
+			v.Relationship = "FRIEND"
+		}
+	}
+	if u.isBot {
+		v.App = &appView{
+			Type: "app", AppID: u.ID, AppNumber: u.IdentityNumber, Name: u.FullName,
+			Capabilities: []string{"CONTACT", "GROUP"}, ResourcePatterns: []string{},
+			Category: "OTHER", CreatorID: u.ID, UpdatedAt: u.createdAt,
+		}
+	}
+	return v
+}
+
+func (s *Server) meViewLocked(u *User) meView {
+	return meView{
+		userView: s.userViewLocked(u, u), SessionID: u.SessionID, CodeID: u.codeID,
+		CodeURL: "https://mixin.one/codes/" + u.codeID, HasSafe: true,
+		ReceiveMessageSource: "EVERYBODY", AcceptConversationSource: "EVERYBODY",
+		AcceptSearchSource: "EVERYBODY", FiatCurrency: "USD",
+	}
+}
+
+func (s *Server) getMe(c *call) (any, *apiError) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.meViewLocked(c.user), nil
+}
+
+func (s *Server) lookupUserLocked(idOrNumber string) *User {
+	if u, ok := s.users[normID(idOrNumber)]; ok {
+		return u
+	}
+	return s.byIdentity[idOrNumber]
+}
+
+func (s *Server) getUser(c *call) (any, *apiError) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	u := s.lookupUserLocked(c.r.PathValue("id"))
+	if u == nil {
+		return nil, errNotFound
+	}
+	return s.userViewLocked(u, c.user), nil
+}
+
+func (s *Server) searchUser(c *call) (any, *apiError) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	u := s.lookupUserLocked(c.r.PathValue("q"))
+	if u == nil {
+		return nil, errNotFound
+	}
+	return s.userViewLocked(u, c.user), nil
+}
+
+func (s *Server) fetchUsers(c *call) (any, *apiError) {
+	var ids []string
+	if err := c.decode(&ids); err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := []userView{}
+	for _, id := range ids {
+		if u, ok := s.users[normID(id)]; ok {
+			out = append(out, s.userViewLocked(u, c.user))
+		}
+	}
+	return out, nil
+}
+
+func (s *Server) fetchSessions(c *call) (any, *apiError) {
+	var ids []string
+	if err := c.decode(&ids); err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := []sessionView{}
+	for _, id := range ids {
+		if u, ok := s.users[normID(id)]; ok {
+			out = append(out, sessionView{UserID: u.ID, SessionID: u.SessionID,
+				PublicKey: u.sessionPublicKey(), Platform: platformOf(u)})
+		}
+	}
+	return out, nil
+}
+
+func platformOf(u *User) string {
+	if u.isBot {
+		return "Bot"
+	}
+	return "Android"
+}
