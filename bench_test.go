@@ -89,9 +89,9 @@ func BenchmarkFrameDecode(b *testing.B) {
 // plainView is what a hand-written decoder would fill: the same fields.
 type plainView struct {
 	Type, RepresentativeID, QuoteMessageID, ConversationID, UserID, SessionID, MessageID, Category, Data, DataBase64, Status, Source string
-	Silent                                                                                                                            bool
-	ExpireIn                                                                                                                          int64
-	CreatedAt, UpdatedAt                                                                                                              time.Time
+	Silent                                                                                                                           bool
+	ExpireIn                                                                                                                         int64
+	CreatedAt, UpdatedAt                                                                                                             time.Time
 }
 
 // BenchmarkFrameDecodeBaseline is the physical limit: a reused gzip.Reader

@@ -13,8 +13,8 @@ import (
 // total queued is bounded: enqueue blocks (backpressure on the socket)
 // while the pool is full.
 type dispatcher struct {
-	slots chan struct{}    // one per queued or running message
-	ready chan *convQueue  // conversations with work and no worker
+	slots chan struct{}   // one per queued or running message
+	ready chan *convQueue // conversations with work and no worker
 	mu    sync.Mutex
 	convs map[string]*convQueue
 	seen  *dedupe

@@ -73,26 +73,26 @@ type Receipt struct {
 type BlazeOption func(*blazeConfig) error
 
 type blazeConfig struct {
-	workers          int
-	queueSize        int
-	ackMode          AckMode
-	ackInterval      time.Duration
-	handlerAttempts  int
-	handlerBackoff   time.Duration
-	deadLetter       func(ctx context.Context, msg *Message, err error)
-	dedupeWindow     int
-	minBackoff       time.Duration
-	maxBackoff       time.Duration
-	pingInterval     time.Duration
-	readTimeout      time.Duration
-	replyTimeout     time.Duration
-	shutdownTimeout  time.Duration
-	maxFrameBytes    int64
-	maxDecompressed  int64
-	onState          func(StateEvent)
-	onReceipt        func(ctx context.Context, r Receipt) error
-	onRecall         func(ctx context.Context, msg *Message, recall *RecallPayload) error
-	onSystem         func(ctx context.Context, msg *Message, p *SystemConversationPayload) error
+	workers         int
+	queueSize       int
+	ackMode         AckMode
+	ackInterval     time.Duration
+	handlerAttempts int
+	handlerBackoff  time.Duration
+	deadLetter      func(ctx context.Context, msg *Message, err error)
+	dedupeWindow    int
+	minBackoff      time.Duration
+	maxBackoff      time.Duration
+	pingInterval    time.Duration
+	readTimeout     time.Duration
+	replyTimeout    time.Duration
+	shutdownTimeout time.Duration
+	maxFrameBytes   int64
+	maxDecompressed int64
+	onState         func(StateEvent)
+	onReceipt       func(ctx context.Context, r Receipt) error
+	onRecall        func(ctx context.Context, msg *Message, recall *RecallPayload) error
+	onSystem        func(ctx context.Context, msg *Message, p *SystemConversationPayload) error
 }
 
 func defaultBlazeConfig() blazeConfig {

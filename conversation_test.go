@@ -209,16 +209,37 @@ func TestConversationBadInputSendsNothing(t *testing.T) {
 		tooMany[i].UserID = mixin.NewUUID()
 	}
 	calls := map[string]func() error{
-		"contact bad id":      func() error { _, err := c.CreateContactConversation(ctx, "not-a-uuid"); return err },
-		"contact self":        func() error { _, err := c.CreateContactConversation(ctx, seedBotID); return err },
-		"group empty name":    func() error { _, err := c.CreateGroupConversation(ctx, mixin.GroupConversationRequest{}); return err },
-		"group long name":     func() error { _, err := c.CreateGroupConversation(ctx, mixin.GroupConversationRequest{Name: strings.Repeat("名", 513)}); return err },
-		"group 257 members":   func() error { _, err := c.CreateGroupConversation(ctx, mixin.GroupConversationRequest{Name: "x", Participants: tooMany}); return err },
-		"group bad member":    func() error { _, err := c.CreateGroupConversation(ctx, mixin.GroupConversationRequest{Name: "x", Participants: []mixin.ParticipantRequest{{UserID: "x"}}}); return err },
-		"group owner role":    func() error { _, err := c.CreateGroupConversation(ctx, mixin.GroupConversationRequest{Name: "x", Participants: []mixin.ParticipantRequest{{UserID: seedUserID, Role: mixin.RoleOwner}}}); return err },
-		"group dup member":    func() error { _, err := c.CreateGroupConversation(ctx, mixin.GroupConversationRequest{Name: "x", Participants: []mixin.ParticipantRequest{{UserID: seedUserID}, {UserID: seedUserID}}}); return err },
-		"group bad id":        func() error { _, err := c.CreateGroupConversation(ctx, mixin.GroupConversationRequest{Name: "x", ConversationID: "{bad}"}); return err },
-		"long announcement":   func() error { _, err := c.UpdateConversation(ctx, seedUserID, mixin.ConversationUpdate{Announcement: strings.Repeat("a", 1025)}); return err },
+		"contact bad id":   func() error { _, err := c.CreateContactConversation(ctx, "not-a-uuid"); return err },
+		"contact self":     func() error { _, err := c.CreateContactConversation(ctx, seedBotID); return err },
+		"group empty name": func() error { _, err := c.CreateGroupConversation(ctx, mixin.GroupConversationRequest{}); return err },
+		"group long name": func() error {
+			_, err := c.CreateGroupConversation(ctx, mixin.GroupConversationRequest{Name: strings.Repeat("名", 513)})
+			return err
+		},
+		"group 257 members": func() error {
+			_, err := c.CreateGroupConversation(ctx, mixin.GroupConversationRequest{Name: "x", Participants: tooMany})
+			return err
+		},
+		"group bad member": func() error {
+			_, err := c.CreateGroupConversation(ctx, mixin.GroupConversationRequest{Name: "x", Participants: []mixin.ParticipantRequest{{UserID: "x"}}})
+			return err
+		},
+		"group owner role": func() error {
+			_, err := c.CreateGroupConversation(ctx, mixin.GroupConversationRequest{Name: "x", Participants: []mixin.ParticipantRequest{{UserID: seedUserID, Role: mixin.RoleOwner}}})
+			return err
+		},
+		"group dup member": func() error {
+			_, err := c.CreateGroupConversation(ctx, mixin.GroupConversationRequest{Name: "x", Participants: []mixin.ParticipantRequest{{UserID: seedUserID}, {UserID: seedUserID}}})
+			return err
+		},
+		"group bad id": func() error {
+			_, err := c.CreateGroupConversation(ctx, mixin.GroupConversationRequest{Name: "x", ConversationID: "{bad}"})
+			return err
+		},
+		"long announcement": func() error {
+			_, err := c.UpdateConversation(ctx, seedUserID, mixin.ConversationUpdate{Announcement: strings.Repeat("a", 1025)})
+			return err
+		},
 		"empty update":        func() error { _, err := c.UpdateConversation(ctx, seedUserID, mixin.ConversationUpdate{}); return err },
 		"read bad id":         func() error { _, err := c.ReadConversation(ctx, "123"); return err },
 		"manage bad action":   func() error { _, err := c.ManageParticipants(ctx, seedUserID, "JOIN", nil); return err },

@@ -194,30 +194,55 @@ func TestMessageBadInputSendsNothing(t *testing.T) {
 		buttons[i] = mixin.Button{Label: "b", Color: "#FF0000", Action: "https://mixin.one"}
 	}
 	calls := map[string]func() error{
-		"empty text":      func() error { _, err := c.SendText(ctx, to, ""); return err },
-		"huge text":       func() error { _, err := c.SendText(ctx, to, strings.Repeat("x", 200<<10)); return err },
-		"bad target":      func() error { _, err := c.SendText(ctx, mixin.ToUser("bob"), "hi"); return err },
-		"no target":       func() error { _, err := c.SendText(ctx, mixin.Target{}, "hi"); return err },
-		"bad message id":  func() error { _, err := c.SendText(ctx, to, "hi", mixin.WithMessageID("1")); return err },
-		"bad quote":       func() error { _, err := c.SendText(ctx, to, "hi", mixin.WithQuote("q")); return err },
-		"seven buttons":   func() error { _, err := c.SendAppButtons(ctx, to, buttons); return err },
-		"no buttons":      func() error { _, err := c.SendAppButtons(ctx, to, nil); return err },
-		"bad color":       func() error { _, err := c.SendAppButtons(ctx, to, []mixin.Button{{Label: "a", Color: "red", Action: "https://x.y"}}); return err },
-		"bad action url":  func() error { _, err := c.SendAppButtons(ctx, to, []mixin.Button{{Label: "a", Color: "#000000", Action: "javascript:alert(1)"}}); return err },
-		"negative size":   func() error { _, err := c.SendData(ctx, to, mixin.DataPayload{AttachmentID: mixin.NewUUID(), MimeType: "text/plain", Size: -1, Name: "a"}); return err },
-		"bad attachment":  func() error { _, err := c.SendImage(ctx, to, mixin.ImagePayload{AttachmentID: "x", MimeType: "image/png", Width: 1, Height: 1, Size: 1}); return err },
-		"bad recall":      func() error { _, err := c.SendRecall(ctx, to, "x"); return err },
-		"bad pin":         func() error { _, err := c.PinMessages(ctx, to); return err },
-		"bad latitude":    func() error { _, err := c.SendLocation(ctx, to, mixin.LocationPayload{Latitude: 91}); return err },
-		"bad contact":     func() error { _, err := c.SendContact(ctx, to, mixin.ContactPayload{UserID: "x"}); return err },
-		"unknown cat":     func() error { _, err := c.SendMessage(ctx, mixin.MessageRequest{ConversationID: seedUserID, Category: "PLAIN_HOLOGRAM", DataBase64: "aGk"}); return err },
-		"system cat":      func() error { _, err := c.SendMessage(ctx, mixin.MessageRequest{ConversationID: seedUserID, Category: mixin.CategorySystemConversation, DataBase64: "aGk"}); return err },
-		"empty data":      func() error { _, err := c.SendMessage(ctx, mixin.MessageRequest{ConversationID: seedUserID, Category: mixin.CategoryPlainText}); return err },
-		"batch bad later": func() error { m := textBatch(seedUserID, 150); m[120].ConversationID = "x"; return c.SendMessages(ctx, m) },
-		"empty acks":      func() error { return c.SendAcknowledgements(ctx, nil) },
-		"ack bad status":  func() error { return c.SendAcknowledgement(ctx, seedUserID, "SEEN") },
-		"ack bad id":      func() error { return c.SendAcknowledgement(ctx, "x", mixin.AckRead) },
-		"reply nil":       func() error { _, err := c.Reply(ctx, nil, mixin.Text("x")); return err },
+		"empty text":     func() error { _, err := c.SendText(ctx, to, ""); return err },
+		"huge text":      func() error { _, err := c.SendText(ctx, to, strings.Repeat("x", 200<<10)); return err },
+		"bad target":     func() error { _, err := c.SendText(ctx, mixin.ToUser("bob"), "hi"); return err },
+		"no target":      func() error { _, err := c.SendText(ctx, mixin.Target{}, "hi"); return err },
+		"bad message id": func() error { _, err := c.SendText(ctx, to, "hi", mixin.WithMessageID("1")); return err },
+		"bad quote":      func() error { _, err := c.SendText(ctx, to, "hi", mixin.WithQuote("q")); return err },
+		"seven buttons":  func() error { _, err := c.SendAppButtons(ctx, to, buttons); return err },
+		"no buttons":     func() error { _, err := c.SendAppButtons(ctx, to, nil); return err },
+		"bad color": func() error {
+			_, err := c.SendAppButtons(ctx, to, []mixin.Button{{Label: "a", Color: "red", Action: "https://x.y"}})
+			return err
+		},
+		"bad action url": func() error {
+			_, err := c.SendAppButtons(ctx, to, []mixin.Button{{Label: "a", Color: "#000000", Action: "javascript:alert(1)"}})
+			return err
+		},
+		"negative size": func() error {
+			_, err := c.SendData(ctx, to, mixin.DataPayload{AttachmentID: mixin.NewUUID(), MimeType: "text/plain", Size: -1, Name: "a"})
+			return err
+		},
+		"bad attachment": func() error {
+			_, err := c.SendImage(ctx, to, mixin.ImagePayload{AttachmentID: "x", MimeType: "image/png", Width: 1, Height: 1, Size: 1})
+			return err
+		},
+		"bad recall":   func() error { _, err := c.SendRecall(ctx, to, "x"); return err },
+		"bad pin":      func() error { _, err := c.PinMessages(ctx, to); return err },
+		"bad latitude": func() error { _, err := c.SendLocation(ctx, to, mixin.LocationPayload{Latitude: 91}); return err },
+		"bad contact":  func() error { _, err := c.SendContact(ctx, to, mixin.ContactPayload{UserID: "x"}); return err },
+		"unknown cat": func() error {
+			_, err := c.SendMessage(ctx, mixin.MessageRequest{ConversationID: seedUserID, Category: "PLAIN_HOLOGRAM", DataBase64: "aGk"})
+			return err
+		},
+		"system cat": func() error {
+			_, err := c.SendMessage(ctx, mixin.MessageRequest{ConversationID: seedUserID, Category: mixin.CategorySystemConversation, DataBase64: "aGk"})
+			return err
+		},
+		"empty data": func() error {
+			_, err := c.SendMessage(ctx, mixin.MessageRequest{ConversationID: seedUserID, Category: mixin.CategoryPlainText})
+			return err
+		},
+		"batch bad later": func() error {
+			m := textBatch(seedUserID, 150)
+			m[120].ConversationID = "x"
+			return c.SendMessages(ctx, m)
+		},
+		"empty acks":     func() error { return c.SendAcknowledgements(ctx, nil) },
+		"ack bad status": func() error { return c.SendAcknowledgement(ctx, seedUserID, "SEEN") },
+		"ack bad id":     func() error { return c.SendAcknowledgement(ctx, "x", mixin.AckRead) },
+		"reply nil":      func() error { _, err := c.Reply(ctx, nil, mixin.Text("x")); return err },
 	}
 	for name, call := range calls {
 		err := call()

@@ -151,7 +151,9 @@ func fakeAPI(t *testing.T, fn func(w http.ResponseWriter, r *http.Request)) *mix
 }
 
 func TestMalformedResponses(t *testing.T) {
-	echo := func(w http.ResponseWriter, r *http.Request) { w.Header().Set("X-Request-Id", r.Header.Get("X-Request-Id")) }
+	echo := func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("X-Request-Id", r.Header.Get("X-Request-Id"))
+	}
 	cases := []struct {
 		name   string
 		handle func(w http.ResponseWriter, r *http.Request)

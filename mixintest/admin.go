@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"strings"
+	"time"
 )
 
 // The admin API (no auth, plain JSON without the data envelope) lets
@@ -18,6 +19,11 @@ import (
 //	POST /_mixintest/users/{id}/messages         {conversation_id?, recipient_id?, category, data_base64, message_id?} -> message view
 //	POST /_mixintest/users/{id}/acknowledgements [{message_id, status}] -> same
 //	GET  /_mixintest/requests                    -> [request]
+//	DELETE /_mixintest/requests                  forgets them
+//	POST /_mixintest/faults                      {seed, error_rate, error_paths, rate_limit_rate, retry_after_ms,
+//	                                             latency_ms, latency_jitter_ms, drop_after_frames, frame_delay_ms,
+//	                                             frame_jitter_ms, refuse_upgrade, unauthorized_blaze, blaze_error_frame}
+//	POST /_mixintest/fail_next                   {method, path, n, status, code, retry_after_ms}
 //	GET  /_mixintest/conversations/{id}          -> conversation view
 func (s *Server) adminRoutes() *http.ServeMux {
 	mux := http.NewServeMux()
@@ -27,6 +33,9 @@ func (s *Server) adminRoutes() *http.ServeMux {
 	mux.HandleFunc("POST /_mixintest/users/{id}/messages", s.adminSend)
 	mux.HandleFunc("POST /_mixintest/users/{id}/acknowledgements", s.adminAck)
 	mux.HandleFunc("GET /_mixintest/requests", s.adminRequests)
+	mux.HandleFunc("DELETE /_mixintest/requests", s.adminResetRequests)
+	mux.HandleFunc("POST /_mixintest/faults", s.adminFaults)
+	mux.HandleFunc("POST /_mixintest/fail_next", s.adminFailNext)
 	mux.HandleFunc("GET /_mixintest/conversations/{id}", s.adminConversation)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		s.writeRaw(w, r, http.StatusNotFound, errNotFound)
@@ -206,4 +215,56 @@ func (s *Server) adminConversation(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.writeJSON(w, r, http.StatusOK, v)
+}
+
+func (s *Server) adminResetRequests(w http.ResponseWriter, r *http.Request) {
+	s.ResetRequests()
+	s.writeJSON(w, r, http.StatusOK, map[string]bool{"ok": true})
+}
+
+func ms(n int64) time.Duration { return time.Duration(n) * time.Millisecond }
+
+func (s *Server) adminFaults(w http.ResponseWriter, r *http.Request) {
+	var req struct {
+		Seed              int64    `json:"seed"`
+		ErrorRate         float64  `json:"error_rate"`
+		ErrorPaths        []string `json:"error_paths"`
+		RateLimitRate     float64  `json:"rate_limit_rate"`
+		RetryAfterMS      int64    `json:"retry_after_ms"`
+		LatencyMS         int64    `json:"latency_ms"`
+		LatencyJitterMS   int64    `json:"latency_jitter_ms"`
+		DropAfterFrames   int      `json:"drop_after_frames"`
+		FrameDelayMS      int64    `json:"frame_delay_ms"`
+		FrameJitterMS     int64    `json:"frame_jitter_ms"`
+		RefuseUpgrade     bool     `json:"refuse_upgrade"`
+		UnauthorizedBlaze bool     `json:"unauthorized_blaze"`
+		BlazeErrorFrame   bool     `json:"blaze_error_frame"`
+	}
+	if err := readAdminBody(r, &req); err != nil {
+		s.adminError(w, r, http.StatusBadRequest, errBadRequest)
+		return
+	}
+	s.SetFaults(Faults{Seed: req.Seed, ErrorRate: req.ErrorRate, ErrorPaths: req.ErrorPaths,
+		RateLimitRate: req.RateLimitRate, RetryAfter: ms(req.RetryAfterMS), Latency: ms(req.LatencyMS),
+		LatencyJitter: ms(req.LatencyJitterMS), DropAfterFrames: req.DropAfterFrames, FrameDelay: ms(req.FrameDelayMS),
+		FrameJitter: ms(req.FrameJitterMS), RefuseUpgrade: req.RefuseUpgrade, UnauthorizedBlaze: req.UnauthorizedBlaze,
+		BlazeErrorFrame: req.BlazeErrorFrame})
+	s.writeJSON(w, r, http.StatusOK, map[string]bool{"ok": true})
+}
+
+func (s *Server) adminFailNext(w http.ResponseWriter, r *http.Request) {
+	var req struct {
+		Method       string `json:"method"`
+		Path         string `json:"path"`
+		N            int    `json:"n"`
+		Status       int    `json:"status"`
+		Code         int    `json:"code"`
+		RetryAfterMS int64  `json:"retry_after_ms"`
+	}
+	if err := readAdminBody(r, &req); err != nil || req.N <= 0 || req.Code == 0 || (req.Status != 0 && (req.Status < 200 || req.Status > 599)) {
+		s.adminError(w, r, http.StatusBadRequest, errBadRequest)
+		return
+	}
+	s.FailNext(req.Method, req.Path, req.N, req.Status, req.Code, ms(req.RetryAfterMS))
+	s.writeJSON(w, r, http.StatusOK, map[string]bool{"ok": true})
 }
