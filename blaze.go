@@ -175,20 +175,25 @@ func (r *blazeRun) dial(ctx context.Context) (*websocket.Conn, error) {
 	if err != nil {
 		return nil, &FieldError{Field: "blaze URL", Reason: "does not parse"}
 	}
-	dialer := websocket.Dialer{
-		Subprotocols:     []string{blazeSubprotocol},
-		HandshakeTimeout: 10 * time.Second,
-		Proxy:            http.ProxyFromEnvironment,
-		ReadBufferSize:   16 << 10,
-		WriteBufferSize:  4 << 10,
-	}
-	if t, ok := r.c.cfg.httpClient.Transport.(*http.Transport); ok && t != nil {
-		dialer.TLSClientConfig = t.TLSClientConfig
-		dialer.Proxy = t.Proxy
-		if t.DialContext != nil {
-			dialer.NetDialContext = t.DialContext
+	var dialer websocket.Dialer
+	if r.cfg.dialer != nil {
+		dialer = *r.cfg.dialer
+	} else {
+		dialer = websocket.Dialer{
+			HandshakeTimeout: 10 * time.Second,
+			Proxy:            http.ProxyFromEnvironment,
+			ReadBufferSize:   16 << 10,
+			WriteBufferSize:  4 << 10,
+		}
+		if t, ok := r.c.cfg.httpClient.Transport.(*http.Transport); ok && t != nil {
+			dialer.TLSClientConfig = t.TLSClientConfig
+			dialer.Proxy = t.Proxy
+			if t.DialContext != nil {
+				dialer.NetDialContext = t.DialContext
+			}
 		}
 	}
+	dialer.Subprotocols = []string{blazeSubprotocol}
 	for try := 0; ; try++ {
 		reqID := uuid.NewString()
 		auth, err := r.c.ks.authorization("GET", u.RequestURI(), nil, reqID, r.c.now(), r.c.cfg.tokenLifetime)
@@ -258,13 +263,14 @@ func (r *blazeRun) serve(ctx context.Context, conn *websocket.Conn) (healthy boo
 	}()
 	defer func() { close(pingDone); pinger.Wait() }()
 
+	sender := newBlazeSender(conn, r.cfg.replyTimeout)
+	defer sender.close()
 	listID := uuid.NewString()
 	frame, err := encodeFrame(outFrame{ID: listID, Action: actionListPending})
 	if err != nil {
 		return false, err
 	}
-	_ = conn.SetWriteDeadline(time.Now().Add(writeTimeout))
-	if err := conn.WriteMessage(websocket.BinaryMessage, frame); err != nil {
+	if err := sender.write(frame); err != nil {
 		return false, fmt.Errorf("mixin: blaze: send %s: %w", actionListPending, err)
 	}
 	var listed atomic.Bool
@@ -292,6 +298,9 @@ func (r *blazeRun) serve(ctx context.Context, conn *websocket.Conn) (healthy boo
 		if err := dec.decode(rd, &f); err != nil {
 			return listed.Load(), err
 		}
+		if f.ID != listID && sender.deliver(&f) {
+			continue
+		}
 		if f.Error != nil {
 			if f.Error.Code == CodeUnauthorized {
 				return listed.Load(), &APIError{Status: http.StatusUnauthorized, Code: CodeUnauthorized, Description: "blaze: " + f.Error.Description}
@@ -304,6 +313,10 @@ func (r *blazeRun) serve(ctx context.Context, conn *websocket.Conn) (healthy boo
 		}
 		if f.ID == listID && f.Action == actionListPending {
 			listed.Store(true)
+			if r.cfg.blazeSend {
+				r.c.blazeSend.Store(sender)
+				defer r.c.blazeSend.CompareAndSwap(sender, nil)
+			}
 			continue
 		}
 		if f.Data == nil || f.Data.MessageID == "" {

@@ -3,6 +3,8 @@ package mixin
 import (
 	"context"
 	"time"
+
+	"github.com/gorilla/websocket"
 )
 
 // Handler handles one inbound message. Returning nil lets the loop
@@ -89,6 +91,8 @@ type blazeConfig struct {
 	shutdownTimeout time.Duration
 	maxFrameBytes   int64
 	maxDecompressed int64
+	blazeSend       bool
+	dialer          *websocket.Dialer
 	onState         func(StateEvent)
 	onReceipt       func(ctx context.Context, r Receipt) error
 	onRecall        func(ctx context.Context, msg *Message, recall *RecallPayload) error
@@ -270,4 +274,25 @@ func WithRecallHook(fn func(ctx context.Context, msg *Message, recall *RecallPay
 // exits, adds, removes, role changes) instead of the handler.
 func WithSystemConversationHook(fn func(ctx context.Context, msg *Message, p *SystemConversationPayload) error) BlazeOption {
 	return func(c *blazeConfig) error { c.onSystem = fn; return nil }
+}
+
+// WithBlazeSend makes the client's sends ([Client.Send], [Client.SendText],
+// [Client.SendMessage] …) go over the loop's websocket as CREATE_MESSAGE
+// while it is connected, waiting for the server's reply; when it is not
+// connected or gives no reply, they fall back to REST with the same
+// message id. Batches ([Client.SendMessages]) always use REST.
+func WithBlazeSend() BlazeOption {
+	return func(c *blazeConfig) error { c.blazeSend = true; return nil }
+}
+
+// WithDialer sets the websocket dialer (proxy, TLS, network). The loop
+// adds the subprotocol and signed headers itself.
+func WithDialer(d *websocket.Dialer) BlazeOption {
+	return func(c *blazeConfig) error {
+		if d == nil {
+			return &FieldError{Field: "dialer", Reason: "is nil"}
+		}
+		c.dialer = d
+		return nil
+	}
 }

@@ -416,3 +416,34 @@ func TestBlazeHooks(t *testing.T) {
 	assert.Equal(t, s.Bot().ID, systems[0].ParticipantID)
 	assert.Zero(t, rec.total.Load(), "hooks take receipts and system messages from the handler")
 }
+
+func TestBlazeSendGoesOverTheSocket(t *testing.T) {
+	s := mixintest.NewServer(t)
+	c := s.Client()
+	u := s.NewUser("Alice")
+	ctx := ctxT(t)
+	_, err := c.CreateContactConversation(ctx, u.ID)
+	require.NoError(t, err)
+	runBlaze(t, c, newRecorder(), mixin.WithBlazeSend())
+	var m *mixin.Message
+	eventually(t, "a send over blaze", func() bool {
+		s.ResetRequests()
+		m, err = c.SendText(ctx, mixin.ToUser(u.ID), "over the socket")
+		require.NoError(t, err)
+		return countRequests(s, "POST", "/messages") == 0
+	})
+	in, err := u.WaitInbox(ctx, 1)
+	require.NoError(t, err)
+	eventually(t, "delivery", func() bool {
+		for _, x := range u.Inbox() {
+			if x.MessageID == m.MessageID && string(x.Data) == "over the socket" {
+				return true
+			}
+		}
+		return false
+	})
+	_ = in
+	// A refused send over blaze is an API error, not a silent REST retry.
+	_, err = c.SendText(ctx, mixin.ToUser(s.NewUser("Stranger").ID), "no conversation")
+	assert.True(t, mixin.IsForbidden(err), "%v", err)
+}

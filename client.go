@@ -27,6 +27,7 @@ type Client struct {
 	rest        *resty.Client
 	basePath    string       // path prefix of the base URL, "" for the real API
 	clockOffset atomic.Int64 // nanoseconds to add to the local clock when signing
+	blazeSend   atomic.Pointer[blazeSender] // set while RunBlaze runs WithBlazeSend
 }
 
 // config is filled by Options; everything has a production-safe default.

@@ -220,6 +220,13 @@ func (c *Client) SendMessage(ctx context.Context, m MessageRequest) (*Message, e
 }
 
 func (c *Client) postMessage(ctx context.Context, m MessageRequest) (*Message, error) {
+	if c.blazeSend.Load() != nil {
+		view, err := c.sendOverBlaze(ctx, m)
+		if err == nil || ctx.Err() != nil || IsForbidden(err) || apiCode(err) == CodeInvalidField {
+			return view, err
+		}
+		// Not connected, or no answer: REST with the same message id.
+	}
 	var view Message
 	if err := c.do(ctx, request{method: "POST", path: "/messages", body: m, out: &view, retry: retrySafe}); err != nil {
 		return nil, err
