@@ -25,8 +25,8 @@ type Client struct {
 	ks          *Keystore
 	cfg         *config
 	rest        *resty.Client
-	basePath    string       // path prefix of the base URL, "" for the real API
-	clockOffset atomic.Int64 // nanoseconds to add to the local clock when signing
+	basePath    string                      // path prefix of the base URL, "" for the real API
+	clockOffset atomic.Int64                // nanoseconds to add to the local clock when signing
 	blazeSend   atomic.Pointer[blazeSender] // set while RunBlaze runs WithBlazeSend
 }
 

@@ -261,17 +261,20 @@ func (p *AudioPayload) Validate() error {
 // UnmarshalJSON accepts the waveform under "waveform" or "wave_form";
 // "waveform" wins when both are present.
 func (p *AudioPayload) UnmarshalJSON(b []byte) error {
-	type plain AudioPayload
 	var v struct {
-		plain
-		WaveForm *string `json:"wave_form"`
+		AttachmentID string `json:"attachment_id"`
+		MimeType     string `json:"mime_type"`
+		Size         int64  `json:"size"`
+		Duration     int64  `json:"duration"`
+		Waveform     string `json:"waveform"`
+		WaveForm     string `json:"wave_form"`
 	}
 	if err := json.Unmarshal(b, &v); err != nil {
 		return err
 	}
-	*p = AudioPayload(v.plain)
-	if p.Waveform == "" && v.WaveForm != nil {
-		p.Waveform = *v.WaveForm
+	*p = AudioPayload{AttachmentID: v.AttachmentID, MimeType: v.MimeType, Size: v.Size, Duration: v.Duration, Waveform: v.Waveform}
+	if p.Waveform == "" {
+		p.Waveform = v.WaveForm
 	}
 	return nil
 }
@@ -811,7 +814,12 @@ func DecodePayload(c Category, data []byte) (any, error) {
 	case CategoryPlainVideo:
 		v = new(VideoPayload)
 	case CategoryPlainAudio:
-		v = new(AudioPayload)
+		// Calling UnmarshalJSON directly spares encoding/json a second scan.
+		p := new(AudioPayload)
+		if err := p.UnmarshalJSON(data); err != nil {
+			return nil, &payloadDecodeError{category: c, err: err}
+		}
+		return p, nil
 	case CategoryPlainSticker:
 		v = new(StickerPayload)
 	case CategoryPlainContact:
@@ -821,7 +829,11 @@ func DecodePayload(c Category, data []byte) (any, error) {
 	case CategoryPlainLocation:
 		v = new(LocationPayload)
 	case CategoryAppCard:
-		v = new(AppCardPayload)
+		p := new(AppCardPayload)
+		if err := p.UnmarshalJSON(data); err != nil {
+			return nil, &payloadDecodeError{category: c, err: err}
+		}
+		return p, nil
 	case CategoryMessageRecall:
 		v = new(RecallPayload)
 	case CategoryMessagePin:

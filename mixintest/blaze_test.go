@@ -429,7 +429,7 @@ func TestBlazeLargeBacklogAndConcurrentSenders(t *testing.T) {
 	s := NewServer(t, WithPathPrefix("/api"))
 	bot := s.Bot()
 	alice := s.NewUser("Alice")
-	const backlog = 1500
+	const backlog = 400
 	for i := 0; i < backlog; i++ {
 		if _, err := alice.SendText(ctxT(t), bot.ID, "b"); err != nil {
 			t.Fatal(err)

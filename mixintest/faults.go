@@ -71,14 +71,15 @@ func (s *Server) currentFaults() Faults {
 
 // FailNext makes the next n REST requests matching method and path (path
 // without the prefix; "" matches any, and so does an empty method) answer
-// with the given HTTP status and Mixin error code. Status 0 means the API's
-// usual status for that code (500 for 500/7000/7001, else 202). A positive
-// retryAfter is sent as a Retry-After header.
+// with the given HTTP status and Mixin error code. Status 0 (or any status
+// outside 200..599) means the API's usual status for that code: 500 for
+// 500/7000/7001, else 202. A positive retryAfter is sent as a Retry-After
+// header.
 func (s *Server) FailNext(method, path string, n int, status, code int, retryAfter time.Duration) {
 	if n <= 0 {
 		return
 	}
-	if status == 0 {
+	if status < 200 || status > 599 {
 		status = http.StatusAccepted
 		if code == codeServer || code == 7000 || code == 7001 {
 			status = http.StatusInternalServerError

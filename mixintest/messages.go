@@ -139,7 +139,7 @@ func (s *Server) prepareLocked(sender *User, r messageRequestJSON) (prepared, *a
 	m := &Message{
 		ConversationID: conv.id, UserID: sender.ID, SessionID: sender.SessionID, RecipientID: normID(r.RecipientID),
 		MessageID: r.MessageID, Category: r.Category, QuoteMessageID: r.QuoteMessageID,
-		RepresentativeID: r.RepresentativeID, Status: statusSent, Data: data, Silent: r.Silent,
+		RepresentativeID: r.RepresentativeID, Status: statusSent, Source: sourceCreate, Data: data, Silent: r.Silent,
 		ExpireIn: conv.expireIn, CreatedAt: now, UpdatedAt: now,
 	}
 	return prepared{msg: m, recipients: recipients}, nil
@@ -231,7 +231,7 @@ func (s *Server) systemLocked(c *conversation, actor *User, action, participantI
 	data, _ := json.Marshal(payload)
 	now := s.now()
 	m := &Message{ConversationID: c.id, UserID: actor.ID, SessionID: actor.SessionID, MessageID: uuid.NewString(),
-		Category: categorySystemConv, Status: statusSent, Data: data, ExpireIn: c.expireIn, CreatedAt: now, UpdatedAt: now}
+		Category: categorySystemConv, Status: statusSent, Source: sourceCreate, Data: data, ExpireIn: c.expireIn, CreatedAt: now, UpdatedAt: now}
 	var recipients []string
 	for _, p := range c.participants {
 		if p.UserID != actor.ID {

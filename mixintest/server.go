@@ -1,12 +1,3 @@
-// Package mixintest is an offline emulator of the Mixin Messenger bot API,
-// in the spirit of net/http/httptest: a REST and blaze (websocket) server
-// with a registered bot, simulated users, real JWT verification, fault
-// injection and a record of every request.
-//
-//	s := mixintest.NewServer(t)
-//	client := s.Client()
-//	alice := s.NewUser("Alice")
-//	alice.SendText(ctx, s.Bot().ID, "hi")
 package mixintest
 
 import (
@@ -104,17 +95,23 @@ func NewUnstartedServer(opts ...Option) *Server {
 	s.mux = s.routes()
 	s.adminMux = s.adminRoutes()
 	s.handler = http.HandlerFunc(s.dispatch)
-	s.ts = httptest.NewUnstartedServer(s.handler)
 	return s
 }
 
-// Start starts listening on 127.0.0.1 on a random port.
-func (s *Server) Start() { s.ts.Start() }
+// Start starts listening on 127.0.0.1 on a random port. It panics if called
+// twice.
+func (s *Server) Start() {
+	if s.ts != nil {
+		panic("mixintest: Server already started")
+	}
+	s.ts = httptest.NewUnstartedServer(s.handler)
+	s.ts.Start()
+}
 
 // URL returns the REST base URL, including the path prefix if any. It is
 // empty until the server is started.
 func (s *Server) URL() string {
-	if s.ts.URL == "" {
+	if s.ts == nil {
 		return ""
 	}
 	return s.ts.URL + s.cfg.prefix
@@ -122,7 +119,7 @@ func (s *Server) URL() string {
 
 // BlazeURL returns the websocket URL, e.g. ws://127.0.0.1:PORT/.
 func (s *Server) BlazeURL() string {
-	if s.ts.URL == "" {
+	if s.ts == nil {
 		return ""
 	}
 	return "ws" + strings.TrimPrefix(s.ts.URL, "http") + s.cfg.prefix + "/"
@@ -149,7 +146,7 @@ func (s *Server) Close() {
 		for _, c := range conns {
 			c.close()
 		}
-		if s.ts.URL != "" {
+		if s.ts != nil {
 			s.ts.Close()
 		}
 		s.wg.Wait()
