@@ -51,6 +51,7 @@ type frameDecoder struct {
 	raw             bytes.Buffer // compressed bytes of the current frame
 	rd              bytes.Reader
 	zr              *gzip.Reader
+	lim             io.LimitedReader
 	out             bytes.Buffer // decompressed JSON
 }
 
@@ -78,7 +79,8 @@ func (d *frameDecoder) decodeBytes(frame []byte, f *inFrame) error {
 	}
 	d.zr.Multistream(false)
 	d.out.Reset()
-	n, err := d.out.ReadFrom(io.LimitReader(d.zr, d.maxDecompressed+1))
+	d.lim = io.LimitedReader{R: d.zr, N: d.maxDecompressed + 1}
+	n, err := d.out.ReadFrom(&d.lim)
 	if err != nil {
 		return &FrameError{Reason: "corrupt gzip stream"}
 	}
