@@ -1,0 +1,117 @@
+// Package mixin is a client for the Mixin Messenger bot API: conversations and
+// their members, messages of every category, acknowledgements, attachments,
+// and the blaze websocket loop that delivers what users send to the bot.
+//
+// Every network call takes a [context.Context] first and returns a typed
+// result and an error. There is no package-level state: all configuration
+// lives on a [Client], and two clients with different settings can run in one
+// process. The companion package [github.com/gomixin/mixin/mixintest] is an
+// offline emulator of the API for tests and demos.
+//
+// # Authentication
+//
+// A bot session's credentials come from the Mixin dashboard as a keystore
+// file. Load it with [LoadKeystore] (or [ParseKeystore], or build one with
+// [NewKeystore]) and pass it to [NewClient]:
+//
+//	ks, err := mixin.LoadKeystore("keystore.json")
+//	if err != nil { … }
+//	client, err := mixin.NewClient(ks, mixin.WithLogger(logger))
+//
+// Every request is signed with a fresh short-lived token (EdDSA, or RS512 for
+// legacy RSA sessions); see [WithTokenLifetime]. A [Keystore] never prints its
+// private key, through fmt, slog or errors. Options such as [WithBaseURL],
+// [WithHTTPClient], [WithTimeout] and [WithRetry] are checked by [NewClient];
+// the defaults are meant for production (timeouts set, bounded retries, no
+// logging).
+//
+// # Conversations
+//
+// A bot talks to a user in their one-to-one conversation, which must exist
+// first: [Client.CreateContactConversation]. Its id is deterministic,
+// [UniqueConversationID]. Groups are made with
+// [Client.CreateGroupConversation] and run with [Client.UpdateConversation],
+// [Client.AddParticipants], [Client.RemoveParticipants],
+// [Client.AdminParticipants], [Client.ManageParticipants],
+// [Client.RotateConversation] (a new invite link), [Client.JoinConversation],
+// [Client.ExitConversation], [Client.MuteConversation] and
+// [Client.DisappearConversation].
+//
+// # Messages
+//
+// A [Target] says where a message goes: [ToUser], [ToConversation], or
+// [ToMember] for one member of a group. Each sendable category has a typed
+// [Payload] and a helper: [Client.SendText], [Client.SendPost],
+// [Client.SendImage], [Client.SendData], [Client.SendVideo],
+// [Client.SendAudio], [Client.SendSticker], [Client.SendContact],
+// [Client.SendLocation], [Client.SendLive], [Client.SendTranscript],
+// [Client.SendAppCard], [Client.SendAppButtons], [Client.SendRecall] and
+// [Client.PinMessages]. [SendOption] values quote a message ([WithQuote]),
+// send silently ([WithSilent]) or fix the message id ([WithMessageID]).
+// Payloads are validated before anything is sent.
+//
+// The client chooses every message id and reuses it on each retry, so a
+// message is created once however often it is sent; [UniqueObjectID] derives
+// stable ids from your own keys. [Client.SendMessages] sends any number of
+// messages, split into requests of [MaxMessagesPerRequest] and of at most the
+// body size set by [WithMaxMessageBody] (128 KiB by default);
+// [Client.SendAcknowledgements] does the same for acknowledgements.
+// [Client.Reply] answers an inbound message in its conversation.
+//
+// # Attachments
+//
+// [Client.UploadFile] streams a file of up to [MaxAttachmentSize] to a new
+// attachment without buffering it, reporting progress through [WithProgress].
+// The returned [Attachment] knows its size, content type and, for images, its
+// dimensions, so [Attachment.ImagePayload], [Attachment.DataPayload] and
+// [Attachment.VideoPayload] give ready payloads. [Client.ShowAttachment],
+// [Client.DownloadAttachment] and [Client.Download] read attachments back.
+//
+// # Blaze
+//
+// [Client.RunBlaze] is the bot's receive loop: one blocking call that
+// returns when its ctx ends or when the server rejects the session. It hands
+// every inbound message to a [Handler] (a [HandlerFunc], or a [Router] that
+// routes by command and category, with [Middleware] such as [Logging]):
+//
+//	err := client.RunBlaze(ctx, mixin.HandlerFunc(func(ctx context.Context, msg *mixin.Message) error {
+//		_, err := client.Reply(ctx, msg, mixin.Text("got: "+msg.Text()))
+//		return err
+//	}))
+//
+// A message is acknowledged only after its handler returned nil (see
+// [WithAckMode]); a failing or panicking handler is retried
+// ([WithHandlerRetry]), then passed to [WithDeadLetter]. Messages of one
+// conversation are handled in order, conversations in parallel
+// ([WithWorkers]). Dropped or silent connections are replaced with jittered
+// backoff ([WithReconnectBackoff], [WithKeepalive]), and redeliveries are
+// dropped by a window of handled ids ([WithDedupeWindow]). Receipts, recalls
+// and membership changes can go to their own hooks: [WithReceiptHook],
+// [WithRecallHook], [WithSystemConversationHook]; [WithStateHook] reports the
+// connection state. Cancelling ctx lets running handlers finish, flushes the
+// pending acknowledgements and closes the socket.
+//
+// # Errors
+//
+// The API's refusals are [*APIError] values (HTTP status, Mixin code such as
+// [CodeForbidden], description, request id), to be matched with [errors.As]
+// or the classifiers [IsUnauthorized], [IsForbidden], [IsNotFound] and
+// [IsRateLimited]; [RetryAfter] gives the server's hint. Input the client
+// refuses before any request is a [*FieldError] naming the field, matching
+// [ErrInvalidInput]. A batch that failed part way is a [*BatchError] telling
+// how many messages got through. Errors caused by ctx wrap ctx's error.
+//
+// # Testing with mixintest
+//
+// [github.com/gomixin/mixin/mixintest] runs the API locally, REST and
+// blaze, with a registered bot, simulated users and fault injection:
+//
+//	s := mixintest.NewServer(t)          // closed by t.Cleanup
+//	client := s.Client()                 // a *Client for the bot, wired to s
+//	alice := s.NewUser("Alice")
+//	alice.SendText(ctx, s.Bot().ID, "hi") // reaches the bot's blaze loop
+//	inbox, err := alice.WaitInbox(ctx, 1) // what the bot sent her
+//
+// No credentials and no network are needed, so a bot's tests run with
+// go test like any other.
+package mixin

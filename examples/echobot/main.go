@@ -1,0 +1,157 @@
+// Echobot answers every message with what it got: text is echoed, anything
+// else is described ("got an image 300×200").
+//
+//	go run ./examples/echobot                      # on the embedded emulator
+//	go run ./examples/echobot -keystore bot.json   # on the real Mixin API
+//
+// On the emulator a simulated user, Alice, sends one message of each kind
+// and the program prints the conversation, then stops. On the real API the
+// bot serves until Ctrl-C.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/gomixin/mixin"
+	"github.com/gomixin/mixin/examples/internal/demo"
+	"github.com/gomixin/mixin/mixintest"
+)
+
+func main() {
+	keystore := flag.String("keystore", "", "a bot keystore JSON file: serve real users instead of the emulator")
+	flag.Parse()
+	// Ctrl-C (or SIGTERM) cancels ctx: the loop finishes running handlers,
+	// flushes its acknowledgements and returns.
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := run(ctx, *keystore)
+	stop()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "echobot:", err)
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, keystore string) error {
+	var client *mixin.Client
+	var srv *mixintest.Server // the emulator; nil on the real API
+	if keystore != "" {
+		ks, err := mixin.LoadKeystore(keystore)
+		if err != nil {
+			return err
+		}
+		if client, err = mixin.NewClient(ks); err != nil {
+			return err
+		}
+		fmt.Fprintln(os.Stderr, "echobot: serving", ks.AppID, "until Ctrl-C")
+	} else {
+		srv = mixintest.NewUnstartedServer(mixintest.WithBotID(demo.BotID), mixintest.WithBotName("Echo Bot"))
+		srv.Start()
+		defer srv.Close()
+		client = srv.Client()
+	}
+
+	echo := mixin.HandlerFunc(func(ctx context.Context, msg *mixin.Message) error {
+		// Reply answers in the message's conversation. Its message id is
+		// derived from the inbound one, so a redelivery sends no duplicate.
+		_, err := client.Reply(ctx, msg, mixin.Text(describe(msg)))
+		return err // nil: the loop acknowledges msg; an error: it retries
+	})
+	// System messages (a group was created, someone joined…) go to their
+	// own hook; this bot has nothing to say to them.
+	quiet := mixin.WithSystemConversationHook(func(context.Context, *mixin.Message, *mixin.SystemConversationPayload) error {
+		return nil
+	})
+
+	loopCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	done := make(chan error, 1)
+	opts := []mixin.BlazeOption{quiet}
+	if srv == nil {
+		opts = append(opts, demo.ConnectionLog()) // "connected", or why not
+	}
+	go func() { done <- client.RunBlaze(loopCtx, echo, opts...) }()
+	if srv != nil {
+		// On the emulator, Alice talks to the bot; then the bot stops.
+		sctx, scancel := context.WithTimeout(loopCtx, 30*time.Second)
+		err := script(sctx, demo.NewEnv(client, srv))
+		scancel()
+		cancel()
+		if ctx.Err() != nil {
+			err = nil // interrupted: not a failure
+		}
+		return errors.Join(err, <-done)
+	}
+	return <-done // nil once ctx is cancelled; an error if the session is revoked
+}
+
+// describe is the reply to msg.
+func describe(msg *mixin.Message) string {
+	p, err := msg.Payload()
+	switch {
+	case errors.Is(err, mixin.ErrEncryptedCategory):
+		return "got an encrypted message; this bot reads plain messages only"
+	case err != nil:
+		return fmt.Sprintf("got a %s message I cannot read", msg.Category)
+	}
+	switch p := p.(type) {
+	case mixin.Text:
+		return string(p)
+	case mixin.Post:
+		return fmt.Sprintf("got a post of %d characters", len([]rune(p)))
+	case *mixin.ImagePayload:
+		return fmt.Sprintf("got an image %d×%d (%s, %s)", p.Width, p.Height, p.MimeType, demo.Size(p.Size))
+	case *mixin.DataPayload:
+		return fmt.Sprintf("got a file %q (%s, %s)", p.Name, p.MimeType, demo.Size(p.Size))
+	case *mixin.VideoPayload:
+		return fmt.Sprintf("got a video %d×%d (%s)", p.Width, p.Height, demo.Size(p.Size))
+	case *mixin.AudioPayload:
+		return fmt.Sprintf("got a voice message of %s", time.Duration(p.Duration)*time.Millisecond)
+	case *mixin.StickerPayload:
+		return "got a sticker"
+	case *mixin.ContactPayload:
+		return "got the contact card of user " + p.UserID
+	case *mixin.LocationPayload:
+		return fmt.Sprintf("got a location: %s at %.4f, %.4f", p.Name, p.Latitude, p.Longitude)
+	case *mixin.LivePayload:
+		return "got a live stream: " + p.URL
+	case mixin.Transcript:
+		return fmt.Sprintf("got a transcript of %d messages", len(p))
+	case *mixin.AppCardPayload:
+		return fmt.Sprintf("got an app card %q", p.Title)
+	case mixin.ButtonGroup:
+		return fmt.Sprintf("got %d buttons", len(p))
+	}
+	return fmt.Sprintf("got a %s message", msg.Category)
+}
+
+// script is Alice's side of the conversation on the emulator.
+func script(ctx context.Context, env *demo.Env) error {
+	alice := env.NewUser("a11ce000-0000-4000-8000-000000000001", "alice")
+	msgs := []mixin.Payload{
+		mixin.Text("hello"),
+		mixin.Text("你好，世界 👋"),
+		mixin.Post("# Notes\n- one\n- two"),
+		&mixin.ImagePayload{AttachmentID: mixin.NewUUID(), MimeType: "image/png", Width: 300, Height: 200, Size: 12_345},
+		&mixin.DataPayload{AttachmentID: mixin.NewUUID(), MimeType: "application/pdf", Size: 1_234_567, Name: "report.pdf"},
+		&mixin.AudioPayload{AttachmentID: mixin.NewUUID(), MimeType: "audio/ogg", Size: 9_000, Duration: 3_200},
+		&mixin.StickerPayload{AlbumID: mixin.NewUUID(), Name: "thumbs-up"},
+		&mixin.LocationPayload{Latitude: 48.8584, Longitude: 2.2945, Name: "Eiffel Tower"},
+		&mixin.ContactPayload{UserID: env.Server.Bot().ID},
+	}
+	for _, p := range msgs {
+		if err := alice.SendPayload(ctx, p); err != nil {
+			return err
+		}
+		if _, err := alice.Next(ctx); err != nil { // the bot's answer
+			return err
+		}
+	}
+	return nil
+}
