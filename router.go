@@ -43,7 +43,9 @@ func (r *Router) Category(c Category, h Handler) *Router {
 	return r
 }
 
-// Default handles what nothing else matched.
+// Default handles what nothing else matched — including SYSTEM_CONVERSATION
+// messages, unless [WithSystemConversationHook] or a Category route takes
+// them, so a default that answers every message should check the category.
 func (r *Router) Default(h Handler) *Router {
 	r.fallback = h
 	return r

@@ -36,9 +36,12 @@ type frame struct {
 	Error  *errorView      `json:"error,omitempty"`
 }
 
+// outFrame is a queued reply (f) or push of a pending entry. Pushes are
+// rendered when written, and skipped if acknowledged since being queued.
 type outFrame struct {
-	f    frame
-	push bool // a push (delayed and counted by faults), not a reply
+	f      frame
+	entry  *pendingEntry
+	source string
 }
 
 // blazeConn is one websocket connection of one user.
@@ -48,6 +51,7 @@ type blazeConn struct {
 	ws        *websocket.Conn
 	qmu       sync.Mutex
 	queue     []outFrame    // guarded by qmu; drained by writeLoop
+	backlog   int           // guarded by qmu: size of the last LIST_PENDING_MESSAGES snapshot
 	wake      chan struct{} // capacity 1: the queue has frames
 	done      chan struct{}
 	closeOnce sync.Once
@@ -128,12 +132,12 @@ func (c *blazeConn) close() {
 	})
 }
 
-// send queues a frame without blocking. The queue holds a whole pending
-// backlog, but is bounded: a client too slow to drain maxQueued frames loses
-// the connection (its pending entries stay queued server-side).
+// send queues a frame without blocking. The queue holds the whole pending
+// backlog plus at most maxQueued more frames: a client too slow to drain them
+// loses the connection (its pending entries stay queued server-side).
 func (c *blazeConn) send(o outFrame) {
 	c.qmu.Lock()
-	if len(c.queue) >= maxQueued {
+	if len(c.queue) >= maxQueued+c.backlog {
 		c.qmu.Unlock()
 		c.s.debug("blaze: outgoing queue full, dropping connection", "user", c.user.ID)
 		c.close()
@@ -163,7 +167,24 @@ func (c *blazeConn) next() (outFrame, bool) {
 	return o, true
 }
 
-func (c *blazeConn) push(f frame) { c.send(outFrame{f: f, push: true}) }
+// queueBacklog queues the unacked pending entries after a
+// LIST_PENDING_MESSAGES, however many there are.
+func (c *blazeConn) queueBacklog(pending []*pendingEntry) {
+	c.qmu.Lock()
+	n := 0
+	for _, e := range pending {
+		if !e.acked.Load() {
+			c.queue = append(c.queue, outFrame{entry: e, source: sourceListPending})
+			n++
+		}
+	}
+	c.backlog = n
+	c.qmu.Unlock()
+	select {
+	case c.wake <- struct{}{}:
+	default:
+	}
+}
 
 func (c *blazeConn) reply(id, action string, data any, e *apiError) {
 	f := frame{ID: id, Action: action, Data: data}
@@ -226,8 +247,15 @@ func (c *blazeConn) writeLoop() {
 // write sends one frame, applying FrameDelay and DropAfterFrames to pushes.
 // It reports whether the connection is still usable.
 func (c *blazeConn) write(o outFrame, pushed *int) bool {
+	push := o.entry != nil
+	if push {
+		if o.entry.acked.Load() {
+			return true
+		}
+		o.f = pushFrame(o.entry, o.source)
+	}
 	faults := c.s.currentFaults()
-	if o.push {
+	if push {
 		if d := c.s.jitter(faults.FrameDelay, faults.FrameJitter); d > 0 {
 			t := time.NewTimer(d)
 			select {
@@ -247,7 +275,7 @@ func (c *blazeConn) write(o outFrame, pushed *int) bool {
 		c.close()
 		return false
 	}
-	if o.push {
+	if push {
 		*pushed++
 		if faults.DropAfterFrames > 0 && *pushed%faults.DropAfterFrames == 0 {
 			c.s.debug("blaze: dropping connection (fault)", "user", c.user.ID, "frames", *pushed)
@@ -284,9 +312,7 @@ func (c *blazeConn) handle(f frame) {
 		s.mu.Lock()
 		c.reply(f.ID, f.Action, nil, nil)
 		c.listed = true
-		for _, e := range s.mailboxes[c.user.ID].pending {
-			c.push(pushFrame(e, sourceListPending))
-		}
+		c.queueBacklog(s.mailboxes[c.user.ID].pending)
 		s.mu.Unlock()
 	case actionAck, actionAcks:
 		var acks []ackRequest

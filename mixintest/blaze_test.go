@@ -477,3 +477,40 @@ func TestBlazeLargeBacklogAndConcurrentSenders(t *testing.T) {
 		t.Fatalf("senders seen %d", len(lastBySender))
 	}
 }
+
+func TestBlazeSlowClientIsDropped(t *testing.T) {
+	s := NewServer(t)
+	bot, alice := s.Bot(), s.NewUser("Alice")
+	for i := 0; i < 3; i++ {
+		alice.SendText(ctxT(t), bot.ID, "x")
+	}
+	conn := dial(t, s, bot)
+	send(t, conn, uuid.NewString(), "LIST_PENDING_MESSAGES", nil)
+	mustRecv(t, conn)
+	var c *blazeConn
+	s.mu.Lock()
+	for bc := range s.mailboxes[bot.ID].conns {
+		c = bc
+	}
+	s.mu.Unlock()
+	c.qmu.Lock()
+	if c.backlog != 3 {
+		t.Errorf("backlog %d", c.backlog)
+	}
+	// Pretend the client stopped reading: the queue is full.
+	filler := make([]outFrame, maxQueued+c.backlog)
+	for i := range filler {
+		filler[i] = outFrame{f: frame{ID: "filler", Action: "NOOP"}}
+	}
+	c.queue = append(c.queue[:0], filler...)
+	c.qmu.Unlock()
+	alice.SendText(ctxT(t), bot.ID, "one too many") // never blocks the sender
+	select {
+	case <-c.done:
+	case <-time.After(3 * time.Second):
+		t.Fatal("slow connection not dropped")
+	}
+	if s.Pending(bot.ID) != 4 {
+		t.Fatalf("pending %d", s.Pending(bot.ID))
+	}
+}

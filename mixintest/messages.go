@@ -192,24 +192,26 @@ func (s *Server) deliverLocked(m *Message, recipients []string) {
 		mb.received[cp.MessageID] = &cp
 		close(mb.notify)
 		mb.notify = make(chan struct{})
-		s.enqueueLocked(rid, pendingEntry{messageID: cp.MessageID, msg: &cp})
+		s.enqueueLocked(rid, &pendingEntry{messageID: cp.MessageID, msg: &cp})
 	}
 }
 
 // enqueueLocked appends an entry to the user's pending queue and pushes it
 // live to every connection that already listed its pending messages.
-func (s *Server) enqueueLocked(userID string, e pendingEntry) {
+func (s *Server) enqueueLocked(userID string, e *pendingEntry) {
 	mb := s.mailboxes[userID]
 	mb.pending = append(mb.pending, e)
+	mb.byID[e.messageID] = append(mb.byID[e.messageID], e)
+	mb.live++
 	for c := range mb.conns {
 		if c.listed {
-			c.push(pushFrame(e, sourceCreate))
+			c.send(outFrame{entry: e, source: sourceCreate})
 		}
 	}
 }
 
 // pushFrame builds the blaze push for a pending entry.
-func pushFrame(e pendingEntry, source string) frame {
+func pushFrame(e *pendingEntry, source string) frame {
 	if e.receipt != nil {
 		return frame{ID: uuid.NewString(), Action: sourceReceipt, Data: receiptView{
 			Type: "message", MessageID: e.receipt.MessageID, Status: e.receipt.Status,
@@ -290,20 +292,25 @@ func validateAck(a ackRequest) *apiError {
 	return nil
 }
 
-// ackLocked removes the message from the user's queue and, for a message
+// ackLocked removes the message from the user's queue (every entry with that
+// id, messages and receipts alike) and, for a message
 // someone else sent, queues a receipt for that sender.
 func (s *Server) ackLocked(u *User, a ackRequest) {
 	mb := s.mailboxes[u.ID]
-	kept := mb.pending[:0]
-	for _, e := range mb.pending {
-		if e.messageID != a.MessageID {
-			kept = append(kept, e)
+	for _, e := range mb.byID[a.MessageID] {
+		e.acked.Store(true)
+		mb.live--
+	}
+	delete(mb.byID, a.MessageID)
+	if len(mb.pending) > 64 && len(mb.pending) > 2*mb.live {
+		kept := make([]*pendingEntry, 0, mb.live)
+		for _, e := range mb.pending {
+			if !e.acked.Load() {
+				kept = append(kept, e)
+			}
 		}
+		mb.pending = kept
 	}
-	for i := len(kept); i < len(mb.pending); i++ {
-		mb.pending[i] = pendingEntry{}
-	}
-	mb.pending = kept
 	m, ok := mb.received[a.MessageID]
 	if !ok || m.UserID == u.ID || m.Category == categorySystemConv {
 		return
@@ -311,7 +318,7 @@ func (s *Server) ackLocked(u *User, a ackRequest) {
 	if _, ok := s.mailboxes[m.UserID]; !ok {
 		return
 	}
-	s.enqueueLocked(m.UserID, pendingEntry{messageID: a.MessageID,
+	s.enqueueLocked(m.UserID, &pendingEntry{messageID: a.MessageID,
 		receipt: &receiptRec{MessageID: a.MessageID, Status: a.Status, UpdatedAt: s.now()}})
 }
 

@@ -196,7 +196,7 @@ func TestAcknowledgementsAndReceipts(t *testing.T) {
 	}
 	// The bot has two receipts pending, keyed by the message id.
 	s.mu.Lock()
-	pend := append([]pendingEntry(nil), s.mailboxes[bot.ID].pending...)
+	pend := append([]*pendingEntry(nil), s.mailboxes[bot.ID].pending...)
 	s.mu.Unlock()
 	if len(pend) != 2 || pend[0].receipt == nil || pend[0].receipt.Status != "DELIVERED" || pend[1].receipt.Status != "READ" || pend[1].messageID != mid {
 		t.Fatalf("bot pending %+v", pend)

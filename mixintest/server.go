@@ -243,7 +243,7 @@ func (s *Server) Pending(userID string) int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if mb, ok := s.mailboxes[normID(userID)]; ok {
-		return len(mb.pending)
+		return mb.live
 	}
 	return 0
 }

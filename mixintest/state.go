@@ -11,6 +11,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/google/uuid"
@@ -129,6 +130,7 @@ type pendingEntry struct {
 	messageID string
 	msg       *Message    // set for messages
 	receipt   *receiptRec // set for receipts
+	acked     atomic.Bool // set under Server.mu; read by blaze writers
 }
 
 type receiptRec struct {
@@ -140,15 +142,18 @@ type receiptRec struct {
 // mailbox is per-user delivery state; guarded by Server.mu.
 type mailbox struct {
 	inbox    []Message
-	received map[string]*Message // message id -> message delivered to this user
-	pending  []pendingEntry
-	notify   chan struct{} // closed and replaced on every inbox append
+	received map[string]*Message        // message id -> message delivered to this user
+	pending  []*pendingEntry            // in arrival order; may hold acked entries until compacted
+	byID     map[string][]*pendingEntry // unacked entries by message id
+	live     int                        // unacked entries
+	notify   chan struct{}              // closed and replaced on every inbox append
 	conns    map[*blazeConn]struct{}
 }
 
 func newMailbox() *mailbox {
 	return &mailbox{
 		received: make(map[string]*Message),
+		byID:     make(map[string][]*pendingEntry),
 		notify:   make(chan struct{}),
 		conns:    make(map[*blazeConn]struct{}),
 	}
