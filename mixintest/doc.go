@@ -1,0 +1,52 @@
+// Package mixintest is an offline emulator of the Mixin Messenger bot API,
+// in the spirit of net/http/httptest: REST and blaze (the websocket) on one
+// local server, a registered bot whose keystore it hands out, simulated
+// users, fault injection and a record of every request.
+//
+//	s := mixintest.NewServer(t)            // started; closed by t.Cleanup
+//	client := s.Client()                   // a mixin.Client for the bot
+//	alice := s.NewUser("Alice")
+//	alice.SendText(ctx, s.Bot().ID, "hi")  // reaches the bot's blaze queue
+//	in, _ := alice.WaitInbox(ctx, 1)       // what the bot sent her
+//
+// # Authentication
+//
+// Every user, the bot and each simulated user, has one Ed25519 session, and
+// User.KeystoreJSON gives its keystore in the dashboard format, so any client
+// can act as any user. Requests are verified like the real API: an EdDSA JWT
+// checked with github.com/golang-jwt/jwt/v5 against the session key named by
+// uid/sid, sig = hex(sha256(METHOD + request URI as received + body)), exp
+// with 5s leeway by the server clock (WithClock), iat at most 5 minutes ahead,
+// a lifetime of at most WithMaxTokenAge. Any failure answers code 401.
+//
+// # Responses
+//
+// Success is {"data":…} with HTTP 200; business errors are HTTP 202
+// {"error":{"status":202,"code":N,"description":…,"extra":…}}; 500, 7000 and
+// 7001 come as HTTP 500. X-Request-Id is echoed and Date is the server clock.
+//
+// # Messages and blaze
+//
+// POST /messages (an object or an array of up to 100) routes a message to
+// every other participant, or to recipient_id only, and dedupes on the
+// sender's message_id. Each delivery lands in the recipient's inbox
+// (User.Inbox) and blaze queue (Server.Pending). A blaze connection gets
+// nothing until LIST_PENDING_MESSAGES; then the queue in order, then live
+// pushes. Entries stay queued until acknowledged (POST /acknowledgements or an
+// ACKNOWLEDGE_MESSAGE_RECEIPT frame) and come again on the next connection.
+// Acknowledging someone else's message queues an ACKNOWLEDGE_MESSAGE_RECEIPT
+// for its sender. Membership changes send SYSTEM_CONVERSATION messages to the
+// participants other than the actor.
+//
+// # Faults
+//
+// Faults (WithFaults, Server.SetFaults) inject HTTP 500s, 429s with
+// Retry-After, latency, blaze frame delays, dropped sockets and refused or
+// unauthorized upgrades, all from a seeded random source; Server.FailNext
+// scripts the next answers of one endpoint.
+//
+// # Standalone
+//
+// Handler serves everything, including an unauthenticated admin API under
+// /_mixintest/ that cmd/mixintest exposes to clients in other languages.
+package mixintest
