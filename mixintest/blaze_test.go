@@ -498,7 +498,9 @@ func TestBlazeSlowClientIsDropped(t *testing.T) {
 		t.Errorf("backlog %d", c.backlog)
 	}
 	// Pretend the client stopped reading: the queue is full.
-	filler := make([]outFrame, maxQueued+c.backlog)
+	// Twice the limit: the writer may drain some before the next push, but
+	// the socket buffers fill long before it drains maxQueued frames.
+	filler := make([]outFrame, 2*maxQueued+c.backlog)
 	for i := range filler {
 		filler[i] = outFrame{f: frame{ID: "filler", Action: "NOOP"}}
 	}
