@@ -120,8 +120,8 @@ func (c *Client) UploadFile(ctx context.Context, r io.Reader, size int64, opts .
 	if size == 0 {
 		return nil, &FieldError{Field: "size", Reason: "is zero: the API rejects empty attachments"}
 	}
-	if size > MaxAttachmentSize {
-		return nil, &FieldError{Field: "size", Reason: strconv.FormatInt(size, 10) + " bytes is over the 2 GiB limit"}
+	if size > c.cfg.maxAttachment {
+		return nil, &FieldError{Field: "size", Reason: strconv.FormatInt(size, 10) + " bytes is over the " + strconv.FormatInt(c.cfg.maxAttachment, 10) + "-byte limit"}
 	}
 	var cfg uploadConfig
 	for _, o := range opts {
@@ -171,13 +171,14 @@ func (c *Client) UploadFile(ctx context.Context, r io.Reader, size int64, opts .
 }
 
 // Download streams the file at an attachment's view URL into w and returns
-// the bytes written. maxBytes (0 = [MaxAttachmentSize]) bounds the transfer.
+// the bytes written. maxBytes (0 = the client's [WithMaxAttachmentSize])
+// bounds the transfer.
 func (c *Client) Download(ctx context.Context, viewURL string, w io.Writer, maxBytes int64) (int64, error) {
 	if viewURL == "" {
 		return 0, &FieldError{Field: "view_url", Reason: "is empty"}
 	}
-	if maxBytes <= 0 {
-		maxBytes = MaxAttachmentSize
+	if maxBytes <= 0 || maxBytes > c.cfg.maxAttachment {
+		maxBytes = c.cfg.maxAttachment
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, viewURL, nil)
 	if err != nil {

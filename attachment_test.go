@@ -166,3 +166,23 @@ func TestUploadShortReaderFails(t *testing.T) {
 	_, err := c.UploadFile(ctxT(t), strings.NewReader("short"), 100)
 	require.Error(t, err)
 }
+
+func TestAttachmentSizeLimits(t *testing.T) {
+	s := mixintest.NewServer(t)
+	c := s.Client(mixin.WithMaxAttachmentSize(1000))
+	ctx := ctxT(t)
+	_, err := c.UploadFile(ctx, strings.NewReader(strings.Repeat("x", 1001)), -1)
+	assert.ErrorIs(t, err, mixin.ErrInvalidInput)
+	assert.Empty(t, s.Requests(), "refused before any request")
+
+	big := s.Client()
+	att, err := big.UploadFile(ctx, strings.NewReader(strings.Repeat("x", 5000)), -1)
+	require.NoError(t, err)
+	var buf bytes.Buffer
+	_, err = c.Download(ctx, att.ViewURL, &buf, 0)
+	var re *mixin.ResponseError
+	require.ErrorAs(t, err, &re, "a download over the limit stops")
+	assert.LessOrEqual(t, buf.Len(), 1001)
+	_, err = mixin.NewClient(nil, mixin.WithMaxAttachmentSize(0))
+	assert.ErrorIs(t, err, mixin.ErrInvalidInput)
+}

@@ -42,6 +42,7 @@ type config struct {
 	tokenLifetime    time.Duration
 	maxResponseBytes int64
 	maxMessageBody   int
+	maxAttachment    int64
 	now              func() time.Time
 }
 
@@ -201,6 +202,18 @@ func WithMaxMessageBody(n int) Option {
 	}
 }
 
+// WithMaxAttachmentSize bounds uploads and downloads (default and maximum
+// [MaxAttachmentSize], 2 GiB).
+func WithMaxAttachmentSize(n int64) Option {
+	return func(c *config) error {
+		if n < 1 || n > MaxAttachmentSize {
+			return &FieldError{Field: "max attachment size", Reason: "must be between 1 byte and 2 GiB"}
+		}
+		c.maxAttachment = n
+		return nil
+	}
+}
+
 // WithClock replaces time.Now for token timestamps (tests).
 func WithClock(now func() time.Time) Option {
 	return func(c *config) error {
@@ -226,6 +239,7 @@ func NewClient(ks *Keystore, opts ...Option) (*Client, error) {
 		tokenLifetime:    5 * time.Minute,
 		maxResponseBytes: 4 << 20,
 		maxMessageBody:   128 << 10,
+		maxAttachment:    MaxAttachmentSize,
 		now:              time.Now,
 	}
 	for _, o := range opts {
