@@ -183,6 +183,8 @@ func TestAttachmentSizeLimits(t *testing.T) {
 	var re *mixin.ResponseError
 	require.ErrorAs(t, err, &re, "a download over the limit stops")
 	assert.LessOrEqual(t, buf.Len(), 1001)
-	_, err = mixin.NewClient(nil, mixin.WithMaxAttachmentSize(0))
+	ks, err := mixin.ParseKeystore(s.KeystoreJSON())
+	require.NoError(t, err)
+	_, err = mixin.NewClient(ks, mixin.WithMaxAttachmentSize(0))
 	assert.ErrorIs(t, err, mixin.ErrInvalidInput)
 }
