@@ -262,6 +262,67 @@ func TestNodeSDK(t *testing.T) {
 		), nil)
 	})
 
+	// The other direction: the Node SDK, as a user, sends one message of
+	// each category; the Go SDK's blaze loop, as the bot, receives and
+	// decodes them all.
+	t.Run("node-to-go-blaze", func(t *testing.T) {
+		bob := emu.createUser(ctx, t, "Bob")
+		lines := runNode(ctx, t, node, "usersends.mjs", []string{
+			"MIXIN_API=" + emu.api, "MIXIN_USER_KEYSTORE=" + bob.keystore, "MIXIN_BOT_ID=" + emu.botID,
+		}, nil)
+		want := map[string]callLine{}
+		for _, l := range lines.all {
+			if strings.HasPrefix(l.Call, "user.send") {
+				var m message
+				decode(t, l.Result, &m)
+				want[m.MessageID] = l
+			}
+		}
+		if len(want) != 7 {
+			t.Fatalf("usersends.mjs sent %d messages, want 7", len(want))
+		}
+		c, err := mixin.NewClient(emu.goKeystore(t), mixin.WithBaseURL(emu.api), mixin.WithBlazeURL(emu.blaze))
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := make(chan *mixin.Message, 64)
+		lctx, cancel := context.WithTimeout(ctx, 20*time.Second)
+		defer cancel()
+		done := make(chan error, 1)
+		go func() {
+			done <- c.RunBlaze(lctx, mixin.HandlerFunc(func(ctx context.Context, m *mixin.Message) error {
+				if m.UserID == bob.id {
+					got <- m
+				}
+				return nil
+			}), mixin.WithAckInterval(20*time.Millisecond))
+		}()
+		for len(want) > 0 {
+			select {
+			case m := <-got:
+				l, ok := want[m.MessageID]
+				if !ok {
+					continue
+				}
+				delete(want, m.MessageID)
+				p, err := m.Payload()
+				if err != nil {
+					t.Errorf("%s: Go cannot decode what Node sent: %v", l.Call, err)
+					continue
+				}
+				if err := samePayload(p, l.Payload); err != nil {
+					t.Errorf("%s: %v", l.Call, err)
+				}
+			case <-lctx.Done():
+				t.Fatalf("the Go loop did not receive %d of Node's messages", len(want))
+			}
+		}
+		cancel()
+		if err := <-done; err != nil {
+			t.Fatalf("RunBlaze: %v", err)
+		}
+	})
+
 	// A base URL with a path: the Node SDK signs the URI with the base URL
 	// sliced off, so the emulator must accept the path after the prefix.
 	t.Run("prefix", func(t *testing.T) {
@@ -523,6 +584,19 @@ func (e *emulator) logRejected(t *testing.T) {
 	t.Logf("emulator recorded %d REST requests, %d answered with an error", len(reqs), rejected)
 }
 
+func (e *emulator) goKeystore(t *testing.T) *mixin.Keystore {
+	t.Helper()
+	data, err := os.ReadFile(e.keystore)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ks, err := mixin.ParseKeystore(data)
+	if err != nil {
+		t.Fatalf("mixin.ParseKeystore(bot keystore): %v", err)
+	}
+	return ks
+}
+
 func (e *emulator) goClient(t *testing.T) *mixin.Client {
 	t.Helper()
 	data, err := os.ReadFile(e.keystore)
@@ -767,4 +841,32 @@ func (b *lockedBuffer) String() string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.buf.String()
+}
+
+// samePayload compares a payload the Go SDK decoded with the JSON (or text)
+// the Node SDK was handed.
+func samePayload(p any, sent json.RawMessage) error {
+	switch v := p.(type) {
+	case mixin.Text:
+		var s string
+		if err := json.Unmarshal(sent, &s); err != nil || string(v) != s {
+			return fmt.Errorf("text %q, Node sent %s", v, sent)
+		}
+		return nil
+	case mixin.Post:
+		var s string
+		if err := json.Unmarshal(sent, &s); err != nil || string(v) != s {
+			return fmt.Errorf("post %q, Node sent %s", v, sent)
+		}
+		return nil
+	}
+	// Decode what Node sent into the same Go type and compare.
+	want := reflect.New(reflect.TypeOf(p)).Interface()
+	if err := json.Unmarshal(sent, want); err != nil {
+		return fmt.Errorf("node payload %s does not decode into %T: %v", sent, p, err)
+	}
+	if got := reflect.ValueOf(want).Elem().Interface(); !reflect.DeepEqual(got, p) {
+		return fmt.Errorf("Go decoded %+v, Node sent %s", p, sent)
+	}
+	return nil
 }
