@@ -114,13 +114,13 @@ func ParseKeystore(data []byte) (*Keystore, error) {
 		return nil, &FieldError{Field: "app_id", Reason: "missing (also looked for client_id and user_id)"}
 	}
 	var err error
-	if ks.AppID, err = parseUUID(idField, ks.AppID); err != nil {
+	if ks.AppID, err = parseSecretUUID(idField, ks.AppID); err != nil {
 		return nil, err
 	}
 	if f.SessionID == "" {
 		return nil, &FieldError{Field: "session_id", Reason: "missing"}
 	}
-	if ks.SessionID, err = parseUUID("session_id", f.SessionID); err != nil {
+	if ks.SessionID, err = parseSecretUUID("session_id", f.SessionID); err != nil {
 		return nil, err
 	}
 	switch {

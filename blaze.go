@@ -138,7 +138,7 @@ func (r *blazeRun) connectLoop(ctx context.Context) error {
 			r.state(StateEvent{State: StateDisconnected, Attempt: attempt, Err: ctx.Err()})
 			return nil
 		}
-		r.acks.flushSoon()
+		r.acks.drainSoon()
 		if IsUnauthorized(err) {
 			r.state(StateEvent{State: StateDisconnected, Attempt: attempt, Err: err})
 			return err

@@ -16,22 +16,30 @@ type acker struct {
 	interval time.Duration
 	log      *slog.Logger
 
-	mu    sync.Mutex
-	queue []AcknowledgementRequest
-	kick  chan struct{}
+	mu     sync.Mutex
+	queue  []AcknowledgementRequest
+	queued map[AcknowledgementRequest]struct{} // what queue holds or a flush is sending
+	kick   chan struct{}                       // a full batch is waiting
+	drain  chan struct{}                       // send everything now (the connection dropped)
 
 	requests atomic.Int64 // POSTs that succeeded
 	acked    atomic.Int64 // acknowledgements they carried
 }
 
 func newAcker(c *Client, interval time.Duration, log *slog.Logger) *acker {
-	return &acker{c: c, interval: interval, log: log, kick: make(chan struct{}, 1)}
+	return &acker{c: c, interval: interval, log: log, queued: make(map[AcknowledgementRequest]struct{}), kick: make(chan struct{}, 1), drain: make(chan struct{}, 1)}
 }
 
 // add queues one acknowledgement.
 func (a *acker) add(id string, status AckStatus) {
+	ack := AcknowledgementRequest{MessageID: id, Status: status}
 	a.mu.Lock()
-	a.queue = append(a.queue, AcknowledgementRequest{MessageID: id, Status: status})
+	if _, dup := a.queued[ack]; dup {
+		a.mu.Unlock()
+		return // a redelivery of a message whose acknowledgement is already on its way
+	}
+	a.queued[ack] = struct{}{}
+	a.queue = append(a.queue, ack)
 	full := len(a.queue) >= MaxMessagesPerRequest
 	a.mu.Unlock()
 	if full {
@@ -42,6 +50,15 @@ func (a *acker) add(id string, status AckStatus) {
 func (a *acker) flushSoon() {
 	select {
 	case a.kick <- struct{}{}:
+	default:
+	}
+}
+
+// drainSoon asks for everything queued to be sent now, e.g. before the
+// loop reconnects and the server re-lists what is unacknowledged.
+func (a *acker) drainSoon() {
+	select {
+	case a.drain <- struct{}{}:
 	default:
 	}
 }
@@ -66,6 +83,8 @@ func (a *acker) run(ctx context.Context) {
 			err = a.flush(ctx, flushTick)
 		case <-a.kick:
 			err = a.flush(ctx, flushFull)
+		case <-a.drain:
+			err = a.flush(ctx, flushAll)
 		}
 		if err != nil {
 			failures++
@@ -101,7 +120,11 @@ func (a *acker) flush(ctx context.Context, mode flushMode) error {
 		}
 		batch := make([]AcknowledgementRequest, n)
 		copy(batch, a.queue[:n])
+		clear(a.queue[:n]) // drop the ids' strings with the batch
 		a.queue = a.queue[n:]
+		if len(a.queue) == 0 {
+			a.queue = nil // don't keep a burst's backing array alive
+		}
 		a.mu.Unlock()
 
 		if err := a.c.postAcks(ctx, batch); err != nil {
@@ -110,6 +133,14 @@ func (a *acker) flush(ctx context.Context, mode flushMode) error {
 			a.mu.Unlock()
 			return err
 		}
+		a.mu.Lock()
+		for _, ack := range batch {
+			delete(a.queued, ack)
+		}
+		if len(a.queued) == 0 {
+			a.queued = make(map[AcknowledgementRequest]struct{}) // maps never shrink: drop a burst's table
+		}
+		a.mu.Unlock()
 		a.requests.Add(1)
 		a.acked.Add(int64(n))
 		if mode == flushTick && n < MaxMessagesPerRequest {

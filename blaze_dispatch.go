@@ -148,6 +148,14 @@ func (s *dedupe) finish(k [16]byte, handled bool) {
 	s.ring[s.next] = k
 	s.recent[k] = struct{}{}
 	s.next = (s.next + 1) % len(s.ring)
+	if s.next == 0 {
+		// Go maps keep their tables after deletes; rebuild once per turn of
+		// the ring so constant turnover cannot grow memory.
+		s.recent = make(map[[16]byte]struct{}, len(s.ring))
+		for _, id := range s.ring {
+			s.recent[id] = struct{}{}
+		}
+	}
 }
 
 // messageKey identifies an inbound item for deduplication: the message id,

@@ -70,6 +70,19 @@ func parseUUID(field, s string) (string, error) {
 	return strings.ToLower(s), nil
 }
 
+// parseSecretUUID is parseUUID for fields of a keystore file: a bad value
+// is never quoted, since it may be a key pasted into the wrong field.
+func parseSecretUUID(field, s string) (string, error) {
+	if _, err := parseUUID(field, s); err != nil {
+		reason := "must be a UUID (36 characters), got " + strconv.Itoa(len(s)) + " characters"
+		if s == "" {
+			reason = "is empty"
+		}
+		return "", &FieldError{Field: field, Reason: reason}
+	}
+	return strings.ToLower(s), nil
+}
+
 // parseUUIDs validates a list of ids: non-empty, each a UUID, no duplicates.
 func parseUUIDs(field string, ids []string, maxN int) ([]string, error) {
 	if len(ids) == 0 {
