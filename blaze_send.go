@@ -119,5 +119,5 @@ func (c *Client) sendOverBlaze(ctx context.Context, m MessageRequest) (*Message,
 	}
 	return &Message{Type: "message", ConversationID: m.ConversationID, UserID: c.ks.AppID, SessionID: c.ks.SessionID,
 		MessageID: m.MessageID, Category: m.Category, DataBase64: m.DataBase64, QuoteMessageID: m.QuoteMessageID,
-		RepresentativeID: m.RepresentativeID, Silent: m.Silent, Status: "SENT"}, nil
+		RepresentativeID: m.RepresentativeID, Silent: m.Silent, Status: "SENT", CreatedAt: time.Now().UTC()}, nil
 }

@@ -43,6 +43,7 @@ type config struct {
 	maxResponseBytes int64
 	maxMessageBody   int
 	maxAttachment    int64
+	recent           *Recent
 	now              func() time.Time
 }
 
@@ -210,6 +211,19 @@ func WithMaxAttachmentSize(n int64) Option {
 			return &FieldError{Field: "max attachment size", Reason: "must be between 1 byte and 2 GiB"}
 		}
 		c.maxAttachment = n
+		return nil
+	}
+}
+
+// WithRecent makes the client record every message it sends, once the API
+// accepted it, in r (see [Recent.RecordSent]); feed inbound messages with
+// [Recent.Middleware].
+func WithRecent(r *Recent) Option {
+	return func(c *config) error {
+		if r == nil {
+			return &FieldError{Field: "recent", Reason: "is nil"}
+		}
+		c.recent = r
 		return nil
 	}
 }

@@ -101,6 +101,15 @@
 // [ErrInvalidInput]. A batch that failed part way is a [*BatchError] telling
 // how many messages got through. Errors caused by ctx wrap ctx's error.
 //
+// # Recent conversations
+//
+// [Recent] keeps a recent-conversation list (unread counts, last message
+// sequence, the last N messages, a version for incremental sync, delete and
+// set-unread), fed by [Recent.Middleware] around the handler and by the
+// client's sends with [WithRecent]. [FileRecentStore] keeps it across
+// restarts, so a bot can answer "what changed since version V" with
+// [Recent.Since].
+//
 // # Testing with mixintest
 //
 // [github.com/gomixin/mixin/mixintest] runs the API locally, REST and

@@ -222,8 +222,12 @@ func (c *Client) SendMessage(ctx context.Context, m MessageRequest) (*Message, e
 func (c *Client) postMessage(ctx context.Context, m MessageRequest) (*Message, error) {
 	if c.blazeSend.Load() != nil {
 		view, err := c.sendOverBlaze(ctx, m)
-		if err == nil || ctx.Err() != nil || IsForbidden(err) || apiCode(err) == CodeInvalidField {
-			return view, err
+		if err == nil {
+			c.recordSent(view)
+			return view, nil
+		}
+		if ctx.Err() != nil || IsForbidden(err) || apiCode(err) == CodeInvalidField {
+			return nil, err
 		}
 		// Not connected, or no answer: REST with the same message id.
 	}
@@ -233,9 +237,20 @@ func (c *Client) postMessage(ctx context.Context, m MessageRequest) (*Message, e
 	}
 	if view.MessageID == "" {
 		// Some deployments answer a send with an empty object.
-		view = Message{Type: "message", ConversationID: m.ConversationID, UserID: c.ks.AppID, MessageID: m.MessageID, Category: m.Category, DataBase64: m.DataBase64}
+		view = Message{Type: "message", ConversationID: m.ConversationID, UserID: c.ks.AppID, MessageID: m.MessageID, Category: m.Category, DataBase64: m.DataBase64, CreatedAt: time.Now().UTC()}
 	}
+	if view.ConversationID == "" {
+		view.ConversationID = m.ConversationID
+	}
+	c.recordSent(&view)
 	return &view, nil
+}
+
+// recordSent feeds an accepted message to the [WithRecent] component.
+func (c *Client) recordSent(view *Message) {
+	if c.cfg.recent != nil {
+		c.cfg.recent.RecordSent(view)
+	}
 }
 
 // BatchError reports a batch that failed part way: the first Sent messages
@@ -291,6 +306,13 @@ func (c *Client) SendMessages(ctx context.Context, msgs []MessageRequest) error 
 		body = append(body, ']')
 		if err := c.do(ctx, request{method: "POST", path: "/messages", body: json.RawMessage(body), retry: retrySafe}); err != nil {
 			return &BatchError{Sent: sent, Err: err}
+		}
+		if c.cfg.recent != nil {
+			now := time.Now().UTC()
+			for _, m := range msgs[sent : sent+n] {
+				c.recordSent(&Message{Type: "message", ConversationID: m.ConversationID, UserID: c.ks.AppID, MessageID: m.MessageID,
+					Category: m.Category, DataBase64: m.DataBase64, CreatedAt: now})
+			}
 		}
 		sent += n
 	}
