@@ -82,10 +82,14 @@ func (r *blazeRun) run(ctx context.Context) error {
 	r.handlers, cancelHandlers = context.WithCancel(context.WithoutCancel(ctx))
 	defer cancelHandlers()
 
-	ackCtx, stopAcks := context.WithCancel(context.WithoutCancel(ctx))
+	// The ack loop outlives ctx: it stops at shutdown after its current
+	// request, bounded by the shutdown timeout.
+	ackCtx, cancelAcks := context.WithCancel(context.WithoutCancel(ctx))
+	defer cancelAcks()
+	stopAcks := make(chan struct{})
 	var wg sync.WaitGroup
 	wg.Add(1)
-	go func() { defer wg.Done(); r.acks.run(ackCtx) }()
+	go func() { defer wg.Done(); r.acks.run(ackCtx, stopAcks) }()
 	stopWorkers := make(chan struct{})
 	var workers sync.WaitGroup
 	for range r.cfg.workers {
@@ -110,10 +114,12 @@ func (r *blazeRun) run(ctx context.Context) error {
 		<-finished
 	}
 	grace.Stop()
-	stopAcks()
-	wg.Wait()
 	flushCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), r.cfg.shutdownTimeout)
 	defer cancel()
+	close(stopAcks)
+	stopAckLoop := context.AfterFunc(flushCtx, cancelAcks)
+	wg.Wait()
+	stopAckLoop()
 	if ferr := r.acks.flush(flushCtx, flushAll); ferr != nil {
 		r.log.LogAttrs(flushCtx, slog.LevelWarn, "mixin: blaze: acknowledgements not flushed at shutdown; the messages will be delivered again",
 			slog.Int("unacknowledged", r.acks.pending()), slog.String("error", ferr.Error()))

@@ -69,14 +69,18 @@ func (a *acker) pending() int {
 	return len(a.queue)
 }
 
-// run flushes until ctx ends; the caller does the final flush.
-func (a *acker) run(ctx context.Context) {
+// run flushes until stop closes (a flush under way completes first, so an
+// acknowledgement the server took is not sent again) or ctx ends; the
+// caller does the final flush.
+func (a *acker) run(ctx context.Context, stop <-chan struct{}) {
 	t := time.NewTicker(a.interval)
 	defer t.Stop()
 	failures := 0
 	for {
 		var err error
 		select {
+		case <-stop:
+			return
 		case <-ctx.Done():
 			return
 		case <-t.C:
@@ -90,7 +94,14 @@ func (a *acker) run(ctx context.Context) {
 			failures++
 			a.log.LogAttrs(ctx, slog.LevelWarn, "mixin: blaze: acknowledgements not sent, will retry",
 				slog.Int("queued", a.pending()), slog.String("error", err.Error()))
-			if sleepCtx(ctx, backoff(RetryPolicy{BaseDelay: a.interval, MaxDelay: 10 * time.Second}, failures)) != nil {
+			wait := time.NewTimer(backoff(RetryPolicy{BaseDelay: a.interval, MaxDelay: 10 * time.Second}, failures))
+			select {
+			case <-wait.C:
+			case <-stop:
+				wait.Stop()
+				return
+			case <-ctx.Done():
+				wait.Stop()
 				return
 			}
 			continue
