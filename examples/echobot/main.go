@@ -14,6 +14,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"os"
 	"os/signal"
 	"syscall"
@@ -30,7 +31,7 @@ func main() {
 	// Ctrl-C (or SIGTERM) cancels ctx: the loop finishes running handlers,
 	// flushes its acknowledgements and returns.
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	err := run(ctx, *keystore)
+	err := run(ctx, *keystore, os.Stdout)
 	stop()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "echobot:", err)
@@ -38,7 +39,7 @@ func main() {
 	}
 }
 
-func run(ctx context.Context, keystore string) error {
+func run(ctx context.Context, keystore string, out io.Writer) error {
 	var client *mixin.Client
 	var srv *mixintest.Server // the emulator; nil on the real API
 	if keystore != "" {
@@ -80,7 +81,7 @@ func run(ctx context.Context, keystore string) error {
 	if srv != nil {
 		// On the emulator, Alice talks to the bot; then the bot stops.
 		sctx, scancel := context.WithTimeout(loopCtx, 30*time.Second)
-		err := script(sctx, demo.NewEnv(client, srv))
+		err := script(sctx, demo.NewEnv(client, srv).SetOutput(out))
 		scancel()
 		cancel()
 		if ctx.Err() != nil {

@@ -1,21 +1,27 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"testing"
 	"time"
+
+	"github.com/gomixin/mixin/examples/internal/demo"
 )
 
-// Without -keystore the bot runs its scripted conversation on the emulator
-// and stops by itself, quickly.
+// Without -keystore the bot runs its scripted conversation on the emulator,
+// answers every message type, and stops by itself.
 func TestRunEndsOnItsOwn(t *testing.T) {
 	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
 	defer cancel()
-	start := time.Now()
-	if err := run(ctx, ""); err != nil {
-		t.Fatal(err)
+	var out bytes.Buffer
+	if err := run(ctx, "", &out); err != nil {
+		t.Fatalf("%v\n%s", err, out.String())
 	}
-	if d := time.Since(start); d > 5*time.Second {
-		t.Errorf("took %s", d)
-	}
+	demo.CheckTranscript(t, out.String(),
+		"bot → alice: hello",
+		"bot → alice: 你好，世界 👋",
+		"bot → alice: got an image 300×200 (image/png, 12.1 KB)",
+		"bot → alice: got a location: Eiffel Tower at 48.8584, 2.2945",
+	)
 }

@@ -1,26 +1,12 @@
 package main
 
 import (
-	"bytes"
-	"context"
-	"strings"
 	"testing"
-	"time"
 
 	"github.com/gomixin/mixin/examples/internal/demo"
 )
 
 // The example runs its scripted conversation to the end on the emulator.
 func TestTranscript(t *testing.T) {
-	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
-	defer cancel()
-	var out bytes.Buffer
-	if err := demo.Emulate(ctx, "Group Bot", &out, serve); err != nil {
-		t.Fatalf("%v\n%s", err, out.String())
-	}
-	for _, want := range []string{"bot → Gophers: welcome, carol!", "bot → carol only, in Gophers: psst:", "bot → Gophers: goodbye, carol; 3 of us left"} {
-		if !strings.Contains(out.String(), want) {
-			t.Errorf("transcript lacks %q:\n%s", want, out.String())
-		}
-	}
+	demo.RunTranscript(t, "Group Bot", serve, "bot → Gophers: welcome, carol!", "bot → carol only, in Gophers: psst:", "bot → Gophers: goodbye, carol; 3 of us left")
 }

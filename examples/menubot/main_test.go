@@ -1,26 +1,12 @@
 package main
 
 import (
-	"bytes"
-	"context"
-	"strings"
 	"testing"
-	"time"
 
 	"github.com/gomixin/mixin/examples/internal/demo"
 )
 
 // The example runs its scripted conversation to the end on the emulator.
 func TestTranscript(t *testing.T) {
-	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
-	defer cancel()
-	var out bytes.Buffer
-	if err := demo.Emulate(ctx, "Menu Bot", &out, serve); err != nil {
-		t.Fatalf("%v\n%s", err, out.String())
-	}
-	for _, want := range []string{"bot → alice: [pin 1 message(s)]", "bot → alice: [recalled message", "bot → alice: I don't know \"/weather\"; send /start"} {
-		if !strings.Contains(out.String(), want) {
-			t.Errorf("transcript lacks %q:\n%s", want, out.String())
-		}
-	}
+	demo.RunTranscript(t, "Menu Bot", serve, "bot → alice: [pin 1 message(s)]", "bot → alice: [recalled message", "bot → alice: I don't know \"/weather\"; send /start")
 }

@@ -61,6 +61,12 @@ func NewEnv(client *mixin.Client, srv *mixintest.Server) *Env {
 	return env
 }
 
+// SetOutput sends the transcript to w instead of standard output.
+func (e *Env) SetOutput(w io.Writer) *Env {
+	e.out = w
+	return e
+}
+
 func run1(ctx context.Context, keystore, botName string, run func(context.Context, *Env) error) error {
 	if keystore != "" {
 		ks, err := mixin.LoadKeystore(keystore)
