@@ -321,7 +321,8 @@ func (*sessionKey) GoString() string { return "[REDACTED]" }
 // Format hides the key material for every verb.
 func (*sessionKey) Format(f fmt.State, _ rune) { _, _ = f.Write([]byte("[REDACTED]")) }
 
-// tokenLen bounds the claims we write; UUIDs and hex keep it fixed-size.
+// claimsMax bounds the claims we write; UUIDs and hex keep them fixed-size,
+// so they are built on the stack.
 const claimsMax = 320
 
 // authorization returns "Bearer <jwt>" for one request. sig covers

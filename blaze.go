@@ -271,6 +271,7 @@ func (r *blazeRun) serve(ctx context.Context, conn *websocket.Conn) (healthy boo
 
 	sender := newBlazeSender(conn, r.cfg.replyTimeout)
 	defer sender.close()
+	defer r.c.blazeSend.CompareAndSwap(sender, nil) // published once listed, with WithBlazeSend
 	listID := uuid.NewString()
 	frame, err := encodeFrame(outFrame{ID: listID, Action: actionListPending})
 	if err != nil {
@@ -321,7 +322,6 @@ func (r *blazeRun) serve(ctx context.Context, conn *websocket.Conn) (healthy boo
 			listed.Store(true)
 			if r.cfg.blazeSend {
 				r.c.blazeSend.Store(sender)
-				defer r.c.blazeSend.CompareAndSwap(sender, nil)
 			}
 			continue
 		}

@@ -278,9 +278,6 @@ func participantsWithRole(userIDs []string, role ParticipantRole) []ParticipantR
 
 // validateParticipants checks ids and roles; OWNER can never be given.
 func validateParticipants(ps []ParticipantRequest, rolesAllowed bool) ([]ParticipantRequest, []string, error) {
-	if len(ps) > MaxParticipants {
-		return nil, nil, &FieldError{Field: "participants", Reason: "has " + strconv.Itoa(len(ps)) + " entries, at most " + strconv.Itoa(MaxParticipants) + " allowed"}
-	}
 	raw := make([]string, len(ps))
 	for i, p := range ps {
 		raw[i] = p.UserID

@@ -157,18 +157,25 @@ func (c *Client) NewMessageRequest(to Target, p Payload, opts ...SendOption) (Me
 // checkMessage validates a request, fills a missing message id, and checks
 // it fits in a request on its own.
 func (c *Client) checkMessage(m *MessageRequest, index int) error {
+	_, err := c.encodeMessage(m, index)
+	return err
+}
+
+// encodeMessage is checkMessage returning the message's JSON, so a batch
+// encodes each message once.
+func (c *Client) encodeMessage(m *MessageRequest, index int) ([]byte, error) {
 	prefix := ""
 	if index >= 0 {
 		prefix = "messages[" + strconv.Itoa(index) + "]."
 	}
 	var err error
 	if m.ConversationID, err = parseUUID(prefix+"conversation_id", m.ConversationID); err != nil {
-		return err
+		return nil, err
 	}
 	if m.MessageID == "" {
 		m.MessageID = NewUUID()
 	} else if m.MessageID, err = parseUUID(prefix+"message_id", m.MessageID); err != nil {
-		return err
+		return nil, err
 	}
 	for _, f := range []struct {
 		name string
@@ -176,28 +183,27 @@ func (c *Client) checkMessage(m *MessageRequest, index int) error {
 	}{{"recipient_id", &m.RecipientID}, {"representative_id", &m.RepresentativeID}, {"quote_message_id", &m.QuoteMessageID}} {
 		if *f.v != "" {
 			if *f.v, err = parseUUID(prefix+f.name, *f.v); err != nil {
-				return err
+				return nil, err
 			}
 		}
 	}
 	if !m.Category.Valid() {
-		return &FieldError{Field: prefix + "category", Reason: "unknown category " + strconvQuote(string(m.Category))}
+		return nil, &FieldError{Field: prefix + "category", Reason: "unknown category " + strconvQuote(string(m.Category))}
 	}
 	if !m.Category.Sendable() {
-		return &FieldError{Field: prefix + "category", Reason: string(m.Category) + " cannot be sent by a bot"}
+		return nil, &FieldError{Field: prefix + "category", Reason: string(m.Category) + " cannot be sent by a bot"}
 	}
 	if m.DataBase64 == "" {
-		return &FieldError{Field: prefix + "data_base64", Reason: "is empty"}
+		return nil, &FieldError{Field: prefix + "data_base64", Reason: "is empty"}
 	}
-	if n := encodedSize(m); n+2 > c.cfg.maxMessageBody {
-		return &FieldError{Field: prefix + "data_base64", Reason: "message encodes to " + strconv.Itoa(n) + " bytes, over the " + strconv.Itoa(c.cfg.maxMessageBody) + "-byte request limit"}
+	b, err := json.Marshal(m)
+	if err != nil {
+		return nil, err
 	}
-	return nil
-}
-
-func encodedSize(m *MessageRequest) int {
-	b, _ := json.Marshal(m)
-	return len(b)
+	if n := len(b); n+2 > c.cfg.maxMessageBody {
+		return nil, &FieldError{Field: prefix + "data_base64", Reason: "message encodes to " + strconv.Itoa(n) + " bytes, over the " + strconv.Itoa(c.cfg.maxMessageBody) + "-byte request limit"}
+	}
+	return b, nil
 }
 
 // Send validates p, sends it to to and returns the message as the API
@@ -278,10 +284,7 @@ func (e *BatchError) Unwrap() error { return e.Err }
 func (c *Client) SendMessages(ctx context.Context, msgs []MessageRequest) error {
 	encoded := make([][]byte, len(msgs))
 	for i := range msgs {
-		if err := c.checkMessage(&msgs[i], i); err != nil {
-			return err
-		}
-		b, err := json.Marshal(&msgs[i])
+		b, err := c.encodeMessage(&msgs[i], i)
 		if err != nil {
 			return err
 		}
