@@ -78,7 +78,14 @@ func (c *Client) ShowAttachment(ctx context.Context, attachmentID string) (*Atta
 }
 
 // UploadOption adjusts [Client.UploadFile].
-type UploadOption func(*uploadConfig)
+type UploadOption interface {
+	applyUpload(*uploadConfig)
+}
+
+// uploadOption adapts a function to [UploadOption].
+type uploadOption func(*uploadConfig)
+
+func (f uploadOption) applyUpload(c *uploadConfig) { f(c) }
 
 type uploadConfig struct {
 	progress func(sent, total int64)
@@ -88,11 +95,13 @@ type uploadConfig struct {
 // WithProgress calls fn as bytes go out, with the running total and the
 // file size; the last call reports sent == total.
 func WithProgress(fn func(sent, total int64)) UploadOption {
-	return func(u *uploadConfig) { u.progress = fn }
+	return uploadOption(func(u *uploadConfig) { u.progress = fn })
 }
 
 // WithMimeType sets the content type instead of sniffing it.
-func WithMimeType(mime string) UploadOption { return func(u *uploadConfig) { u.mimeType = mime } }
+func WithMimeType(mime string) UploadOption {
+	return uploadOption(func(u *uploadConfig) { u.mimeType = mime })
+}
 
 // MaxAttachmentSize is the largest upload the client accepts (2 GiB, as the
 // official clients).
@@ -125,7 +134,9 @@ func (c *Client) UploadFile(ctx context.Context, r io.Reader, size int64, opts .
 	}
 	var cfg uploadConfig
 	for _, o := range opts {
-		o(&cfg)
+		if o != nil {
+			o.applyUpload(&cfg)
+		}
 	}
 	att, err := c.CreateAttachment(ctx)
 	if err != nil {

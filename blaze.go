@@ -49,7 +49,7 @@ func (c *Client) RunBlaze(ctx context.Context, h Handler, opts ...BlazeOption) e
 		if o == nil {
 			continue
 		}
-		if err := o(&cfg); err != nil {
+		if err := o.applyBlaze(&cfg); err != nil {
 			return err
 		}
 	}
@@ -130,7 +130,6 @@ func (r *blazeRun) run(ctx context.Context) error {
 // connectLoop dials and serves connections until ctx ends or auth fails.
 func (r *blazeRun) connectLoop(ctx context.Context) error {
 	attempt := 0
-	policy := RetryPolicy{BaseDelay: r.cfg.minBackoff, MaxDelay: r.cfg.maxBackoff}
 	for {
 		attempt++
 		r.state(StateEvent{State: StateConnecting, Attempt: attempt})
@@ -151,8 +150,11 @@ func (r *blazeRun) connectLoop(ctx context.Context) error {
 		}
 		if healthy {
 			attempt = 1
+		} else if n := r.cfg.reconnect.Attempts; n > 0 && attempt >= n {
+			r.state(StateEvent{State: StateDisconnected, Attempt: attempt, Err: err})
+			return fmt.Errorf("mixin: blaze: gave up after %d failed connections: %w", attempt, err)
 		}
-		delay := backoff(policy, attempt)
+		delay := r.cfg.reconnect.wait(attempt)
 		r.state(StateEvent{State: StateDisconnected, Attempt: attempt, Err: err, Delay: delay})
 		r.log.LogAttrs(ctx, slog.LevelInfo, "mixin: blaze: disconnected", slog.String("error", errString(err)), slog.Duration("retry_in", delay))
 		if sleepCtx(ctx, delay) != nil {
@@ -181,22 +183,22 @@ func (r *blazeRun) dial(ctx context.Context) (*websocket.Conn, error) {
 	if err != nil {
 		return nil, &FieldError{Field: "blaze URL", Reason: "does not parse"}
 	}
-	var dialer websocket.Dialer
-	if r.cfg.dialer != nil {
-		dialer = *r.cfg.dialer
-	} else {
-		dialer = websocket.Dialer{
-			HandshakeTimeout: 10 * time.Second,
-			Proxy:            http.ProxyFromEnvironment,
-			ReadBufferSize:   16 << 10,
-			WriteBufferSize:  4 << 10,
+	// The network settings (TLS, proxy, dialer) are those of the client's
+	// HTTP transport (WithHTTPClient), so REST and blaze go the same way.
+	dialer := websocket.Dialer{
+		HandshakeTimeout: 10 * time.Second,
+		Proxy:            http.ProxyFromEnvironment,
+		ReadBufferSize:   16 << 10,
+		WriteBufferSize:  4 << 10,
+	}
+	if t, ok := r.c.cfg.httpClient.Transport.(*http.Transport); ok && t != nil {
+		dialer.TLSClientConfig = t.TLSClientConfig
+		dialer.Proxy = t.Proxy
+		if t.DialContext != nil {
+			dialer.NetDialContext = t.DialContext
 		}
-		if t, ok := r.c.cfg.httpClient.Transport.(*http.Transport); ok && t != nil {
-			dialer.TLSClientConfig = t.TLSClientConfig
-			dialer.Proxy = t.Proxy
-			if t.DialContext != nil {
-				dialer.NetDialContext = t.DialContext
-			}
+		if t.DialTLSContext != nil {
+			dialer.NetDialTLSContext = t.DialTLSContext
 		}
 	}
 	dialer.Subprotocols = []string{blazeSubprotocol}
@@ -381,19 +383,17 @@ func (r *blazeRun) ack(m *Message) {
 func (r *blazeRun) process(m *Message) {
 	key := messageKey(m)
 	var err error
-	delay := r.cfg.handlerBackoff
 	for attempt := 1; ; attempt++ {
 		err = r.invoke(m)
-		if err == nil || attempt >= r.cfg.handlerAttempts {
+		if err == nil || attempt >= r.cfg.handlerRetry.Attempts {
 			break
 		}
 		r.log.LogAttrs(r.handlers, slog.LevelWarn, "mixin: blaze: handler failed, retrying",
 			slog.String("message_id", m.MessageID), slog.Int("attempt", attempt), slog.String("error", err.Error()))
-		if r.stopping.Load() || sleepCtx(r.handlers, delay) != nil {
+		if r.stopping.Load() || sleepCtx(r.handlers, r.cfg.handlerRetry.wait(attempt)) != nil {
 			r.disp.done(key, false) // shutting down: leave it for the next run
 			return
 		}
-		delay = min(delay*2, 30*time.Second)
 	}
 	if err != nil {
 		if r.handlers.Err() != nil {

@@ -94,7 +94,7 @@ func (a *acker) run(ctx context.Context, stop <-chan struct{}) {
 			failures++
 			a.log.LogAttrs(ctx, slog.LevelWarn, "mixin: blaze: acknowledgements not sent, will retry",
 				slog.Int("queued", a.pending()), slog.String("error", err.Error()))
-			wait := time.NewTimer(backoff(RetryPolicy{BaseDelay: a.interval, MaxDelay: 10 * time.Second}, failures))
+			wait := time.NewTimer(Retry{Min: a.interval, Max: 10 * time.Second}.wait(failures))
 			select {
 			case <-wait.C:
 			case <-stop:

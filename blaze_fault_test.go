@@ -317,7 +317,7 @@ func TestBlazeKeepaliveClosesSilentSocket(t *testing.T) {
 		done := make(chan error, 1)
 		go func() {
 			done <- c.RunBlaze(ctx, newRecorder(), mixin.WithAckMode(mixin.AckModeManual),
-				mixin.WithKeepalive(ping, readTimeout), mixin.WithReconnectBackoff(time.Second, time.Second),
+				mixin.WithKeepalive(ping, readTimeout), mixin.WithReconnect(mixin.Retry{Min: time.Second, Max: time.Second}),
 				mixin.WithStateHook(func(e mixin.StateEvent) {
 					mu.Lock()
 					events = append(events, event{time.Now(), e.State, e.Err})

@@ -3,8 +3,6 @@ package mixin
 import (
 	"context"
 	"time"
-
-	"github.com/gorilla/websocket"
 )
 
 // Handler handles one inbound message. Returning nil lets the loop
@@ -71,20 +69,26 @@ type Receipt struct {
 	UpdatedAt time.Time
 }
 
-// BlazeOption configures [Client.RunBlaze].
-type BlazeOption func(*blazeConfig) error
+// BlazeOption configures [Client.RunBlaze]; options are validated before
+// the loop dials.
+type BlazeOption interface {
+	applyBlaze(*blazeConfig) error
+}
+
+// blazeOption adapts a function to [BlazeOption].
+type blazeOption func(*blazeConfig) error
+
+func (f blazeOption) applyBlaze(c *blazeConfig) error { return f(c) }
 
 type blazeConfig struct {
 	workers         int
 	queueSize       int
 	ackMode         AckMode
 	ackInterval     time.Duration
-	handlerAttempts int
-	handlerBackoff  time.Duration
+	handlerRetry    Retry
 	deadLetter      func(ctx context.Context, msg *Message, err error)
 	dedupeWindow    int
-	minBackoff      time.Duration
-	maxBackoff      time.Duration
+	reconnect       Retry
 	pingInterval    time.Duration
 	readTimeout     time.Duration
 	replyTimeout    time.Duration
@@ -92,7 +96,6 @@ type blazeConfig struct {
 	maxFrameBytes   int64
 	maxDecompressed int64
 	blazeSend       bool
-	dialer          *websocket.Dialer
 	onState         func(StateEvent)
 	onReceipt       func(ctx context.Context, r Receipt) error
 	onRecall        func(ctx context.Context, msg *Message, recall *RecallPayload) error
@@ -105,11 +108,9 @@ func defaultBlazeConfig() blazeConfig {
 		queueSize:       1024,
 		ackMode:         AckModeRead,
 		ackInterval:     200 * time.Millisecond,
-		handlerAttempts: 3,
-		handlerBackoff:  500 * time.Millisecond,
+		handlerRetry:    Retry{Attempts: 3, Min: 500 * time.Millisecond, Max: 30 * time.Second},
 		dedupeWindow:    10000,
-		minBackoff:      500 * time.Millisecond,
-		maxBackoff:      30 * time.Second,
+		reconnect:       Retry{Min: 500 * time.Millisecond, Max: 30 * time.Second},
 		pingInterval:    10 * time.Second,
 		readTimeout:     25 * time.Second,
 		replyTimeout:    10 * time.Second,
@@ -130,150 +131,152 @@ func positive(field string, d time.Duration) error {
 // 8). Messages of one conversation are always handled in order; 1 makes the
 // whole loop serial.
 func WithWorkers(n int) BlazeOption {
-	return func(c *blazeConfig) error {
+	return blazeOption(func(c *blazeConfig) error {
 		if n < 1 {
 			return &FieldError{Field: "workers", Reason: "must be at least 1"}
 		}
 		c.workers = n
 		return nil
-	}
+	})
 }
 
 // WithQueueSize bounds how many received messages wait for a worker
 // (default 1024); when full, the loop stops reading until handlers catch up.
 func WithQueueSize(n int) BlazeOption {
-	return func(c *blazeConfig) error {
+	return blazeOption(func(c *blazeConfig) error {
 		if n < 1 {
 			return &FieldError{Field: "queue size", Reason: "must be at least 1"}
 		}
 		c.queueSize = n
 		return nil
-	}
+	})
 }
 
 // WithAckMode chooses what is acknowledged after a handler succeeds.
 func WithAckMode(m AckMode) BlazeOption {
-	return func(c *blazeConfig) error {
+	return blazeOption(func(c *blazeConfig) error {
 		if m < AckModeRead || m > AckModeManual {
 			return &FieldError{Field: "ack mode", Reason: "unknown"}
 		}
 		c.ackMode = m
 		return nil
-	}
+	})
 }
 
 // WithAckInterval sets how long acknowledgements may wait to be batched
 // (default 200ms); a full batch of 100 goes at once.
 func WithAckInterval(d time.Duration) BlazeOption {
-	return func(c *blazeConfig) error {
+	return blazeOption(func(c *blazeConfig) error {
 		c.ackInterval = d
 		return positive("ack interval", d)
-	}
+	})
 }
 
-// WithHandlerRetry sets how many times a failing handler is tried for one
-// message (default 3) and the first backoff between tries (doubling). After
-// the last failure the dead-letter hook runs and the message is acknowledged.
-func WithHandlerRetry(attempts int, backoff time.Duration) BlazeOption {
-	return func(c *blazeConfig) error {
-		if attempts < 1 {
-			return &FieldError{Field: "handler attempts", Reason: "must be at least 1"}
+// WithHandlerRetry sets how a failing handler is retried for one message
+// (default 3 attempts, waits from 500ms up to 30s). Attempts must be at
+// least 1. After the last failure the dead-letter hook runs and the message
+// is acknowledged.
+func WithHandlerRetry(r Retry) BlazeOption {
+	return blazeOption(func(c *blazeConfig) error {
+		if err := r.check("handler retry", false); err != nil {
+			return err
 		}
-		if backoff < 0 {
-			return &FieldError{Field: "handler backoff", Reason: "must not be negative"}
-		}
-		c.handlerAttempts, c.handlerBackoff = attempts, backoff
+		c.handlerRetry = r
 		return nil
-	}
+	})
 }
 
 // WithDeadLetter sets the hook that receives a message whose handler failed
 // every attempt, with the last error, before the message is acknowledged.
 func WithDeadLetter(fn func(ctx context.Context, msg *Message, err error)) BlazeOption {
-	return func(c *blazeConfig) error { c.deadLetter = fn; return nil }
+	return blazeOption(func(c *blazeConfig) error { c.deadLetter = fn; return nil })
 }
 
 // WithDedupeWindow sets how many recently handled message ids are
 // remembered so a redelivery is not handled twice (default 10000; 0 turns
 // deduplication off).
 func WithDedupeWindow(n int) BlazeOption {
-	return func(c *blazeConfig) error {
+	return blazeOption(func(c *blazeConfig) error {
 		if n < 0 {
 			return &FieldError{Field: "dedupe window", Reason: "must not be negative"}
 		}
 		c.dedupeWindow = n
 		return nil
-	}
+	})
 }
 
-// WithReconnectBackoff sets the first and the largest wait between
-// reconnects (default 500ms and 30s); waits are jittered and reset after a
-// healthy connection.
-func WithReconnectBackoff(minDelay, maxDelay time.Duration) BlazeOption {
-	return func(c *blazeConfig) error {
-		if minDelay <= 0 || maxDelay < minDelay {
-			return &FieldError{Field: "reconnect backoff", Reason: "needs 0 < min <= max"}
+// WithReconnect sets the waits between reconnects (default from 500ms up
+// to 30s, reset after a healthy connection). Attempts 0 (the default)
+// reconnects until ctx ends; n > 0 makes RunBlaze return the last error
+// after n dials in a row failed. Min must be positive.
+func WithReconnect(r Retry) BlazeOption {
+	return blazeOption(func(c *blazeConfig) error {
+		if err := r.check("reconnect", true); err != nil {
+			return err
 		}
-		c.minBackoff, c.maxBackoff = minDelay, maxDelay
+		if r.Min <= 0 {
+			return &FieldError{Field: "reconnect Min", Reason: "must be positive"}
+		}
+		c.reconnect = r
 		return nil
-	}
+	})
 }
 
 // WithKeepalive sets the ping interval (default 10s) and how long a silent
 // socket is trusted before it is closed (default 25s).
 func WithKeepalive(pingInterval, readTimeout time.Duration) BlazeOption {
-	return func(c *blazeConfig) error {
+	return blazeOption(func(c *blazeConfig) error {
 		if pingInterval <= 0 || readTimeout <= pingInterval {
 			return &FieldError{Field: "keepalive", Reason: "needs 0 < ping interval < read timeout"}
 		}
 		c.pingInterval, c.readTimeout = pingInterval, readTimeout
 		return nil
-	}
+	})
 }
 
 // WithShutdownTimeout bounds how long running handlers may finish and
 // acknowledgements flush after ctx ends (default 10s).
 func WithShutdownTimeout(d time.Duration) BlazeOption {
-	return func(c *blazeConfig) error {
+	return blazeOption(func(c *blazeConfig) error {
 		c.shutdownTimeout = d
 		return positive("shutdown timeout", d)
-	}
+	})
 }
 
 // WithFrameLimits bounds one websocket frame (default 1 MiB) and its
 // decompressed JSON (default 8 MiB). A larger frame closes the connection
 // with an error; the loop reconnects.
 func WithFrameLimits(maxFrame, maxDecompressed int64) BlazeOption {
-	return func(c *blazeConfig) error {
+	return blazeOption(func(c *blazeConfig) error {
 		if maxFrame < 1024 || maxDecompressed < 1024 {
 			return &FieldError{Field: "frame limits", Reason: "must be at least 1024 bytes"}
 		}
 		c.maxFrameBytes, c.maxDecompressed = maxFrame, maxDecompressed
 		return nil
-	}
+	})
 }
 
 // WithStateHook receives connection state changes. It runs on the loop's
 // goroutine: keep it quick.
 func WithStateHook(fn func(StateEvent)) BlazeOption {
-	return func(c *blazeConfig) error { c.onState = fn; return nil }
+	return blazeOption(func(c *blazeConfig) error { c.onState = fn; return nil })
 }
 
 // WithReceiptHook receives DELIVERED/READ receipts of messages the bot
 // sent. Without it receipts are acknowledged and dropped.
 func WithReceiptHook(fn func(ctx context.Context, r Receipt) error) BlazeOption {
-	return func(c *blazeConfig) error { c.onReceipt = fn; return nil }
+	return blazeOption(func(c *blazeConfig) error { c.onReceipt = fn; return nil })
 }
 
 // WithRecallHook receives MESSAGE_RECALL messages instead of the handler.
 func WithRecallHook(fn func(ctx context.Context, msg *Message, recall *RecallPayload) error) BlazeOption {
-	return func(c *blazeConfig) error { c.onRecall = fn; return nil }
+	return blazeOption(func(c *blazeConfig) error { c.onRecall = fn; return nil })
 }
 
 // WithSystemConversationHook receives SYSTEM_CONVERSATION messages (joins,
 // exits, adds, removes, role changes) instead of the handler.
 func WithSystemConversationHook(fn func(ctx context.Context, msg *Message, p *SystemConversationPayload) error) BlazeOption {
-	return func(c *blazeConfig) error { c.onSystem = fn; return nil }
+	return blazeOption(func(c *blazeConfig) error { c.onSystem = fn; return nil })
 }
 
 // WithBlazeSend makes the client's sends ([Client.Send], [Client.SendText],
@@ -282,17 +285,5 @@ func WithSystemConversationHook(fn func(ctx context.Context, msg *Message, p *Sy
 // connected or gives no reply, they fall back to REST with the same
 // message id. Batches ([Client.SendMessages]) always use REST.
 func WithBlazeSend() BlazeOption {
-	return func(c *blazeConfig) error { c.blazeSend = true; return nil }
-}
-
-// WithDialer sets the websocket dialer (proxy, TLS, network). The loop
-// adds the subprotocol and signed headers itself.
-func WithDialer(d *websocket.Dialer) BlazeOption {
-	return func(c *blazeConfig) error {
-		if d == nil {
-			return &FieldError{Field: "dialer", Reason: "is nil"}
-		}
-		c.dialer = d
-		return nil
-	}
+	return blazeOption(func(c *blazeConfig) error { c.blazeSend = true; return nil })
 }

@@ -19,9 +19,9 @@ import (
 
 // fastBlaze keeps test reconnects and acks quick.
 var fastBlaze = []mixin.BlazeOption{
-	mixin.WithReconnectBackoff(5*time.Millisecond, 50*time.Millisecond),
+	mixin.WithReconnect(mixin.Retry{Min: 5 * time.Millisecond, Max: 50 * time.Millisecond}),
 	mixin.WithAckInterval(20 * time.Millisecond),
-	mixin.WithHandlerRetry(3, 5*time.Millisecond),
+	mixin.WithHandlerRetry(mixin.Retry{Attempts: 3, Min: 5 * time.Millisecond, Max: 5 * time.Millisecond}),
 	mixin.WithShutdownTimeout(5 * time.Second),
 }
 
@@ -180,7 +180,7 @@ func TestBlazeHandlerErrorRetriesAndAcksOnlyAfterSuccess(t *testing.T) {
 		}
 		return nil
 	})
-	runBlaze(t, c, h, mixin.WithHandlerRetry(5, time.Millisecond))
+	runBlaze(t, c, h, mixin.WithHandlerRetry(mixin.Retry{Attempts: 5, Min: time.Millisecond, Max: time.Millisecond}))
 	_, err := u.SendText(ctxT(t), s.Bot().ID, "hello")
 	require.NoError(t, err)
 	eventually(t, "second attempt", func() bool { return calls.Load() == 2 })
@@ -204,7 +204,7 @@ func TestBlazePanicAndDeadLetter(t *testing.T) {
 		}
 		return rec.HandleMessage(ctx, m)
 	})
-	runBlaze(t, c, h, mixin.WithHandlerRetry(2, time.Millisecond), mixin.WithDeadLetter(func(ctx context.Context, m *mixin.Message, err error) {
+	runBlaze(t, c, h, mixin.WithHandlerRetry(mixin.Retry{Attempts: 2, Min: time.Millisecond, Max: time.Millisecond}), mixin.WithDeadLetter(func(ctx context.Context, m *mixin.Message, err error) {
 		var pe *mixin.PanicError
 		if errors.As(err, &pe) {
 			dmu.Lock()
@@ -366,6 +366,22 @@ func TestBlazeReconnectsWhenUpgradeRefused(t *testing.T) {
 	eventually(t, "refusals", func() bool { return failures.Load() >= 3 })
 	s.SetFaults(mixintest.Faults{})
 	eventually(t, "delivery after recovery", func() bool { return rec.total.Load() == 1 })
+}
+
+func TestBlazeReconnectGivesUpAfterAttempts(t *testing.T) {
+	s := mixintest.NewServer(t, mixintest.WithFaults(mixintest.Faults{RefuseUpgrade: true}))
+	c := s.Client()
+	var dials atomic.Int32
+	err := c.RunBlaze(ctxT(t), newRecorder(),
+		mixin.WithReconnect(mixin.Retry{Attempts: 3, Min: time.Millisecond, Max: time.Millisecond}),
+		mixin.WithStateHook(func(e mixin.StateEvent) {
+			if e.State == mixin.StateConnecting {
+				dials.Add(1)
+			}
+		}))
+	require.Error(t, err, "three refused dials in a row must end the loop")
+	assert.Contains(t, err.Error(), "gave up after 3")
+	assert.Equal(t, int32(3), dials.Load())
 }
 
 func TestBlazeHooks(t *testing.T) {

@@ -38,7 +38,8 @@ type config struct {
 	logger           *slog.Logger
 	userAgent        string
 	timeout          time.Duration
-	retry            RetryPolicy
+	retry            Retry
+	maxRetryAfter    time.Duration
 	tokenLifetime    time.Duration
 	maxResponseBytes int64
 	maxMessageBody   int
@@ -47,32 +48,20 @@ type config struct {
 	now              func() time.Time
 }
 
-// RetryPolicy says how the client retries requests that are safe to repeat
-// (reads, and writes that carry a client-chosen id such as message_id) after
-// a network error, a 5xx or a 429. Waits are jittered, capped, and end
-// early when ctx does.
-type RetryPolicy struct {
-	// MaxAttempts counts the first try; 1 disables retries.
-	MaxAttempts int
-	// BaseDelay is the first backoff; it doubles per attempt.
-	BaseDelay time.Duration
-	// MaxDelay caps one backoff.
-	MaxDelay time.Duration
-	// MaxRetryAfter is the longest server Retry-After the client waits out;
-	// a longer one ends the call with the [*APIError] (see [RetryAfter]).
-	MaxRetryAfter time.Duration
+// Option configures a [Client]; options are validated by [NewClient].
+type Option interface {
+	applyClient(*config) error
 }
 
-// DefaultRetryPolicy is used unless [WithRetry] says otherwise.
-var DefaultRetryPolicy = RetryPolicy{MaxAttempts: 4, BaseDelay: 200 * time.Millisecond, MaxDelay: 5 * time.Second, MaxRetryAfter: 30 * time.Second}
+// clientOption adapts a function to [Option].
+type clientOption func(*config) error
 
-// Option configures a [Client]; options are validated by [NewClient].
-type Option func(*config) error
+func (f clientOption) applyClient(c *config) error { return f(c) }
 
 // WithBaseURL sets the REST endpoint, e.g. a mixintest server's URL. A path
 // prefix is kept (and covered by the request signature).
 func WithBaseURL(u string) Option {
-	return func(c *config) error {
+	return clientOption(func(c *config) error {
 		p, err := url.Parse(u)
 		if err != nil || (p.Scheme != "http" && p.Scheme != "https") || p.Host == "" {
 			return &FieldError{Field: "base URL", Reason: "must be an absolute http(s) URL, got " + strconvQuote(u)}
@@ -82,12 +71,12 @@ func WithBaseURL(u string) Option {
 		}
 		c.baseURL = strings.TrimRight(p.String(), "/")
 		return nil
-	}
+	})
 }
 
 // WithBlazeURL sets the websocket endpoint of the blaze loop.
 func WithBlazeURL(u string) Option {
-	return func(c *config) error {
+	return clientOption(func(c *config) error {
 		p, err := url.Parse(u)
 		if err != nil || (p.Scheme != "ws" && p.Scheme != "wss") || p.Host == "" {
 			return &FieldError{Field: "blaze URL", Reason: "must be an absolute ws(s) URL, got " + strconvQuote(u)}
@@ -97,146 +86,157 @@ func WithBlazeURL(u string) Option {
 		}
 		c.blazeURL = p.String()
 		return nil
-	}
+	})
 }
 
 // WithHTTPClient sets the HTTP client (transport, proxies, TLS) used for
 // REST calls and attachment transfers. Its Timeout is left as is; the
 // per-request timeout is [WithTimeout].
 func WithHTTPClient(hc *http.Client) Option {
-	return func(c *config) error {
+	return clientOption(func(c *config) error {
 		if hc == nil {
 			return &FieldError{Field: "HTTP client", Reason: "is nil"}
 		}
 		c.httpClient = hc
 		return nil
-	}
+	})
 }
 
 // WithLogger makes the client log through l (requests at debug level,
 // retries and reconnects at info/warn). Without it the client is silent.
 // Tokens and keys are never logged.
 func WithLogger(l *slog.Logger) Option {
-	return func(c *config) error {
+	return clientOption(func(c *config) error {
 		if l == nil {
 			return &FieldError{Field: "logger", Reason: "is nil"}
 		}
 		c.logger = l
 		return nil
-	}
+	})
 }
 
 // WithUserAgent sets the User-Agent header.
 func WithUserAgent(ua string) Option {
-	return func(c *config) error {
+	return clientOption(func(c *config) error {
 		if strings.ContainsAny(ua, "\r\n") {
 			return &FieldError{Field: "user agent", Reason: "must not contain line breaks"}
 		}
 		c.userAgent = ua
 		return nil
-	}
+	})
 }
 
 // WithTimeout bounds each REST attempt (default 10s). ctx still bounds the
 // whole call including retries.
 func WithTimeout(d time.Duration) Option {
-	return func(c *config) error {
+	return clientOption(func(c *config) error {
 		if d <= 0 {
 			return &FieldError{Field: "timeout", Reason: "must be positive"}
 		}
 		c.timeout = d
 		return nil
-	}
+	})
 }
 
-// WithRetry sets the retry policy; see [RetryPolicy].
-func WithRetry(p RetryPolicy) Option {
-	return func(c *config) error {
-		switch {
-		case p.MaxAttempts < 1:
-			return &FieldError{Field: "retry MaxAttempts", Reason: "must be at least 1"}
-		case p.BaseDelay < 0 || p.MaxDelay < 0 || p.MaxRetryAfter < 0:
-			return &FieldError{Field: "retry delays", Reason: "must not be negative"}
-		case p.MaxDelay < p.BaseDelay:
-			return &FieldError{Field: "retry MaxDelay", Reason: "must not be below BaseDelay"}
+// WithRetry sets how REST calls that are safe to repeat (reads, and writes
+// that carry a client-chosen id such as message_id) are retried after a
+// network error, a 5xx or a 429; see [Retry] and [DefaultRetry]. Attempts
+// must be at least 1 (1 disables retries).
+func WithRetry(r Retry) Option {
+	return clientOption(func(c *config) error {
+		if err := r.check("retry", false); err != nil {
+			return err
 		}
-		c.retry = p
+		c.retry = r
 		return nil
-	}
+	})
+}
+
+// WithMaxRetryAfter sets the longest server Retry-After the client waits
+// out before retrying (default 30s); a longer one ends the call with the
+// [*APIError] (see [RetryAfter]).
+func WithMaxRetryAfter(d time.Duration) Option {
+	return clientOption(func(c *config) error {
+		if d < 0 {
+			return &FieldError{Field: "max retry after", Reason: "must not be negative"}
+		}
+		c.maxRetryAfter = d
+		return nil
+	})
 }
 
 // WithTokenLifetime sets how long each signed request token is valid
 // (default 5 minutes; at least 10 s, at most 24 h). A fresh token is signed
 // for every request, so short is safe.
 func WithTokenLifetime(d time.Duration) Option {
-	return func(c *config) error {
+	return clientOption(func(c *config) error {
 		if d < 10*time.Second || d > 24*time.Hour {
 			return &FieldError{Field: "token lifetime", Reason: "must be between 10s and 24h"}
 		}
 		c.tokenLifetime = d
 		return nil
-	}
+	})
 }
 
 // WithMaxResponseBytes limits how much of one REST response is read
 // (default 4 MiB); a larger one fails with a [*ResponseError].
 func WithMaxResponseBytes(n int64) Option {
-	return func(c *config) error {
+	return clientOption(func(c *config) error {
 		if n < 1024 {
 			return &FieldError{Field: "max response bytes", Reason: "must be at least 1024"}
 		}
 		c.maxResponseBytes = n
 		return nil
-	}
+	})
 }
 
 // WithMaxMessageBody sets the largest POST /messages body [Client.SendMessages]
 // builds (default 128 KiB, the documented API limit); batches are split to
 // stay under it.
 func WithMaxMessageBody(n int) Option {
-	return func(c *config) error {
+	return clientOption(func(c *config) error {
 		if n < 1024 {
 			return &FieldError{Field: "max message body", Reason: "must be at least 1024 bytes"}
 		}
 		c.maxMessageBody = n
 		return nil
-	}
+	})
 }
 
 // WithMaxAttachmentSize bounds uploads and downloads (default and maximum
 // [MaxAttachmentSize], 2 GiB).
 func WithMaxAttachmentSize(n int64) Option {
-	return func(c *config) error {
+	return clientOption(func(c *config) error {
 		if n < 1 || n > MaxAttachmentSize {
 			return &FieldError{Field: "max attachment size", Reason: "must be between 1 byte and 2 GiB"}
 		}
 		c.maxAttachment = n
 		return nil
-	}
+	})
 }
 
 // WithRecent makes the client record every message it sends, once the API
 // accepted it, in r (see [Recent.RecordSent]); feed inbound messages with
 // [Recent.Middleware].
 func WithRecent(r *Recent) Option {
-	return func(c *config) error {
+	return clientOption(func(c *config) error {
 		if r == nil {
 			return &FieldError{Field: "recent", Reason: "is nil"}
 		}
 		c.recent = r
 		return nil
-	}
+	})
 }
 
 // WithClock replaces time.Now for token timestamps (tests).
 func WithClock(now func() time.Time) Option {
-	return func(c *config) error {
+	return clientOption(func(c *config) error {
 		if now == nil {
 			return &FieldError{Field: "clock", Reason: "is nil"}
 		}
 		c.now = now
 		return nil
-	}
+	})
 }
 
 // NewClient returns a client for the bot session in ks.
@@ -249,7 +249,8 @@ func NewClient(ks *Keystore, opts ...Option) (*Client, error) {
 		blazeURL:         DefaultBlazeURL,
 		userAgent:        "gomixin/mixin",
 		timeout:          10 * time.Second,
-		retry:            DefaultRetryPolicy,
+		retry:            DefaultRetry(),
+		maxRetryAfter:    30 * time.Second,
 		tokenLifetime:    5 * time.Minute,
 		maxResponseBytes: 4 << 20,
 		maxMessageBody:   128 << 10,
@@ -260,7 +261,7 @@ func NewClient(ks *Keystore, opts ...Option) (*Client, error) {
 		if o == nil {
 			continue
 		}
-		if err := o(cfg); err != nil {
+		if err := o.applyClient(cfg); err != nil {
 			return nil, err
 		}
 	}

@@ -84,7 +84,7 @@
 // ([WithHandlerRetry]), then passed to [WithDeadLetter]. Messages of one
 // conversation are handled in order, conversations in parallel
 // ([WithWorkers]). Dropped or silent connections are replaced with jittered
-// backoff ([WithReconnectBackoff], [WithKeepalive]), and redeliveries are
+// backoff ([WithReconnect], [WithKeepalive]), and redeliveries are
 // dropped by a window of handled ids ([WithDedupeWindow]). Receipts, recalls
 // and membership changes can go to their own hooks: [WithReceiptHook],
 // [WithRecallHook], [WithSystemConversationHook]; [WithStateHook] reports the

@@ -105,23 +105,64 @@ func ToMember(conversationID, userID string) Target {
 }
 
 // SendOption adjusts one send.
-type SendOption func(*MessageRequest)
+type SendOption interface {
+	applySend(*sendConfig)
+}
+
+// sendOption adapts a function to [SendOption].
+type sendOption func(*sendConfig)
+
+func (f sendOption) applySend(c *sendConfig) { f(c) }
+
+// sendConfig is what the options of one send set.
+type sendConfig struct {
+	messageID      string
+	quote          string
+	representative string
+	silent         bool
+}
+
+func newSendConfig(opts []SendOption) sendConfig {
+	var c sendConfig
+	for _, o := range opts {
+		if o != nil {
+			o.applySend(&c)
+		}
+	}
+	return c
+}
+
+// apply copies the per-message fields onto m.
+func (c *sendConfig) apply(m *MessageRequest) {
+	if c.messageID != "" {
+		m.MessageID = c.messageID
+	}
+	if c.quote != "" {
+		m.QuoteMessageID = c.quote
+	}
+	if c.representative != "" {
+		m.RepresentativeID = c.representative
+	}
+	if c.silent {
+		m.Silent = true
+	}
+}
 
 // WithMessageID sets the message id (a UUID); reuse it when retrying so the
 // message is created once.
-func WithMessageID(id string) SendOption { return func(m *MessageRequest) { m.MessageID = id } }
+func WithMessageID(id string) SendOption { return sendOption(func(c *sendConfig) { c.messageID = id }) }
 
 // WithQuote makes the message a reply quoting messageID.
 func WithQuote(messageID string) SendOption {
-	return func(m *MessageRequest) { m.QuoteMessageID = messageID }
+	return sendOption(func(c *sendConfig) { c.quote = messageID })
 }
 
 // WithSilent sends without a notification.
-func WithSilent() SendOption { return func(m *MessageRequest) { m.Silent = true } }
+func WithSilent() SendOption { return sendOption(func(c *sendConfig) { c.silent = true }) }
 
 // WithRepresentative sends on behalf of userID.
 func WithRepresentative(userID string) SendOption {
-	return func(m *MessageRequest) { m.RepresentativeID = userID }
+	return sendOption(func(c *sendConfig) { c.representative = userID })
 }
 
 // NewMessageRequest validates and encodes a payload into a request for to.
@@ -145,9 +186,8 @@ func (c *Client) NewMessageRequest(to Target, p Payload, opts ...SendOption) (Me
 		m.RecipientID = rid
 		m.ConversationID = UniqueConversationID(c.ks.AppID, rid)
 	}
-	for _, o := range opts {
-		o(&m)
-	}
+	cfg := newSendConfig(opts)
+	cfg.apply(&m)
 	if err := c.checkMessage(&m, -1); err != nil {
 		return MessageRequest{}, err
 	}
@@ -414,20 +454,11 @@ func (c *Client) Reply(ctx context.Context, in *Message, p Payload, opts ...Send
 	if err != nil {
 		return nil, err
 	}
-	if !hasOption(opts, func(r *MessageRequest) bool { return r.MessageID != "" }) {
+	if newSendConfig(opts).messageID == "" {
 		sum := sha256.Sum256([]byte(string(m.Category) + m.DataBase64))
 		m.MessageID = UniqueObjectID(in.MessageID, "reply", hex.EncodeToString(sum[:8]))
 	}
 	return c.postMessage(ctx, m)
-}
-
-// hasOption reports whether the options set what pred looks for.
-func hasOption(opts []SendOption, pred func(*MessageRequest) bool) bool {
-	var probe MessageRequest
-	for _, o := range opts {
-		o(&probe)
-	}
-	return pred(&probe)
 }
 
 // AckStatus is the state an acknowledgement reports.

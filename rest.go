@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"math/rand/v2"
 	"net/http"
 	"strconv"
 	"time"
@@ -82,12 +81,12 @@ func (c *Client) do(ctx context.Context, r request) error {
 			attempt--
 			continue
 		}
-		if attempt >= policy.MaxAttempts || !c.retryable(r.retry, err) {
+		if attempt >= policy.Attempts || !c.retryable(r.retry, err) {
 			return err
 		}
-		wait := backoff(policy, attempt)
+		wait := policy.wait(attempt)
 		if isAPI && apiErr.RetryAfter > 0 {
-			if apiErr.RetryAfter > policy.MaxRetryAfter {
+			if apiErr.RetryAfter > c.cfg.maxRetryAfter {
 				return err
 			}
 			wait = max(wait, apiErr.RetryAfter)
@@ -247,18 +246,6 @@ func parseRetryAfter(v string) time.Duration {
 		return max(time.Until(t), 0)
 	}
 	return 0
-}
-
-// backoff returns a full-jitter exponential delay for the given attempt.
-func backoff(p RetryPolicy, attempt int) time.Duration {
-	if p.BaseDelay <= 0 {
-		return 0
-	}
-	ceil := p.BaseDelay << min(attempt-1, 30)
-	if ceil > p.MaxDelay || ceil <= 0 {
-		ceil = p.MaxDelay
-	}
-	return ceil/2 + rand.N(ceil/2+1)
 }
 
 // sleepCtx waits d or until ctx ends.

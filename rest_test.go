@@ -27,7 +27,7 @@ func countRequests(s *mixintest.Server, method, path string) int {
 	return n
 }
 
-var fastRetry = mixin.WithRetry(mixin.RetryPolicy{MaxAttempts: 4, BaseDelay: time.Millisecond, MaxDelay: 5 * time.Millisecond, MaxRetryAfter: 5 * time.Second})
+var fastRetry = mixin.WithRetry(mixin.Retry{Attempts: 4, Min: time.Millisecond, Max: 5 * time.Millisecond})
 
 func TestRetryServerErrorThenSuccess(t *testing.T) {
 	s := mixintest.NewServer(t)
@@ -64,7 +64,7 @@ func TestRetryAfterIsHonoured(t *testing.T) {
 
 func TestRetryAfterTooLongReturnsTheHint(t *testing.T) {
 	s := mixintest.NewServer(t)
-	c := s.Client(fastRetry) // MaxRetryAfter 5s
+	c := s.Client(fastRetry) // MaxRetryAfter 30s by default
 	s.FailNext("GET", "/me", 1, 429, 429, time.Hour)
 	_, err := c.Me(ctxT(t))
 	assert.True(t, mixin.IsRateLimited(err), "%v", err)
@@ -74,7 +74,7 @@ func TestRetryAfterTooLongReturnsTheHint(t *testing.T) {
 
 func TestCancelledContextStopsTheWait(t *testing.T) {
 	s := mixintest.NewServer(t)
-	c := s.Client(mixin.WithRetry(mixin.RetryPolicy{MaxAttempts: 5, BaseDelay: time.Millisecond, MaxDelay: time.Millisecond, MaxRetryAfter: time.Minute}))
+	c := s.Client(mixin.WithRetry(mixin.Retry{Attempts: 5, Min: time.Millisecond, Max: time.Millisecond}), mixin.WithMaxRetryAfter(time.Minute))
 	s.FailNext("GET", "/me", 1, 429, 429, 30*time.Second)
 	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
 	defer cancel()
@@ -255,7 +255,7 @@ func TestNewClientOptionsAreValidated(t *testing.T) {
 		mixin.WithHTTPClient(nil),
 		mixin.WithLogger(nil),
 		mixin.WithTimeout(0),
-		mixin.WithRetry(mixin.RetryPolicy{}),
+		mixin.WithRetry(mixin.Retry{}),
 		mixin.WithTokenLifetime(time.Second),
 		mixin.WithTokenLifetime(100 * 24 * time.Hour),
 		mixin.WithMaxResponseBytes(1),

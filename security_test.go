@@ -129,7 +129,7 @@ func TestNoSecretsInLogsErrorsOrPanics(t *testing.T) {
 		}
 		return nil
 	})
-	stop := runBlaze(t, c, h, mixin.WithHandlerRetry(2, time.Millisecond),
+	stop := runBlaze(t, c, h, mixin.WithHandlerRetry(mixin.Retry{Attempts: 2, Min: time.Millisecond, Max: time.Millisecond}),
 		mixin.WithDeadLetter(func(_ context.Context, _ *mixin.Message, err error) {
 			dmu.Lock()
 			keep(err)
@@ -425,11 +425,15 @@ func TestBadInputTable(t *testing.T) {
 		"WithQueueSize(0)":               func() error { return c.RunBlaze(ctx, newRecorder(), mixin.WithQueueSize(0)) },
 		"WithAckMode(99)":                func() error { return c.RunBlaze(ctx, newRecorder(), mixin.WithAckMode(99)) },
 		"WithAckInterval(0)":             func() error { return c.RunBlaze(ctx, newRecorder(), mixin.WithAckInterval(0)) },
-		"WithHandlerRetry(0)":            func() error { return c.RunBlaze(ctx, newRecorder(), mixin.WithHandlerRetry(0, 0)) },
-		"WithHandlerRetry negative":      func() error { return c.RunBlaze(ctx, newRecorder(), mixin.WithHandlerRetry(1, -time.Second)) },
-		"WithDedupeWindow(-1)":           func() error { return c.RunBlaze(ctx, newRecorder(), mixin.WithDedupeWindow(-1)) },
-		"WithReconnectBackoff max<min": func() error {
-			return c.RunBlaze(ctx, newRecorder(), mixin.WithReconnectBackoff(time.Second, time.Millisecond))
+		"WithHandlerRetry(0)": func() error {
+			return c.RunBlaze(ctx, newRecorder(), mixin.WithHandlerRetry(mixin.Retry{Attempts: 0, Min: 0, Max: 0}))
+		},
+		"WithHandlerRetry negative": func() error {
+			return c.RunBlaze(ctx, newRecorder(), mixin.WithHandlerRetry(mixin.Retry{Attempts: 1, Min: -time.Second, Max: -time.Second}))
+		},
+		"WithDedupeWindow(-1)": func() error { return c.RunBlaze(ctx, newRecorder(), mixin.WithDedupeWindow(-1)) },
+		"WithReconnect max<min": func() error {
+			return c.RunBlaze(ctx, newRecorder(), mixin.WithReconnect(mixin.Retry{Min: time.Second, Max: time.Millisecond}))
 		},
 		"WithKeepalive timeout<ping": func() error {
 			return c.RunBlaze(ctx, newRecorder(), mixin.WithKeepalive(10*time.Second, 5*time.Second))
@@ -440,7 +444,7 @@ func TestBadInputTable(t *testing.T) {
 		"NewKeystore bad session": func() error { _, err := mixin.NewKeystore(ks.AppID, id[:35], otherKey); return err },
 		"WithBlazeURL http":       func() error { _, err := mixin.NewClient(ks, mixin.WithBlazeURL("http://blaze.example/")); return err },
 		"WithRetry MaxDelay<BaseDelay": func() error {
-			_, err := mixin.NewClient(ks, mixin.WithRetry(mixin.RetryPolicy{MaxAttempts: 2, BaseDelay: time.Second, MaxDelay: time.Millisecond}))
+			_, err := mixin.NewClient(ks, mixin.WithRetry(mixin.Retry{Attempts: 2, Min: time.Second, Max: time.Millisecond}))
 			return err
 		},
 	}

@@ -96,7 +96,7 @@ func TestSoak(t *testing.T) {
 		FrameJitter:     0,
 	}
 	s := mixintest.NewServer(t, mixintest.WithFaults(faults))
-	c := s.Client(mixin.WithRetry(mixin.RetryPolicy{MaxAttempts: 6, BaseDelay: 2 * time.Millisecond, MaxDelay: 50 * time.Millisecond, MaxRetryAfter: 2 * time.Second}))
+	c := s.Client(mixin.WithRetry(mixin.Retry{Attempts: 6, Min: 2 * time.Millisecond, Max: 50 * time.Millisecond}), mixin.WithMaxRetryAfter(2*time.Second))
 	bot := s.Bot().ID
 	ctx, cancelSends := context.WithTimeout(context.Background(), budget+time.Minute)
 	defer cancelSends()
@@ -168,9 +168,9 @@ func TestSoak(t *testing.T) {
 	done := make(chan error, 1)
 	go func() {
 		done <- c.RunBlaze(runCtx, h,
-			mixin.WithReconnectBackoff(2*time.Millisecond, 20*time.Millisecond),
+			mixin.WithReconnect(mixin.Retry{Min: 2 * time.Millisecond, Max: 20 * time.Millisecond}),
 			mixin.WithAckInterval(10*time.Millisecond),
-			mixin.WithHandlerRetry(3, time.Millisecond),
+			mixin.WithHandlerRetry(mixin.Retry{Attempts: 3, Min: time.Millisecond, Max: time.Millisecond}),
 			mixin.WithShutdownTimeout(10*time.Second),
 			mixin.WithStateHook(func(e mixin.StateEvent) {
 				switch e.State {

@@ -154,7 +154,7 @@ func ExampleServer_FailNext() {
 	defer s.Close()
 	ctx := context.Background()
 	alice := s.NewUser("Alice")
-	client := s.Client(mixin.WithRetry(mixin.RetryPolicy{MaxAttempts: 4, BaseDelay: time.Millisecond, MaxDelay: 10 * time.Millisecond}))
+	client := s.Client(mixin.WithRetry(mixin.Retry{Attempts: 4, Min: time.Millisecond, Max: 10 * time.Millisecond}))
 	if _, err := client.CreateContactConversation(ctx, alice.ID); err != nil {
 		log.Fatal(err)
 	}
@@ -193,7 +193,7 @@ func ExampleWithFaults() {
 		done <- client.RunBlaze(ctx, mixin.HandlerFunc(func(ctx context.Context, msg *mixin.Message) error {
 			got <- msg.Text()
 			return nil
-		}), mixin.WithReconnectBackoff(5*time.Millisecond, 50*time.Millisecond))
+		}), mixin.WithReconnect(mixin.Retry{Min: 5 * time.Millisecond, Max: 50 * time.Millisecond}))
 	}()
 	for i := range 10 {
 		if _, err := alice.SendText(ctx, s.Bot().ID, fmt.Sprint(i)); err != nil {
