@@ -1,0 +1,138 @@
+// Package sqlite opens a [store.DB] on an SQLite file through a pure-Go
+// driver (modernc.org/sqlite): the embedded default, one file, no server.
+//
+// The file is in WAL mode, so readers never wait for the writer. Writes go
+// through one connection whose transactions begin IMMEDIATE, so writers of
+// this process queue in Go and a transaction never fails to upgrade its
+// lock; other processes opening the same file wait for the lock (the busy
+// timeout, [WithBusyTimeout]) instead of failing. Commits are durable across
+// a crash of the process (synchronous=NORMAL in WAL mode); [WithSyncFull]
+// makes them durable across a power cut too, at the cost of an fsync per
+// commit.
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net/url"
+	"runtime"
+	"strings"
+	"time"
+
+	"github.com/gomixin/mixin/store"
+	_ "modernc.org/sqlite" // registers the "sqlite" driver
+)
+
+// Option configures [Open].
+type Option interface {
+	apply(*config) error
+}
+
+type option func(*config) error
+
+func (f option) apply(c *config) error { return f(c) }
+
+type config struct {
+	busy     time.Duration
+	syncFull bool
+	readers  int
+	now      func() time.Time
+}
+
+// WithBusyTimeout sets how long a statement waits for another process's
+// lock before failing (default 10s).
+func WithBusyTimeout(d time.Duration) Option {
+	return option(func(c *config) error {
+		if d < 0 {
+			return errors.New("sqlite: busy timeout is negative")
+		}
+		c.busy = d
+		return nil
+	})
+}
+
+// WithSyncFull makes every commit wait for an fsync, so that it survives a
+// power cut, not only a crash of the process.
+func WithSyncFull() Option {
+	return option(func(c *config) error { c.syncFull = true; return nil })
+}
+
+// WithReaders sets how many connections serve reads (default: the number
+// of CPUs, at least 2).
+func WithReaders(n int) Option {
+	return option(func(c *config) error {
+		if n < 1 {
+			return errors.New("sqlite: readers must be at least 1")
+		}
+		c.readers = n
+		return nil
+	})
+}
+
+// WithClock sets the store's clock (see [store.Config.Now]).
+func WithClock(now func() time.Time) Option {
+	return option(func(c *config) error {
+		if now == nil {
+			return errors.New("sqlite: clock is nil")
+		}
+		c.now = now
+		return nil
+	})
+}
+
+// Open opens (creating it if needed) the SQLite database in the file at
+// path and brings its schema up to date. Close the returned store when done.
+func Open(ctx context.Context, path string, opts ...Option) (*store.DB, error) {
+	cfg := config{busy: 10 * time.Second, readers: max(2, runtime.NumCPU())}
+	for _, o := range opts {
+		if o == nil {
+			continue
+		}
+		if err := o.apply(&cfg); err != nil {
+			return nil, err
+		}
+	}
+	if path == "" || path == ":memory:" || strings.HasPrefix(path, "file:") {
+		return nil, fmt.Errorf("sqlite: path must name a file, got %q", path)
+	}
+	sync := "NORMAL"
+	if cfg.syncFull {
+		sync = "FULL"
+	}
+	q := url.Values{}
+	q.Add("_pragma", fmt.Sprintf("busy_timeout(%d)", cfg.busy.Milliseconds()))
+	q.Add("_pragma", "journal_mode(WAL)")
+	q.Add("_pragma", "synchronous("+sync+")")
+	q.Add("_pragma", "foreign_keys(1)")
+	base := "file:" + (&url.URL{Path: path}).EscapedPath() + "?"
+
+	w, err := sql.Open("sqlite", base+q.Encode()+"&_txlock=immediate")
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: %w", err)
+	}
+	w.SetMaxOpenConns(1)
+	w.SetMaxIdleConns(1)
+	w.SetConnMaxIdleTime(0)
+	w.SetConnMaxLifetime(0)
+	// The first connection sets WAL mode, which persists in the file.
+	if err := w.PingContext(ctx); err != nil {
+		_ = w.Close()
+		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
+	}
+	r, err := sql.Open("sqlite", base+q.Encode())
+	if err != nil {
+		_ = w.Close()
+		return nil, fmt.Errorf("sqlite: %w", err)
+	}
+	r.SetMaxOpenConns(cfg.readers)
+	r.SetMaxIdleConns(cfg.readers)
+	db, err := store.New(ctx, store.Config{Dialect: store.SQLite, DB: r, Writer: w, Now: cfg.now, CloseDB: true})
+	if err != nil {
+		_ = r.Close()
+		_ = w.Close()
+		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
+	}
+	return db, nil
+}
