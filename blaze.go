@@ -214,7 +214,7 @@ func (r *blazeRun) dial(ctx context.Context) (*websocket.Conn, error) {
 			return conn, nil
 		}
 		if resp != nil && resp.StatusCode == http.StatusUnauthorized {
-			if try == 0 && r.c.learnClock(resp.Header.Get("Date")) {
+			if try == 0 && r.c.learnClock(resp.Header) {
 				continue
 			}
 			return nil, &APIError{Status: resp.StatusCode, Code: CodeUnauthorized, Description: "blaze: unauthorized", RequestID: reqID}

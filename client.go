@@ -296,7 +296,8 @@ func (c *Client) String() string {
 func (c *Client) Format(f fmt.State, _ rune) { _, _ = io.WriteString(f, c.String()) }
 
 // ClockOffset returns the correction applied to the local clock when
-// signing, learnt from the server's Date header after a 401.
+// signing, learnt after a 401 from the server's X-Server-Time header (or
+// Date when that is missing).
 func (c *Client) ClockOffset() time.Duration { return time.Duration(c.clockOffset.Load()) }
 
 func (c *Client) now() time.Time { return c.cfg.now().Add(time.Duration(c.clockOffset.Load())) }

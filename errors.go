@@ -28,6 +28,10 @@ const (
 // answered with. Business errors arrive with HTTP 202 and a code in the body;
 // Status is the HTTP status actually received.
 type APIError struct {
+	// Method and Path name the call that failed (Path relative to the base
+	// URL, with its query).
+	Method string
+	Path   string
 	// Status is the HTTP status of the response.
 	Status int
 	// Code is the Mixin error code (e.g. 403, 10002); for an HTTP failure
@@ -43,9 +47,10 @@ type APIError struct {
 	RetryAfter time.Duration
 }
 
-// Error returns "mixin: api error CODE: DESCRIPTION (request ID)".
+// Error returns "mixin: METHOD PATH: api error CODE: DESCRIPTION (request
+// ID)".
 func (e *APIError) Error() string {
-	s := "mixin: api error " + strconv.Itoa(e.Code)
+	s := "mixin: " + callName(e.Method, e.Path) + "api error " + strconv.Itoa(e.Code)
 	if e.Description != "" {
 		s += ": " + e.Description
 	}
@@ -58,14 +63,29 @@ func (e *APIError) Error() string {
 	return s
 }
 
+// callName is "METHOD PATH: ", or "" when the call is unknown.
+func callName(method, path string) string {
+	if method == "" && path == "" {
+		return ""
+	}
+	return method + " " + path + ": "
+}
+
 // Temporary reports whether the same request may succeed later: rate limits
 // and server-side failures.
 func (e *APIError) Temporary() bool {
 	switch e.Code {
-	case CodeTooManyRequests, CodeInternalServer, CodeBlazeServer, CodeBlazeTimeout:
+	case CodeInternalServer, CodeBlazeServer, CodeBlazeTimeout:
 		return true
 	}
-	return e.Status >= 500 || e.Status == http.StatusTooManyRequests
+	return e.RateLimited() || e.Status >= 500
+}
+
+// RateLimited reports whether the API refused the call for its rate: code
+// 429 in the error envelope (documented with HTTP 202, developers.mixin.one
+// api/guide.md) or a bare HTTP 429; both mean the same.
+func (e *APIError) RateLimited() bool {
+	return e.Code == CodeTooManyRequests || e.Status == http.StatusTooManyRequests
 }
 
 // FieldError reports input the SDK refused before sending anything: which
@@ -85,17 +105,32 @@ func (e *FieldError) Is(target error) bool { return target == ErrInvalidInput }
 var ErrInvalidInput = errors.New("mixin: invalid input")
 
 // ResponseError reports a response the SDK could not accept: not JSON, cut
-// short, over the size limit, or answering another request id.
+// short, over the size limit, answering another request id, or a success
+// without the result the call returns (that one matches [ErrNoData]).
 type ResponseError struct {
+	// Method and Path name the call (Path relative to the base URL).
+	Method    string
+	Path      string
 	Status    int
 	RequestID string
 	Reason    string
+
+	noData bool
 }
 
-// Error returns "mixin: bad response: REASON (HTTP status, request ID)".
+// Error returns "mixin: METHOD PATH: bad response: REASON (HTTP status,
+// request ID)".
 func (e *ResponseError) Error() string {
-	return "mixin: bad response: " + e.Reason + " (HTTP " + strconv.Itoa(e.Status) + ", request " + e.RequestID + ")"
+	return "mixin: " + callName(e.Method, e.Path) + "bad response: " + e.Reason + " (HTTP " + strconv.Itoa(e.Status) + ", request " + e.RequestID + ")"
 }
+
+// Is makes errors.Is(err, ErrNoData) true for a success answer that lacked
+// the call's result.
+func (e *ResponseError) Is(target error) bool { return target == ErrNoData && e.noData }
+
+// ErrNoData matches the [*ResponseError] of a call that needs a result (a
+// conversation, a user…) when the API answered success without one.
+var ErrNoData = errors.New("mixin: the answer carries no data")
 
 func apiCode(err error) int {
 	var e *APIError
@@ -116,8 +151,12 @@ func IsForbidden(err error) bool { return apiCode(err) == CodeForbidden }
 // IsNotFound reports whether err is a 404.
 func IsNotFound(err error) bool { return apiCode(err) == CodeNotFound }
 
-// IsRateLimited reports whether err is a 429.
-func IsRateLimited(err error) bool { return apiCode(err) == CodeTooManyRequests }
+// IsRateLimited reports whether err is a rate limit: code 429 in the error
+// envelope or a bare HTTP 429 (see [APIError.RateLimited]).
+func IsRateLimited(err error) bool {
+	var e *APIError
+	return errors.As(err, &e) && e.RateLimited()
+}
 
 // RetryAfter returns the server's Retry-After hint carried by err, or 0.
 func RetryAfter(err error) time.Duration {

@@ -25,6 +25,10 @@ const (
 	// retryRejected: only when the server provably did not act (429, or a
 	// 401 fixed by correcting the clock).
 	retryRejected
+	// retryNever: not even after a 429. GET /search is documented as "if a
+	// 429 error occurs, wait 12 hours and try again" (developers.mixin.one
+	// api/users/search.md): an automatic retry only prolongs the ban.
+	retryNever
 )
 
 // request describes one REST call for the choke point.
@@ -32,8 +36,11 @@ type request struct {
 	method string
 	path   string // path relative to the base URL, with any query
 	body   any    // marshalled to JSON; []byte and json.RawMessage are sent as is
-	out    any    // where "data" is decoded; nil to ignore
-	retry  retryMode
+	out    any    // where "data" is decoded; nil when the call needs no result
+	// optional: out is filled when the answer carries data, and an answer
+	// without data is still a success (the caller makes up the result).
+	optional bool
+	retry    retryMode
 }
 
 // envelope is the API's response wrapper.
@@ -63,20 +70,16 @@ func (c *Client) do(ctx context.Context, r request) error {
 	for attempt := 1; ; attempt++ {
 		res, err := c.send(ctx, r, uri, body)
 		if err == nil {
-			if r.out != nil && len(res.data) > 0 && string(res.data) != "null" {
-				if err := json.Unmarshal(res.data, r.out); err != nil {
-					return &ResponseError{Status: res.status, RequestID: res.requestID, Reason: "data does not decode: " + err.Error()}
-				}
-			}
-			return nil
+			return r.decode(res)
 		}
 		if ctx.Err() != nil {
 			return fmt.Errorf("mixin: %s %s: %w", r.method, r.path, ctx.Err())
 		}
 		var apiErr *APIError
 		isAPI := errors.As(err, &apiErr)
-		// A 401 caused by a skewed clock: learn the offset from Date, retry once.
-		if isAPI && apiErr.Code == CodeUnauthorized && !clockFixed && c.learnClock(res.date) {
+		// A 401 caused by a skewed clock: learn the offset from the server's
+		// clock headers, retry once.
+		if isAPI && apiErr.Code == CodeUnauthorized && !clockFixed && c.learnClock(res.header) {
 			clockFixed = true
 			attempt--
 			continue
@@ -102,9 +105,12 @@ func (c *Client) do(ctx context.Context, r request) error {
 
 // retryable decides whether err allows another attempt under mode.
 func (c *Client) retryable(mode retryMode, err error) bool {
+	if mode == retryNever {
+		return false
+	}
 	var apiErr *APIError
 	if errors.As(err, &apiErr) {
-		if apiErr.Code == CodeTooManyRequests || apiErr.Status == http.StatusTooManyRequests {
+		if apiErr.RateLimited() {
 			return true // rejected before any work was done
 		}
 		return mode == retrySafe && apiErr.Temporary()
@@ -118,31 +124,31 @@ func (c *Client) retryable(mode retryMode, err error) bool {
 	return mode == retrySafe
 }
 
-// learnClock sets the clock offset from a response Date header when the
-// local clock is off by more than the header's one-second precision allows.
-func (c *Client) learnClock(date string) bool {
-	if date == "" {
-		return false
-	}
-	server, err := http.ParseTime(date)
-	if err != nil {
-		return false
-	}
-	local := c.cfg.now()
-	offset := server.Sub(local)
-	if offset.Abs() < 3*time.Second {
-		return false
-	}
-	c.clockOffset.Store(int64(offset))
-	c.cfg.logger.LogAttrs(context.Background(), slog.LevelWarn, "mixin: local clock is off, correcting token timestamps", slog.Duration("offset", offset))
-	return true
-}
-
 type response struct {
 	status    int
 	requestID string
-	date      string
-	data      json.RawMessage
+	header    http.Header
+	data      json.RawMessage // nil when the answer carries no data
+}
+
+// decode fills r.out from a successful answer. A call that needs a result
+// and got none fails with a [*ResponseError] matching [ErrNoData].
+func (r request) decode(res response) error {
+	if r.out == nil {
+		return nil
+	}
+	if res.data == nil {
+		if r.optional {
+			return nil
+		}
+		return &ResponseError{Method: r.method, Path: r.path, Status: res.status, RequestID: res.requestID,
+			Reason: "the answer carries no data", noData: true}
+	}
+	if err := json.Unmarshal(res.data, r.out); err != nil {
+		return &ResponseError{Method: r.method, Path: r.path, Status: res.status, RequestID: res.requestID,
+			Reason: "data does not decode: " + err.Error()}
+	}
+	return nil
 }
 
 // send performs one attempt.
@@ -173,7 +179,7 @@ func (c *Client) send(ctx context.Context, r request, uri string, body []byte) (
 	}
 	raw := resp.RawBody()
 	defer raw.Close()
-	res := response{status: resp.StatusCode(), requestID: requestID, date: resp.Header().Get("Date")}
+	res := response{status: resp.StatusCode(), requestID: requestID, header: resp.Header()}
 	data, readErr := io.ReadAll(io.LimitReader(raw, c.cfg.maxResponseBytes+1))
 	c.cfg.logger.LogAttrs(ctx, slog.LevelDebug, "mixin: request",
 		slog.String("method", r.method), slog.String("path", r.path), slog.Int("status", res.status),
@@ -182,39 +188,64 @@ func (c *Client) send(ctx context.Context, r request, uri string, body []byte) (
 		if ctx.Err() != nil {
 			return res, ctx.Err()
 		}
-		return res, &ResponseError{Status: res.status, RequestID: requestID, Reason: "body cut short: " + readErr.Error()}
+		return res, r.responseError(res, "body cut short: "+readErr.Error())
 	}
 	if int64(len(data)) > c.cfg.maxResponseBytes {
-		return res, &ResponseError{Status: res.status, RequestID: requestID, Reason: "body larger than " + strconv.FormatInt(c.cfg.maxResponseBytes, 10) + " bytes"}
+		return res, r.responseError(res, "body larger than "+strconv.FormatInt(c.cfg.maxResponseBytes, 10)+" bytes")
 	}
-	retryAfter := parseRetryAfter(resp.Header().Get("Retry-After"))
+	return c.readEnvelope(r, res, data)
+}
+
+// readEnvelope classifies one answer. The API wraps results as
+// {"data": …} and errors as {"error": {…}} (usually with HTTP 202), and
+// documents {} as the answer of calls with no result: "It returns empty
+// JSON on success" for a batch POST /messages (developers.mixin.one
+// api/messages/send.md), { } for POST /acknowledgements (the older docs).
+// So a 2xx answer that is empty, {} or "data": null is a success without
+// data; [request.decode] decides whether the call can live with that.
+func (c *Client) readEnvelope(r request, res response, data []byte) (response, error) {
+	retryAfter := parseRetryAfter(res.header.Get("Retry-After"), c.now())
+	data = bytes.TrimSpace(data)
 	var env envelope
-	if jerr := json.Unmarshal(data, &env); jerr != nil || (env.Data == nil && env.Error == nil) {
-		if res.status >= 300 {
-			// An HTTP failure without a Mixin body (proxy page, 502, 429).
-			return res, &APIError{Status: res.status, Code: res.status, Description: http.StatusText(res.status), RequestID: requestID, RetryAfter: retryAfter}
-		}
-		reason := "not a JSON envelope"
-		if jerr != nil {
-			reason += " (" + describeJSONError(jerr, len(data)) + ")"
-		}
-		return res, &ResponseError{Status: res.status, RequestID: requestID, Reason: reason}
+	var jerr error
+	if len(data) > 0 {
+		jerr = json.Unmarshal(data, &env)
 	}
-	if env.Error != nil {
-		e := &APIError{Status: res.status, Code: env.Error.Code, Description: env.Error.Description, Extra: env.Error.Extra, RequestID: requestID, RetryAfter: retryAfter}
-		if e.Code == 0 {
-			e.Code = res.status
-		}
+	if env.Error != nil && env.Error.Code == 0 && env.Error.Description == "" {
+		env.Error = nil // "error": {} or null carries nothing
+	}
+	switch {
+	case env.Error != nil && jerr == nil:
+		e := r.apiError(res, env.Error.Code, env.Error.Description, retryAfter)
+		e.Extra = env.Error.Extra
 		return res, e
+	case res.status >= 300:
+		// An HTTP failure without a Mixin body (proxy page, 502, 429).
+		return res, r.apiError(res, res.status, http.StatusText(res.status), retryAfter)
+	case jerr != nil:
+		return res, r.responseError(res, "not a JSON envelope ("+describeJSONError(jerr, len(data))+")")
 	}
-	if res.status >= 300 {
-		return res, &APIError{Status: res.status, Code: res.status, Description: http.StatusText(res.status), RequestID: requestID, RetryAfter: retryAfter}
+	// android-app AppModule.kt compares the echoed X-Request-Id only when
+	// the body is not empty; an empty answer may come without it.
+	if echoed := res.header.Get("X-Request-Id"); echoed != res.requestID && (echoed != "" || len(data) > 0) {
+		return res, r.responseError(res, "X-Request-Id echoed as "+strconvQuote(echoed))
 	}
-	if echoed := resp.Header().Get("X-Request-Id"); echoed != requestID {
-		return res, &ResponseError{Status: res.status, RequestID: requestID, Reason: "X-Request-Id echoed as " + strconvQuote(echoed)}
+	if len(env.Data) > 0 && string(env.Data) != "null" {
+		res.data = env.Data
 	}
-	res.data = env.Data
 	return res, nil
+}
+
+func (r request) apiError(res response, code int, desc string, retryAfter time.Duration) *APIError {
+	if code == 0 {
+		code = res.status
+	}
+	return &APIError{Method: r.method, Path: r.path, Status: res.status, Code: code, Description: desc,
+		RequestID: res.requestID, RetryAfter: retryAfter}
+}
+
+func (r request) responseError(res response, reason string) *ResponseError {
+	return &ResponseError{Method: r.method, Path: r.path, Status: res.status, RequestID: res.requestID, Reason: reason}
 }
 
 func marshalBody(v any) ([]byte, error) {
@@ -235,15 +266,17 @@ func marshalBody(v any) ([]byte, error) {
 	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
 }
 
-func parseRetryAfter(v string) time.Duration {
+// parseRetryAfter reads a Retry-After header: delay-seconds or an
+// HTTP-date (RFC 9110 section 10.2.3), the date measured against now.
+func parseRetryAfter(v string, now time.Time) time.Duration {
 	if v == "" {
 		return 0
 	}
-	if secs, err := strconv.ParseFloat(v, 64); err == nil && secs >= 0 {
+	if secs, err := strconv.ParseFloat(v, 64); err == nil && secs >= 0 && secs < 1e9 {
 		return time.Duration(secs * float64(time.Second))
 	}
 	if t, err := http.ParseTime(v); err == nil {
-		return max(time.Until(t), 0)
+		return max(t.Sub(now), 0)
 	}
 	return 0
 }

@@ -179,7 +179,20 @@ func TestMalformedResponses(t *testing.T) {
 		{"no envelope", func(w http.ResponseWriter, r *http.Request) {
 			echo(w, r)
 			_, _ = w.Write([]byte(`{"user_id":"x"}`))
-		}, isResponseError("envelope")},
+		}, isNoData},
+		{"empty object", func(w http.ResponseWriter, r *http.Request) {
+			echo(w, r)
+			_, _ = w.Write([]byte(`{}`))
+		}, isNoData},
+		{"data null", func(w http.ResponseWriter, r *http.Request) {
+			echo(w, r)
+			_, _ = w.Write([]byte(`{"data":null}`))
+		}, isNoData},
+		{"empty body, no request id", func(w http.ResponseWriter, r *http.Request) {}, isNoData},
+		{"array", func(w http.ResponseWriter, r *http.Request) {
+			echo(w, r)
+			_, _ = w.Write([]byte(`[]`))
+		}, isResponseError("not a JSON envelope")},
 		{"wrong data shape", func(w http.ResponseWriter, r *http.Request) {
 			echo(w, r)
 			_, _ = w.Write([]byte(`{"data":[1,2,3]}`))
@@ -213,6 +226,17 @@ func TestMalformedResponses(t *testing.T) {
 			tc.check(t, err)
 		})
 	}
+}
+
+// isNoData checks the typed error of a call that needs a result and got a
+// success without one: it names the call.
+func isNoData(t *testing.T, err error) {
+	require.ErrorIs(t, err, mixin.ErrNoData)
+	var e *mixin.ResponseError
+	require.ErrorAs(t, err, &e)
+	assert.Equal(t, "GET", e.Method)
+	assert.Equal(t, "/me", e.Path)
+	assert.Contains(t, err.Error(), "GET /me")
 }
 
 func isResponseError(reason string) func(t *testing.T, err error) {

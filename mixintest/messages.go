@@ -261,7 +261,9 @@ func (s *Server) postMessages(c *call) (any, *apiError) {
 		if _, err := s.sendLocked(c.user, reqs); err != nil {
 			return nil, err
 		}
-		return []any{}, nil
+		// "It returns empty JSON on success" (developers.mixin.one
+		// api/messages/send.md).
+		return emptyAnswer{}, nil
 	}
 	var req messageRequestJSON
 	if err := json.Unmarshal(trimmed, &req); err != nil {
@@ -272,6 +274,9 @@ func (s *Server) postMessages(c *call) (any, *apiError) {
 	out, err := s.sendLocked(c.user, []messageRequestJSON{req})
 	if err != nil {
 		return nil, err
+	}
+	if s.cfg.emptySendAnswer {
+		return emptyAnswer{}, nil
 	}
 	return viewOf(out[0], sourceCreate), nil
 }
@@ -340,5 +345,8 @@ func (s *Server) postAcknowledgements(c *call) (any, *apiError) {
 	for _, a := range acks {
 		s.ackLocked(c.user, a)
 	}
-	return acks, nil
+	// The older docs show { } as the answer (developers.mixin.one, the
+	// Chinese page on batch acknowledgements); the Node SDK types it
+	// Promise<void> (bot-api-nodejs-client src/client/message.ts).
+	return emptyAnswer{}, nil
 }

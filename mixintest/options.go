@@ -21,6 +21,8 @@ type config struct {
 	faults         Faults
 	logger         *slog.Logger
 	maxTokenAge    time.Duration
+	// emptySendAnswer: a single POST /messages answers {} like a batch.
+	emptySendAnswer bool
 }
 
 func defaultConfig() config {
@@ -104,3 +106,10 @@ func WithMaxTokenAge(d time.Duration) Option {
 		}
 	}
 }
+
+// WithEmptySendAnswer makes a single-message POST /messages answer {} like
+// a batch does. No source documents the live answer to a single message;
+// by default the server answers the message view, which is what the Node
+// SDK types it as (bot-api-nodejs-client src/client/message.ts,
+// sendMessage: Promise<MessageView>). Clients should accept both.
+func WithEmptySendAnswer() Option { return func(c *config) { c.emptySendAnswer = true } }

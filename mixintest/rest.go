@@ -79,6 +79,10 @@ type call struct {
 
 type callKey struct{}
 
+// emptyAnswer is the result of calls documented to answer empty JSON:
+// serveREST writes {} for it, without a "data" key.
+type emptyAnswer struct{}
+
 type handlerFunc func(c *call) (any, *apiError)
 
 func (s *Server) handle(mux *http.ServeMux, pattern string, h handlerFunc) {
@@ -172,6 +176,10 @@ func (s *Server) serveREST(w http.ResponseWriter, r *http.Request, path string) 
 	s.mu.Unlock()
 	if aerr != nil {
 		s.writeRaw(w, r, status, aerr)
+		return
+	}
+	if _, ok := data.(emptyAnswer); ok {
+		s.writeJSON(w, r, status, struct{}{})
 		return
 	}
 	s.writeJSON(w, r, status, map[string]any{"data": data})
