@@ -1,6 +1,7 @@
 package mixin
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"log/slog"
@@ -44,7 +45,7 @@ type config struct {
 	maxResponseBytes int64
 	maxMessageBody   int
 	maxAttachment    int64
-	recent           *Recent
+	sentHook         func(ctx context.Context, sent []*Message)
 	now              func() time.Time
 }
 
@@ -215,15 +216,18 @@ func WithMaxAttachmentSize(n int64) Option {
 	})
 }
 
-// WithRecent makes the client record every message it sends, once the API
-// accepted it, in r (see [Recent.RecordSent]); feed inbound messages with
-// [Recent.Middleware].
-func WithRecent(r *Recent) Option {
+// WithSentHook makes the client call fn with the messages it sent, once the
+// API accepted them: one call per send, or per request of a batch send
+// ([Client.SendMessages]). ctx is the send's. fn runs before the send
+// returns, so it should be quick; it cannot fail the send. The
+// recent-conversation tracker of package recent plugs in here
+// (recent.Tracker.SentHook).
+func WithSentHook(fn func(ctx context.Context, sent []*Message)) Option {
 	return clientOption(func(c *config) error {
-		if r == nil {
-			return &FieldError{Field: "recent", Reason: "is nil"}
+		if fn == nil {
+			return &FieldError{Field: "sent hook", Reason: "is nil"}
 		}
-		c.recent = r
+		c.sentHook = fn
 		return nil
 	})
 }

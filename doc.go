@@ -101,14 +101,16 @@
 // [ErrInvalidInput]. A batch that failed part way is a [*BatchError] telling
 // how many messages got through. Errors caused by ctx wrap ctx's error.
 //
-// # Recent conversations
+// # Durable state and recent conversations
 //
-// [Recent] keeps a recent-conversation list (unread counts, last message
-// sequence, the last N messages, a version for incremental sync, delete and
-// set-unread), fed by [Recent.Middleware] around the handler and by the
-// client's sends with [WithRecent]. [FileRecentStore] keeps it across
-// restarts, so a bot can answer "what changed since version V" with
-// [Recent.Since].
+// With a [Store] ([WithStore]; packages store/sqlite and store/postgres), the
+// loop records each handled message before acknowledging it, so no handler
+// sees it again after a crash, a restart or on another replica, and a
+// handler can do its database work in the message's transaction ([Tx]).
+// Package recent keeps a recent-conversation list (unread counts, sequences,
+// the last N messages, versioned incremental sync, delete and set-unread) on
+// the same stores, fed by its middleware and by the client's sends through
+// [WithSentHook], and serves it over HTTP.
 //
 // # Testing with mixintest
 //

@@ -269,7 +269,7 @@ func (c *Client) postMessage(ctx context.Context, m MessageRequest) (*Message, e
 	if c.blazeSend.Load() != nil {
 		view, err := c.sendOverBlaze(ctx, m)
 		if err == nil {
-			c.recordSent(view)
+			c.recordSent(ctx, view)
 			return view, nil
 		}
 		if ctx.Err() != nil || IsForbidden(err) || apiCode(err) == CodeInvalidField {
@@ -290,14 +290,14 @@ func (c *Client) postMessage(ctx context.Context, m MessageRequest) (*Message, e
 	if view.ConversationID == "" {
 		view.ConversationID = m.ConversationID
 	}
-	c.recordSent(&view)
+	c.recordSent(ctx, &view)
 	return &view, nil
 }
 
-// recordSent feeds an accepted message to the [WithRecent] component.
-func (c *Client) recordSent(view *Message) {
-	if c.cfg.recent != nil {
-		c.cfg.recent.RecordSent(view)
+// recordSent hands accepted messages to the [WithSentHook] hook.
+func (c *Client) recordSent(ctx context.Context, views ...*Message) {
+	if c.cfg.sentHook != nil {
+		c.cfg.sentHook(ctx, views)
 	}
 }
 
@@ -352,12 +352,14 @@ func (c *Client) SendMessages(ctx context.Context, msgs []MessageRequest) error 
 		if err := c.do(ctx, request{method: "POST", path: "/messages", body: json.RawMessage(body), retry: retrySafe}); err != nil {
 			return &BatchError{Sent: sent, Err: err}
 		}
-		if c.cfg.recent != nil {
+		if c.cfg.sentHook != nil {
 			now := time.Now().UTC()
+			views := make([]*Message, 0, n)
 			for _, m := range msgs[sent : sent+n] {
-				c.recordSent(&Message{Type: "message", ConversationID: m.ConversationID, UserID: c.ks.AppID, MessageID: m.MessageID,
+				views = append(views, &Message{Type: "message", ConversationID: m.ConversationID, UserID: c.ks.AppID, MessageID: m.MessageID,
 					Category: m.Category, DataBase64: m.DataBase64, CreatedAt: now})
 			}
+			c.recordSent(ctx, views...)
 		}
 		sent += n
 	}
