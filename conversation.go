@@ -43,6 +43,9 @@ type GroupConversationRequest struct {
 	Name         string
 	Announcement string
 	Participants []ParticipantRequest
+	// Icon, when set, is the group's icon: a PNG, JPEG or GIF of at most
+	// [MaxIconSize] bytes, sent as icon_base64.
+	Icon []byte
 }
 
 type createConversationBody struct {
@@ -52,6 +55,7 @@ type createConversationBody struct {
 	Announcement   string               `json:"announcement,omitempty"`
 	Participants   []ParticipantRequest `json:"participants"`
 	RandomID       string               `json:"random_id,omitempty"`
+	IconBase64     []byte               `json:"icon_base64,omitempty"` // encoding/json writes []byte as base64
 }
 
 // CreateContactConversation creates (or returns, if it exists) the
@@ -82,7 +86,12 @@ func (c *Client) CreateGroupConversation(ctx context.Context, req GroupConversat
 	if err := validateAnnouncement(req.Announcement); err != nil {
 		return nil, err
 	}
-	body := createConversationBody{Category: ConversationGroup, Name: req.Name, Announcement: req.Announcement, Participants: []ParticipantRequest{}}
+	if len(req.Icon) > 0 {
+		if err := validateImage("icon", req.Icon, MaxIconSize); err != nil {
+			return nil, err
+		}
+	}
+	body := createConversationBody{Category: ConversationGroup, Name: req.Name, Announcement: req.Announcement, Participants: []ParticipantRequest{}, IconBase64: req.Icon}
 	var ids []string
 	var err error
 	if len(req.Participants) > 0 {
@@ -111,17 +120,25 @@ func (c *Client) CreateGroupConversation(ctx context.Context, req GroupConversat
 type ConversationUpdate struct {
 	Name         string `json:"name,omitempty"`
 	Announcement string `json:"announcement,omitempty"`
+	// Icon, when set, replaces the group's icon: a PNG, JPEG or GIF of at
+	// most [MaxIconSize] bytes (encoding/json sends it as base64).
+	Icon []byte `json:"icon_base64,omitempty"`
 }
 
-// UpdateConversation changes a group's name and/or announcement (owner or
-// admin). Every member sees the new announcement.
+// UpdateConversation changes a group's name, announcement and/or icon
+// (owner or admin). Every member sees the new announcement.
 func (c *Client) UpdateConversation(ctx context.Context, conversationID string, u ConversationUpdate) (*Conversation, error) {
 	id, err := parseUUID("conversation_id", conversationID)
 	if err != nil {
 		return nil, err
 	}
-	if u.Name == "" && u.Announcement == "" {
-		return nil, &FieldError{Field: "update", Reason: "sets neither name nor announcement"}
+	if u.Name == "" && u.Announcement == "" && len(u.Icon) == 0 {
+		return nil, &FieldError{Field: "update", Reason: "sets neither name, announcement nor icon"}
+	}
+	if len(u.Icon) > 0 {
+		if err := validateImage("icon", u.Icon, MaxIconSize); err != nil {
+			return nil, err
+		}
 	}
 	if u.Name != "" {
 		if err := validateName(u.Name); err != nil {

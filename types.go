@@ -68,12 +68,15 @@ type ParticipantSession struct {
 	PublicKey string `json:"public_key,omitempty"`
 }
 
-// ConversationCircle links a conversation to one of the user's circles.
+// ConversationCircle links a conversation to one of the user's circles (an
+// item of GET /circles/:id/conversations). Name is the circle's name, which
+// the docs show in the answer of POST /conversations/:id/circles.
 type ConversationCircle struct {
 	Type           string    `json:"type,omitempty"`
 	CircleID       string    `json:"circle_id"`
 	ConversationID string    `json:"conversation_id,omitempty"`
 	UserID         string    `json:"user_id,omitempty"`
+	Name           string    `json:"name,omitempty"`
 	CreatedAt      time.Time `json:"created_at"`
 	PinTime        string    `json:"pin_time,omitempty"`
 }
@@ -109,6 +112,7 @@ type User struct {
 	FiatCurrency                  string  `json:"fiat_currency,omitempty"`
 	TransferNotificationThreshold float64 `json:"transfer_notification_threshold,omitempty"`
 	TransferConfirmationThreshold float64 `json:"transfer_confirmation_threshold,omitempty"`
+	PinToken                      string  `json:"pin_token,omitempty"`
 	PinTokenBase64                string  `json:"pin_token_base64,omitempty"`
 	TipKeyBase64                  string  `json:"tip_key_base64,omitempty"`
 	TipCounter                    int64   `json:"tip_counter,omitempty"`

@@ -10,33 +10,43 @@ import (
 	"time"
 )
 
-// The admin API (no auth, plain JSON without the data envelope) lets
-// clients in other languages drive simulated users:
-//
-//	POST /_mixintest/users                       {"full_name","user_id?"} -> {"user","keystore"}
-//	GET  /_mixintest/users                       -> [{"user","keystore"}], the bot first
-//	GET  /_mixintest/users/{id}/inbox            -> [message view]
-//	POST /_mixintest/users/{id}/messages         {conversation_id?, recipient_id?, category, data_base64, message_id?} -> message view
-//	POST /_mixintest/users/{id}/acknowledgements [{message_id, status}] -> same
-//	GET  /_mixintest/requests                    -> [request]
-//	DELETE /_mixintest/requests                  forgets them
-//	POST /_mixintest/faults                      {seed, error_rate, error_paths, rate_limit_rate, retry_after_ms,
-//	                                             latency_ms, latency_jitter_ms, drop_after_frames, frame_delay_ms,
-//	                                             frame_jitter_ms, refuse_upgrade, unauthorized_blaze, blaze_error_frame}
-//	POST /_mixintest/fail_next                   {method, path, n, status, code, retry_after_ms}
-//	GET  /_mixintest/conversations/{id}          -> conversation view
+// adminEndpoint is one route of the admin API. The table is the one list
+// of routes: the mux is built from it and a test checks that
+// cmd/mixintest's doc, its -h text and the README name every pattern.
+type adminEndpoint struct {
+	pattern string
+	handler http.HandlerFunc
+}
+
+// adminEndpoints is the admin API (no auth, plain JSON without the data
+// envelope) through which clients in other languages drive simulated users.
+// cmd/mixintest/usage.txt documents each route.
+func (s *Server) adminEndpoints() []adminEndpoint {
+	return []adminEndpoint{
+		{"POST /_mixintest/users", s.adminCreateUser},
+		{"GET /_mixintest/users", s.adminListUsers},
+		{"GET /_mixintest/users/{id}/inbox", s.adminInbox},
+		{"POST /_mixintest/users/{id}/messages", s.adminSend},
+		{"POST /_mixintest/users/{id}/acknowledgements", s.adminAck},
+		{"POST /_mixintest/users/{id}/relationships", s.adminRelationship},
+		{"POST /_mixintest/users/{id}/groups", s.adminCreateGroup},
+		{"POST /_mixintest/users/{id}/conversations/{cid}/participants/{action}", s.adminManage},
+		{"POST /_mixintest/users/{id}/conversations/{cid}/exit", s.adminExit},
+		{"POST /_mixintest/users/{id}/join/{code}", s.adminJoin},
+		{"GET /_mixintest/conversations/{id}", s.adminConversation},
+		{"GET /_mixintest/requests", s.adminRequests},
+		{"DELETE /_mixintest/requests", s.adminResetRequests},
+		{"POST /_mixintest/faults", s.adminFaults},
+		{"POST /_mixintest/fail_next", s.adminFailNext},
+		{"GET /_mixintest/images/{key}", s.serveImage},
+	}
+}
+
 func (s *Server) adminRoutes() *http.ServeMux {
 	mux := http.NewServeMux()
-	mux.HandleFunc("POST /_mixintest/users", s.adminCreateUser)
-	mux.HandleFunc("GET /_mixintest/users", s.adminListUsers)
-	mux.HandleFunc("GET /_mixintest/users/{id}/inbox", s.adminInbox)
-	mux.HandleFunc("POST /_mixintest/users/{id}/messages", s.adminSend)
-	mux.HandleFunc("POST /_mixintest/users/{id}/acknowledgements", s.adminAck)
-	mux.HandleFunc("GET /_mixintest/requests", s.adminRequests)
-	mux.HandleFunc("DELETE /_mixintest/requests", s.adminResetRequests)
-	mux.HandleFunc("POST /_mixintest/faults", s.adminFaults)
-	mux.HandleFunc("POST /_mixintest/fail_next", s.adminFailNext)
-	mux.HandleFunc("GET /_mixintest/conversations/{id}", s.adminConversation)
+	for _, e := range s.adminEndpoints() {
+		mux.HandleFunc(e.pattern, e.handler)
+	}
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		s.writeRaw(w, r, http.StatusNotFound, errNotFound)
 	})

@@ -42,7 +42,7 @@ type conversationView struct {
 	ExpireIn            int64             `json:"expire_in"`
 	Participants        []participantView `json:"participants"`
 	ParticipantSessions []sessionView     `json:"participant_sessions"`
-	Circles             []string          `json:"circles"`
+	Circles             []circleItemView  `json:"circles"`
 }
 
 // participantRequest is one element of a participants array.
@@ -58,6 +58,7 @@ type createConversationRequest struct {
 	Announcement   string               `json:"announcement"`
 	Participants   []participantRequest `json:"participants"`
 	RandomID       string               `json:"random_id"`
+	IconBase64     string               `json:"icon_base64"`
 }
 
 // conversationViewLocked renders c as seen by viewer; s.mu must be held.
@@ -66,7 +67,8 @@ func (s *Server) conversationViewLocked(c *conversation, viewer *User) conversat
 		Type: "conversation", ConversationID: c.id, CreatorID: c.creatorID, Category: c.category,
 		Name: c.name, IconURL: c.iconURL, Announcement: c.announcement, CreatedAt: c.createdAt,
 		CodeID: c.codeID, MuteUntil: c.createdAt, ExpireIn: c.expireIn,
-		Participants: []participantView{}, ParticipantSessions: []sessionView{}, Circles: []string{},
+		Participants: []participantView{}, ParticipantSessions: []sessionView{},
+		Circles: s.conversationCirclesLocked(c.id, viewer), // the viewer's circles (circles.go)
 	}
 	if c.codeID != "" {
 		v.CodeURL = "https://mixin.one/codes/" + c.codeID
@@ -157,13 +159,33 @@ func (s *Server) createConversation(c *call) (any, *apiError) {
 	if err := c.decode(&req); err != nil {
 		return nil, err
 	}
+	icon, err := s.iconOf(req.IconBase64)
+	if err != nil {
+		return nil, err
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	conv, err := s.createConversationLocked(c.user, req)
 	if err != nil {
 		return nil, err
 	}
+	if icon != nil && conv.category == categoryGroup && conv.iconURL == "" {
+		conv.iconURL = s.storeImageLocked(c.r, *icon)
+	}
 	return s.conversationViewLocked(conv, c.user), nil
+}
+
+// iconOf decodes an icon_base64 (create and update, as android-app's
+// ConversationRequest and bot-api-kotlin-client send it); "" means none.
+func (s *Server) iconOf(b64 string) (*image, *apiError) {
+	if b64 == "" {
+		return nil, nil
+	}
+	img, err := decodeImage("icon_base64", b64, s.cfg.maxImageBytes)
+	if err != nil {
+		return nil, err
+	}
+	return &img, nil
 }
 
 // memberConvLocked finds the conversation and checks actor is a member:
@@ -196,9 +218,14 @@ func (s *Server) updateConversation(c *call) (any, *apiError) {
 	var req struct {
 		Name         *string `json:"name"`
 		Announcement *string `json:"announcement"`
+		IconBase64   string  `json:"icon_base64"`
 	}
 	if err := c.decode(&req); err != nil {
 		return nil, err
+	}
+	icon, ierr := s.iconOf(req.IconBase64)
+	if ierr != nil {
+		return nil, ierr
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -220,6 +247,9 @@ func (s *Server) updateConversation(c *call) (any, *apiError) {
 	}
 	if req.Announcement != nil {
 		conv.announcement = *req.Announcement
+	}
+	if icon != nil {
+		conv.iconURL = s.storeImageLocked(c.r, *icon)
 	}
 	s.systemLocked(conv, c.user, "UPDATE", c.user.ID, "", nil)
 	return s.conversationViewLocked(conv, c.user), nil

@@ -115,10 +115,10 @@ func TestContactConversation(t *testing.T) {
 	if read.ConversationID != id {
 		t.Fatal(read)
 	}
-	// Relationship becomes FRIEND.
+	// A conversation alone does not make a friend (POST /relationships ADD does).
 	var uv struct{ Relationship string }
 	c.do("GET", "/users/"+alice.IdentityNumber, nil).ok(t, &uv)
-	if uv.Relationship != "FRIEND" {
+	if uv.Relationship != "STRANGER" {
 		t.Fatalf("relationship %s", uv.Relationship)
 	}
 	c.do("GET", "/users/"+eve.ID, nil).ok(t, &uv)

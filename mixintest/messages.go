@@ -135,6 +135,9 @@ func (s *Server) prepareLocked(sender *User, r messageRequestJSON) (prepared, *a
 			}
 		}
 	}
+	if err := s.contactRefusalLocked(conv, sender, recipients); err != nil { // blocks (social.go)
+		return prepared{}, err
+	}
 	now := s.now()
 	m := &Message{
 		ConversationID: conv.id, UserID: sender.ID, SessionID: sender.SessionID, RecipientID: normID(r.RecipientID),
@@ -323,8 +326,10 @@ func (s *Server) ackLocked(u *User, a ackRequest) {
 	if _, ok := s.mailboxes[m.UserID]; !ok {
 		return
 	}
+	now := s.now()
 	s.enqueueLocked(m.UserID, &pendingEntry{messageID: a.MessageID,
-		receipt: &receiptRec{MessageID: a.MessageID, Status: a.Status, UpdatedAt: s.now()}})
+		receipt: &receiptRec{MessageID: a.MessageID, Status: a.Status, UpdatedAt: now}})
+	s.recordStatusLocked(m, a.Status, now) // for GET /messages/status (social.go)
 }
 
 func (s *Server) postAcknowledgements(c *call) (any, *apiError) {

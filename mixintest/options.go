@@ -23,6 +23,10 @@ type config struct {
 	maxTokenAge    time.Duration
 	// emptySendAnswer: a single POST /messages answers {} like a batch.
 	emptySendAnswer bool
+
+	tlsHosts       []string
+	maxImageBytes  int
+	statusPageSize int
 }
 
 func defaultConfig() config {
@@ -32,6 +36,8 @@ func defaultConfig() config {
 		maxMessageBody: 128 << 10,
 		pingInterval:   10 * time.Second,
 		maxTokenAge:    90*24*time.Hour + time.Hour,
+		maxImageBytes:  512 << 10,
+		statusPageSize: 500,
 	}
 }
 
@@ -113,3 +119,26 @@ func WithMaxTokenAge(d time.Duration) Option {
 // SDK types it as (bot-api-nodejs-client src/client/message.ts,
 // sendMessage: Promise<MessageView>). Clients should accept both.
 func WithEmptySendAnswer() Option { return func(c *config) { c.emptySendAnswer = true } }
+
+// WithMaxImageSize sets the largest avatar (POST /me avatar_base64) and
+// group icon (icon_base64) the server accepts, in decoded bytes; a larger
+// one is answered with error 10002. No source states the real limit; the
+// default is 512 KiB, the bound the SDK applies.
+func WithMaxImageSize(n int) Option {
+	return func(c *config) {
+		if n > 0 {
+			c.maxImageBytes = n
+		}
+	}
+}
+
+// WithStatusPageSize sets how many status changes one GET
+// /messages/status/:offset answers at most. No source states the real page
+// size; the default is 500.
+func WithStatusPageSize(n int) Option {
+	return func(c *config) {
+		if n > 0 {
+			c.statusPageSize = n
+		}
+	}
+}

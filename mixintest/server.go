@@ -30,6 +30,8 @@ type Server struct {
 	closeOnce sync.Once
 	done      chan struct{}
 	gzPool    sync.Pool // *gzip.Writer for blaze frames
+	certOnce  sync.Once
+	cert      *generatedCert // generated on first use (tls.go)
 
 	mu          sync.Mutex
 	closed      bool
@@ -43,6 +45,7 @@ type Server struct {
 	attachments map[string]*attachment
 	requests    []Request
 	userCount   int
+	social      socialState // relationships, profiles, circles, status log (social.go)
 
 	faultMu  sync.Mutex
 	faults   Faults
@@ -108,8 +111,8 @@ func (s *Server) Start() {
 	s.ts.Start()
 }
 
-// URL returns the REST base URL, including the path prefix if any. It is
-// empty until the server is started.
+// URL returns the REST base URL (https:// after StartTLS), including the
+// path prefix if any. It is empty until the server is started.
 func (s *Server) URL() string {
 	if s.ts == nil {
 		return ""
@@ -117,7 +120,8 @@ func (s *Server) URL() string {
 	return s.ts.URL + s.cfg.prefix
 }
 
-// BlazeURL returns the websocket URL, e.g. ws://127.0.0.1:PORT/.
+// BlazeURL returns the websocket URL, e.g. ws://127.0.0.1:PORT/ (wss://
+// after StartTLS).
 func (s *Server) BlazeURL() string {
 	if s.ts == nil {
 		return ""
@@ -153,9 +157,10 @@ func (s *Server) Close() {
 	})
 }
 
-// Client returns a mixin.Client for the bot, wired to this server. Extra
-// options are applied after the base and blaze URLs. On error it fails the
-// test given to NewServer, or panics without one.
+// Client returns a mixin.Client for the bot, wired to this server (and, for
+// a TLS server, trusting its certificate). Extra options are applied after
+// the base and blaze URLs. On error it fails the test given to NewServer, or
+// panics without one.
 func (s *Server) Client(opts ...mixin.Option) *mixin.Client {
 	fail := func(err error) {
 		if s.t != nil {
@@ -168,7 +173,11 @@ func (s *Server) Client(opts ...mixin.Option) *mixin.Client {
 	if err != nil {
 		fail(err)
 	}
-	all := append([]mixin.Option{mixin.WithBaseURL(s.URL()), mixin.WithBlazeURL(s.BlazeURL())}, opts...)
+	base := []mixin.Option{mixin.WithBaseURL(s.URL()), mixin.WithBlazeURL(s.BlazeURL())}
+	if s.isTLS() {
+		base = append(base, mixin.WithHTTPClient(s.HTTPClient()))
+	}
+	all := append(base, opts...)
 	c, err := mixin.NewClient(ks, all...)
 	if err != nil {
 		fail(err)

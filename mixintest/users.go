@@ -53,6 +53,9 @@ type meView struct {
 	PinTokenBase64           string `json:"pin_token_base64"`
 	TipCounter               int    `json:"tip_counter"`
 	SpendPublicKey           string `json:"spend_public_key"`
+
+	TransferNotificationThreshold float64 `json:"transfer_notification_threshold"`
+	TransferConfirmationThreshold float64 `json:"transfer_confirmation_threshold"`
 }
 
 type sessionView struct {
@@ -67,16 +70,9 @@ type sessionView struct {
 func (s *Server) userViewLocked(u, viewer *User) userView {
 	v := userView{
 		Type: "user", UserID: u.ID, IdentityNumber: u.IdentityNumber, FullName: u.FullName,
-		Relationship: "STRANGER", MuteUntil: u.createdAt, CreatedAt: u.createdAt,
+		MuteUntil: u.createdAt, CreatedAt: u.createdAt,
 	}
-	switch {
-	case viewer != nil && viewer.ID == u.ID:
-		v.Relationship = "ME"
-	case viewer != nil:
-		if _, ok := s.convs[uniqueConversationID(u.ID, viewer.ID)]; ok {
-			v.Relationship = "FRIEND"
-		}
-	}
+	s.decorateUserLocked(&v, u, viewer) // relationship, profile (social.go)
 	if u.isBot {
 		v.App = &appView{
 			Type: "app", AppID: u.ID, AppNumber: u.IdentityNumber, Name: u.FullName,
@@ -88,12 +84,12 @@ func (s *Server) userViewLocked(u, viewer *User) userView {
 }
 
 func (s *Server) meViewLocked(u *User) meView {
-	return meView{
+	v := meView{
 		userView: s.userViewLocked(u, u), SessionID: u.SessionID, CodeID: u.codeID,
 		CodeURL: "https://mixin.one/codes/" + u.codeID, HasSafe: true,
-		ReceiveMessageSource: "EVERYBODY", AcceptConversationSource: "EVERYBODY",
-		AcceptSearchSource: "EVERYBODY", FiatCurrency: "USD",
 	}
+	s.decorateMeLocked(&v, u) // preferences (social.go)
+	return v
 }
 
 func (s *Server) getMe(c *call) (any, *apiError) {

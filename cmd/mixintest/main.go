@@ -1,20 +1,9 @@
-// Command mixintest runs the Mixin API emulator (package mixintest) as a
-// standalone server, for clients in other languages and manual runs.
-//
-//	mixintest -addr 127.0.0.1:0 -keystore bot.json [-users N] [-prefix /api]
-//
-// It writes the bot's keystore to the -keystore file (mode 0600), prints
-//
-//	mixintest: api http://127.0.0.1:PORT
-//	mixintest: blaze ws://127.0.0.1:PORT/
-//	mixintest: bot BOT_USER_ID
-//
-// and serves until SIGINT or SIGTERM. Simulated users are created and driven
-// through the admin API under /_mixintest/ (see package mixintest).
 package main
 
 import (
 	"context"
+	"crypto/tls"
+	_ "embed"
 	"errors"
 	"flag"
 	"fmt"
@@ -24,82 +13,170 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"path/filepath"
+	"strings"
 	"syscall"
 	"time"
 
 	"github.com/gomixin/mixin/mixintest"
 )
 
+// usage is the reference printed by -h after the flags; doc.go holds the
+// same text (TestDocMatchesUsage).
+//
+//go:embed usage.txt
+var usage string
+
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if err := run(ctx, os.Args[1:], os.Stdout); err != nil {
 		fmt.Fprintln(os.Stderr, "mixintest:", err)
-		if errors.Is(err, flag.ErrHelp) {
+		if errors.As(err, new(usageError)) {
 			os.Exit(2)
 		}
 		os.Exit(1)
 	}
 }
 
-// run parses args, starts the emulator, prints its addresses to stdout and
-// serves until ctx ends.
-func run(ctx context.Context, args []string, stdout io.Writer) error {
+// usageError is a bad command line; main exits 2 on it.
+type usageError struct{ error }
+
+// options are the parsed flags.
+type options struct {
+	addr, keystore, prefix, botID, botName, cert, tlsHosts string
+	users, maxBody                                         int
+	ping                                                   time.Duration
+	verbose, tls                                           bool
+}
+
+func newFlagSet(o *options) *flag.FlagSet {
 	fs := flag.NewFlagSet("mixintest", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
-	addr := fs.String("addr", "127.0.0.1:7700", "listen address (port 0 picks a free port)")
-	keystore := fs.String("keystore", "", "write the bot keystore JSON to this file (mode 0600)")
-	users := fs.Int("users", 0, "create this many simulated users at start")
-	prefix := fs.String("prefix", "", "serve everything under this path prefix")
-	botID := fs.String("bot-id", "", "fixed bot user id (default random)")
-	botName := fs.String("bot-name", "", "bot full name")
-	ping := fs.Duration("ping", 10*time.Second, "blaze ping interval")
-	maxBody := fs.Int("max-message-body", 128<<10, "largest POST /messages body in bytes")
-	verbose := fs.Bool("v", false, "log decisions (rejected tokens, dropped sockets) to stderr")
+	fs.StringVar(&o.addr, "addr", "127.0.0.1:7700", "listen address (port 0 picks a free port)")
+	fs.StringVar(&o.keystore, "keystore", "", "write the bot keystore JSON to this file (mode 0600)")
+	fs.IntVar(&o.users, "users", 0, "create this many simulated users at start")
+	fs.StringVar(&o.prefix, "prefix", "", "serve everything under this path prefix")
+	fs.StringVar(&o.botID, "bot-id", "", "fixed bot user id (default random)")
+	fs.StringVar(&o.botName, "bot-name", "", "bot full name")
+	fs.DurationVar(&o.ping, "ping", 10*time.Second, "blaze ping interval")
+	fs.IntVar(&o.maxBody, "max-message-body", 128<<10, "largest POST /messages body in bytes")
+	fs.BoolVar(&o.verbose, "v", false, "log decisions (rejected tokens, dropped sockets) to stderr")
+	fs.BoolVar(&o.tls, "tls", false, "serve HTTPS and WSS with a generated self-signed certificate")
+	fs.StringVar(&o.cert, "cert", "", "with -tls, write the certificate (PEM) here (default mixintest-cert.pem beside -keystore, or in the temp dir)")
+	fs.StringVar(&o.tlsHosts, "tls-host", "", "with -tls, extra comma-separated DNS names or IPs for the certificate")
+	return fs
+}
+
+// printUsage writes the flags and the reference to w.
+func printUsage(w io.Writer, fs *flag.FlagSet) {
+	fmt.Fprintln(w, "Usage: mixintest [flags]")
+	fmt.Fprintln(w, "\nFlags:")
+	fs.SetOutput(w)
+	fs.PrintDefaults()
+	fs.SetOutput(io.Discard)
+	fmt.Fprintln(w)
+	fmt.Fprint(w, usage)
+}
+
+func parseArgs(args []string, stdout io.Writer) (options, bool, error) {
+	var o options
+	fs := newFlagSet(&o)
 	if err := fs.Parse(args); err != nil {
-		return err
+		if errors.Is(err, flag.ErrHelp) {
+			printUsage(stdout, fs)
+			return o, true, nil
+		}
+		return o, false, usageError{fmt.Errorf("%w (run mixintest -h for help)", err)}
 	}
-	if fs.NArg() > 0 {
-		return fmt.Errorf("unexpected arguments %q", fs.Args())
+	switch {
+	case fs.NArg() > 0:
+		return o, false, usageError{fmt.Errorf("unexpected arguments %q", fs.Args())}
+	case o.users < 0:
+		return o, false, usageError{errors.New("-users must be >= 0")}
+	case !o.tls && (o.cert != "" || o.tlsHosts != ""):
+		return o, false, usageError{errors.New("-cert and -tls-host need -tls")}
 	}
-	if *users < 0 {
-		return errors.New("-users must be >= 0")
+	return o, false, nil
+}
+
+func (o options) serverOptions() []mixintest.Option {
+	opts := []mixintest.Option{mixintest.WithPathPrefix(o.prefix), mixintest.WithPingInterval(o.ping),
+		mixintest.WithMaxMessageBody(o.maxBody)}
+	if o.botID != "" {
+		opts = append(opts, mixintest.WithBotID(o.botID))
 	}
-	opts := []mixintest.Option{mixintest.WithPathPrefix(*prefix), mixintest.WithPingInterval(*ping),
-		mixintest.WithMaxMessageBody(*maxBody)}
-	if *botID != "" {
-		opts = append(opts, mixintest.WithBotID(*botID))
+	if o.botName != "" {
+		opts = append(opts, mixintest.WithBotName(o.botName))
 	}
-	if *botName != "" {
-		opts = append(opts, mixintest.WithBotName(*botName))
-	}
-	if *verbose {
+	if o.verbose {
 		opts = append(opts, mixintest.WithLogger(slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))))
 	}
-	s := mixintest.NewUnstartedServer(opts...)
+	if o.tls {
+		hosts := strings.Split(o.tlsHosts, ",")
+		if h, _, err := net.SplitHostPort(o.addr); err == nil && h != "" && !net.ParseIP(h).IsUnspecified() {
+			hosts = append(hosts, h)
+		}
+		opts = append(opts, mixintest.WithTLSHosts(hosts...))
+	}
+	return opts
+}
+
+// certPath is where -tls writes the certificate.
+func (o options) certPath() string {
+	switch {
+	case o.cert != "":
+		return o.cert
+	case o.keystore != "":
+		return filepath.Join(filepath.Dir(o.keystore), "mixintest-cert.pem")
+	}
+	return filepath.Join(os.TempDir(), "mixintest-cert.pem")
+}
+
+// run parses args, starts the emulator, prints its addresses to stdout and
+// serves until ctx ends. With -h it prints the usage to stdout and returns
+// nil.
+func run(ctx context.Context, args []string, stdout io.Writer) error {
+	o, help, err := parseArgs(args, stdout)
+	if help || err != nil {
+		return err
+	}
+	s := mixintest.NewUnstartedServer(o.serverOptions()...)
 	defer s.Close()
-	for i := 1; i <= *users; i++ {
+	for i := 1; i <= o.users; i++ {
 		s.NewUser(fmt.Sprintf("User %d", i))
 	}
-	if *keystore != "" {
-		if err := writeKeystore(*keystore, s.KeystoreJSON()); err != nil {
+	if o.keystore != "" {
+		if err := writeKeystore(o.keystore, s.KeystoreJSON()); err != nil {
 			return err
 		}
 	}
 	var lc net.ListenConfig
-	ln, err := lc.Listen(ctx, "tcp", *addr)
+	ln, err := lc.Listen(ctx, "tcp", o.addr)
 	if err != nil {
 		return err
+	}
+	scheme, certPath := "http", ""
+	if o.tls {
+		certPath = o.certPath()
+		if err := s.WriteCertificate(certPath); err != nil {
+			ln.Close()
+			return err
+		}
+		ln = tls.NewListener(ln, s.TLSConfig())
+		scheme = "https"
 	}
 	srv := &http.Server{Handler: s.Handler(), ReadHeaderTimeout: 10 * time.Second}
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
 
-	host := ln.Addr().String()
-	p := normalizePrefix(*prefix)
-	fmt.Fprintf(stdout, "mixintest: api http://%s%s\n", host, p)
-	fmt.Fprintf(stdout, "mixintest: blaze ws://%s%s/\n", host, p)
+	host, p := ln.Addr().String(), normalizePrefix(o.prefix)
+	fmt.Fprintf(stdout, "mixintest: api %s://%s%s\n", scheme, host, p)
+	fmt.Fprintf(stdout, "mixintest: blaze %s://%s%s/\n", map[string]string{"http": "ws", "https": "wss"}[scheme], host, p)
 	fmt.Fprintf(stdout, "mixintest: bot %s\n", s.Bot().ID)
+	if certPath != "" {
+		fmt.Fprintf(stdout, "mixintest: cert %s\n", certPath)
+	}
 
 	select {
 	case err := <-served:

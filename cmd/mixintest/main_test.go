@@ -51,6 +51,13 @@ type started struct {
 
 func startRun(t *testing.T, extra ...string) started {
 	t.Helper()
+	return startRunScheme(t, "http", extra...)
+}
+
+// startRunScheme starts run with extra flags; scheme is "https" for -tls,
+// which prints a fourth line naming the certificate.
+func startRunScheme(t *testing.T, scheme string, extra ...string) started {
+	t.Helper()
 	ksPath := filepath.Join(t.TempDir(), "bot.json")
 	ctx, cancel := context.WithCancel(context.Background())
 	pr, pw := io.Pipe()
@@ -77,20 +84,27 @@ func startRun(t *testing.T, extra ...string) started {
 	}
 	t.Cleanup(func() { _ = stop() })
 	sc := bufio.NewScanner(pr)
+	want := 3
+	if scheme == "https" {
+		want = 4
+	}
 	var lines []string
-	for len(lines) < 3 && sc.Scan() {
+	for len(lines) < want && sc.Scan() {
 		lines = append(lines, sc.Text())
 	}
-	if len(lines) != 3 {
+	if len(lines) != want {
 		t.Fatalf("lines %q", lines)
 	}
 	go io.Copy(io.Discard, pr)
-	m := regexp.MustCompile(`^mixintest: api (http://127\.0\.0\.1:\d+)$`).FindStringSubmatch(lines[0])
+	m := regexp.MustCompile(`^mixintest: api (` + scheme + `://127\.0\.0\.1:\d+)$`).FindStringSubmatch(lines[0])
 	if m == nil {
 		t.Fatalf("line 1 %q", lines[0])
 	}
 	api := m[1]
-	blaze := "ws://" + strings.TrimPrefix(api, "http://") + "/"
+	blaze := map[string]string{"http": "ws", "https": "wss"}[scheme] + "://" + strings.TrimPrefix(api, scheme+"://") + "/"
+	if scheme == "https" && !strings.HasPrefix(lines[3], "mixintest: cert ") {
+		t.Fatalf("line 4 %q", lines[3])
+	}
 	if lines[1] != "mixintest: blaze "+blaze {
 		t.Fatalf("line 2 %q", lines[1])
 	}
@@ -200,7 +214,7 @@ func TestRun(t *testing.T) {
 }
 
 func TestRunBadFlags(t *testing.T) {
-	for _, args := range [][]string{{"-nope"}, {"-users", "-1"}, {"extra"}, {"-addr", "256.0.0.1:99999"}} {
+	for _, args := range [][]string{{"-nope"}, {"-users", "-1"}, {"extra"}, {"-addr", "256.0.0.1:99999"}, {"-cert", "x.pem"}, {"-tls-host", "a"}} {
 		if err := run(context.Background(), args, io.Discard); err == nil {
 			t.Errorf("run(%q) succeeded", args)
 		}

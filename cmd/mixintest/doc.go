@@ -1,0 +1,90 @@
+// Command mixintest runs the Mixin API emulator (package
+// github.com/gomixin/mixin/mixintest) as a standalone server, for bots and
+// clients in any language and for manual runs:
+//
+//	mixintest -addr 127.0.0.1:0 -keystore bot.json [-users N] [-prefix /api] [-tls]
+//
+// Run mixintest -h for the flags. The reference below is the -h text too
+// (usage.txt; a test keeps the two identical).
+//
+//	Serving:
+//	  mixintest prints three lines, then serves until SIGINT or SIGTERM:
+//	    mixintest: api http://127.0.0.1:PORT        (https:// with -tls)
+//	    mixintest: blaze ws://127.0.0.1:PORT/       (wss:// with -tls)
+//	    mixintest: bot BOT_USER_ID
+//	  and with -tls a fourth, naming the certificate to trust:
+//	    mixintest: cert PATH
+//	  The bot's keystore (dashboard format: app_id, session_id,
+//	  server_public_key, session_private_key) is written to -keystore. Point any
+//	  Mixin client at the api and blaze URLs. REST and blaze behave as the real
+//	  API does: EdDSA JWT checks, {"data":...} envelopes, errors as HTTP 202
+//	  {"error":{"status","code","description"}}, X-Request-Id echoed.
+//
+//	TLS:
+//	  -tls serves HTTPS and WSS with a self-signed certificate generated at
+//	  start for localhost, 127.0.0.1, ::1 and every -tls-host. It is written to
+//	  -cert (default: mixintest-cert.pem beside the keystore). Trust it and
+//	  nothing else changes: Go clients read SSL_CERT_FILE=PATH, Node
+//	  NODE_EXTRA_CA_CERTS=PATH, curl --cacert PATH, Python
+//	  SSL_CERT_FILE=PATH or requests' REQUESTS_CA_BUNDLE=PATH.
+//
+//	Admin API (no authentication; plain JSON, no data envelope; errors as
+//	{"error":{"code","description"}} with a 4xx status):
+//	  POST   /_mixintest/users
+//	         {"full_name", "user_id"?} -> {"user", "keystore"}: a simulated user
+//	         and its keystore; act as that user with any Mixin client.
+//	  GET    /_mixintest/users
+//	         -> [{"user", "keystore"}], the bot first.
+//	  GET    /_mixintest/users/{id}/inbox
+//	         -> [message]: what the user received, oldest first (message views
+//	         as blaze pushes them: message_id, category, data_base64, ...).
+//	  POST   /_mixintest/users/{id}/messages
+//	         {"conversation_id"?, "recipient_id"?, "category", "data_base64" or
+//	         "data", "message_id"?, "quote_message_id"?, "representative_id"?,
+//	         "silent"?} -> message: send as the user, in any category; with only
+//	         recipient_id the contact conversation is created first. Refused
+//	         (403) when the recipient blocks the user or accepts contacts only.
+//	  POST   /_mixintest/users/{id}/acknowledgements
+//	         [{"message_id", "status": "DELIVERED"|"READ"}] -> the same list:
+//	         acknowledge as the user; the sender gets a receipt.
+//	  POST   /_mixintest/users/{id}/relationships
+//	         {"user_id", "action": "ADD"|"UPDATE"|"REMOVE"|"BLOCK"|"UNBLOCK",
+//	         "full_name"?} -> user (as {id} now sees them): befriend or block.
+//	  POST   /_mixintest/users/{id}/groups
+//	         {"name", "participants": [user_id, ...]} -> conversation: a group
+//	         owned by the user.
+//	  POST   /_mixintest/users/{id}/conversations/{cid}/participants/{action}
+//	         [{"user_id", "role"?}] -> conversation; action ADD, REMOVE or ROLE
+//	         (role "ADMIN" or ""), with the API's role rules.
+//	  POST   /_mixintest/users/{id}/conversations/{cid}/exit
+//	         -> {"ok": true}: the user leaves the group.
+//	  POST   /_mixintest/users/{id}/join/{code}
+//	         -> conversation: join a group by its invite code_id.
+//	  GET    /_mixintest/conversations/{id}
+//	         -> conversation, with every participant and role.
+//	  GET    /_mixintest/requests
+//	         -> [{"method", "path", "raw_query", "header", "body", "user_id",
+//	         "status", "code", "at"}]: every REST request received.
+//	  DELETE /_mixintest/requests
+//	         forgets them.
+//	  POST   /_mixintest/faults
+//	         {"seed", "error_rate", "error_paths", "rate_limit_rate",
+//	         "retry_after_ms", "latency_ms", "latency_jitter_ms",
+//	         "drop_after_frames", "frame_delay_ms", "frame_jitter_ms",
+//	         "refuse_upgrade", "unauthorized_blaze", "blaze_error_frame"}:
+//	         inject 500s, 429s with Retry-After, latency, slow or dropped blaze
+//	         sockets; {} turns faults off.
+//	  POST   /_mixintest/fail_next
+//	         {"method", "path", "n", "status"?, "code", "retry_after_ms"?}: the
+//	         next n requests to method+path fail with that code.
+//	  GET    /_mixintest/images/{key}
+//	         an uploaded avatar or group icon, at the avatar_url / icon_url the
+//	         API views name.
+//
+//	Example (any language; here curl):
+//	  mixintest -addr 127.0.0.1:7700 -keystore bot.json &
+//	  curl -s -X POST localhost:7700/_mixintest/users -d '{"full_name":"Alice"}'
+//	  curl -s -X POST localhost:7700/_mixintest/users/ALICE_ID/messages \
+//	       -d '{"recipient_id":"BOT_ID","category":"PLAIN_TEXT","data":"aGk="}'
+//	  curl -s localhost:7700/_mixintest/users/ALICE_ID/inbox
+package main
