@@ -169,8 +169,9 @@ func (s *Server) updateCircle(c *call) (any, *apiError) {
 	return ci.view(), nil
 }
 
-// deleteCircle answers an empty object: "An empty json will be returned on
-// success" (docs api/circles/delete); android-app types it as a map.
+// deleteCircle answers empty JSON: "An empty json will be returned on
+// success" (docs api/circles/delete), the same words the docs use for batch
+// POST /messages.
 func (s *Server) deleteCircle(c *call) (any, *apiError) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -179,7 +180,7 @@ func (s *Server) deleteCircle(c *call) (any, *apiError) {
 		return nil, err
 	}
 	delete(s.social.circles, ci.id)
-	return struct{}{}, nil
+	return emptyAnswer{}, nil
 }
 
 // getCircleConversations pages by created_at: items added after offset
