@@ -421,26 +421,26 @@ func (r *blazeRun) invoke(m *Message) (err error) {
 			err = &PanicError{Value: p, Stack: debug.Stack()}
 		}
 	}()
-	ctx := r.handlers
+	ctx := replyScope(r.handlers) // a fresh reply counter for this invocation
 	switch {
 	case m.Source == sourceReceipt:
 		if r.cfg.onReceipt == nil {
 			return nil
 		}
-		return r.cfg.onReceipt(ctx, Receipt{MessageID: m.MessageID, Status: m.Status, UpdatedAt: m.UpdatedAt})
+		return r.cfg.onReceipt(ctx, Receipt{MessageID: m.MessageID, Status: AckStatus(m.Status), UpdatedAt: m.UpdatedAt})
 	case m.Category == CategoryMessageRecall && r.cfg.onRecall != nil:
 		p, err := m.Payload()
 		if err != nil {
 			return err
 		}
-		rp, _ := p.(*RecallPayload)
+		rp, _ := p.(RecallPayload)
 		return r.cfg.onRecall(ctx, m, rp)
 	case m.Category == CategorySystemConversation && r.cfg.onSystem != nil:
 		p, err := m.Payload()
 		if err != nil {
 			return err
 		}
-		sp, _ := p.(*SystemConversationPayload)
+		sp, _ := p.(SystemConversationPayload)
 		return r.cfg.onSystem(ctx, m, sp)
 	}
 	return r.h.HandleMessage(ctx, m)

@@ -163,7 +163,7 @@ func (s *dedupe) finish(k [16]byte, handled bool) {
 // events).
 func messageKey(m *Message) [16]byte {
 	if m.Source == sourceReceipt {
-		return uuidBytes(UniqueObjectID(m.MessageID, m.Status))
+		return uuidBytes(UniqueObjectID(m.MessageID, string(m.Status)))
 	}
 	return uuidBytes(m.MessageID)
 }

@@ -65,7 +65,7 @@ type StateEvent struct {
 // Receipt tells that a message the bot sent was DELIVERED or READ.
 type Receipt struct {
 	MessageID string
-	Status    string
+	Status    AckStatus
 	UpdatedAt time.Time
 }
 
@@ -98,8 +98,8 @@ type blazeConfig struct {
 	blazeSend       bool
 	onState         func(StateEvent)
 	onReceipt       func(ctx context.Context, r Receipt) error
-	onRecall        func(ctx context.Context, msg *Message, recall *RecallPayload) error
-	onSystem        func(ctx context.Context, msg *Message, p *SystemConversationPayload) error
+	onRecall        func(ctx context.Context, msg *Message, recall RecallPayload) error
+	onSystem        func(ctx context.Context, msg *Message, p SystemConversationPayload) error
 }
 
 func defaultBlazeConfig() blazeConfig {
@@ -269,13 +269,13 @@ func WithReceiptHook(fn func(ctx context.Context, r Receipt) error) BlazeOption 
 }
 
 // WithRecallHook receives MESSAGE_RECALL messages instead of the handler.
-func WithRecallHook(fn func(ctx context.Context, msg *Message, recall *RecallPayload) error) BlazeOption {
+func WithRecallHook(fn func(ctx context.Context, msg *Message, recall RecallPayload) error) BlazeOption {
 	return blazeOption(func(c *blazeConfig) error { c.onRecall = fn; return nil })
 }
 
 // WithSystemConversationHook receives SYSTEM_CONVERSATION messages (joins,
 // exits, adds, removes, role changes) instead of the handler.
-func WithSystemConversationHook(fn func(ctx context.Context, msg *Message, p *SystemConversationPayload) error) BlazeOption {
+func WithSystemConversationHook(fn func(ctx context.Context, msg *Message, p SystemConversationPayload) error) BlazeOption {
 	return blazeOption(func(c *blazeConfig) error { c.onSystem = fn; return nil })
 }
 

@@ -403,9 +403,9 @@ func TestBlazeHooks(t *testing.T) {
 			mu.Unlock()
 			return nil
 		}),
-		mixin.WithSystemConversationHook(func(ctx context.Context, m *mixin.Message, p *mixin.SystemConversationPayload) error {
+		mixin.WithSystemConversationHook(func(ctx context.Context, m *mixin.Message, p mixin.SystemConversationPayload) error {
 			mu.Lock()
-			systems = append(systems, *p)
+			systems = append(systems, p)
 			mu.Unlock()
 			return nil
 		}))
@@ -426,8 +426,8 @@ func TestBlazeHooks(t *testing.T) {
 	mu.Lock()
 	defer mu.Unlock()
 	assert.Equal(t, sent.MessageID, receipts[0].MessageID)
-	assert.Equal(t, "DELIVERED", receipts[0].Status)
-	assert.Equal(t, "READ", receipts[1].Status)
+	assert.Equal(t, mixin.AckDelivered, receipts[0].Status)
+	assert.Equal(t, mixin.AckRead, receipts[1].Status)
 	assert.Equal(t, mixin.SystemConversationActionAdd, systems[0].Action)
 	assert.Equal(t, s.Bot().ID, systems[0].ParticipantID)
 	assert.Zero(t, rec.total.Load(), "hooks take receipts and system messages from the handler")

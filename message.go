@@ -2,8 +2,6 @@ package mixin
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"strconv"
 	"time"
@@ -35,22 +33,22 @@ type MessageRequest struct {
 // Message is a message as the API shows it: the view pushed by blaze and
 // returned by [Client.SendMessage].
 type Message struct {
-	Type             string    `json:"type"`
-	RepresentativeID string    `json:"representative_id"`
-	QuoteMessageID   string    `json:"quote_message_id"`
-	ConversationID   string    `json:"conversation_id"`
-	UserID           string    `json:"user_id"`
-	SessionID        string    `json:"session_id"`
-	MessageID        string    `json:"message_id"`
-	Category         Category  `json:"category"`
-	Data             string    `json:"data"`
-	DataBase64       string    `json:"data_base64"`
-	Status           string    `json:"status"`
-	Source           string    `json:"source"`
-	Silent           bool      `json:"silent"`
-	ExpireIn         int64     `json:"expire_in"`
-	CreatedAt        time.Time `json:"created_at"`
-	UpdatedAt        time.Time `json:"updated_at"`
+	Type             string        `json:"type"`
+	RepresentativeID string        `json:"representative_id"`
+	QuoteMessageID   string        `json:"quote_message_id"`
+	ConversationID   string        `json:"conversation_id"`
+	UserID           string        `json:"user_id"`
+	SessionID        string        `json:"session_id"`
+	MessageID        string        `json:"message_id"`
+	Category         Category      `json:"category"`
+	Data             string        `json:"data"`
+	DataBase64       string        `json:"data_base64"`
+	Status           MessageStatus `json:"status"`
+	Source           string        `json:"source"`
+	Silent           bool          `json:"silent"`
+	ExpireIn         int64         `json:"expire_in"`
+	CreatedAt        time.Time     `json:"created_at"`
+	UpdatedAt        time.Time     `json:"updated_at"`
 }
 
 // Bytes returns the decoded payload bytes, from data_base64 or data in any
@@ -63,9 +61,22 @@ func (m *Message) Bytes() ([]byte, error) {
 	return DecodeBase64Data(s)
 }
 
-// Payload decodes the message's data into its typed payload (see
-// [DecodePayload]).
-func (m *Message) Payload() (any, error) {
+// MessageStatus is the delivery state of a message as the API reports it.
+type MessageStatus string
+
+// Message statuses: SENT when the server has it, DELIVERED and READ as the
+// recipients acknowledge it.
+const (
+	StatusSent      MessageStatus = "SENT"
+	StatusDelivered MessageStatus = "DELIVERED"
+	StatusRead      MessageStatus = "READ"
+)
+
+// Payload decodes the message's data into its typed payload, a value (see
+// [DecodePayload]): switch on it with case mixin.ImagePayload: and so on.
+// An inbound payload of a sendable category can be passed to
+// [Client.Send] or [Client.Reply] as it is.
+func (m *Message) Payload() (Payload, error) {
 	b, err := m.Bytes()
 	if err != nil {
 		return nil, &FieldError{Field: "data", Reason: "is not base64"}
@@ -166,12 +177,28 @@ func WithRepresentative(userID string) SendOption {
 }
 
 // NewMessageRequest validates and encodes a payload into a request for to.
+// A [Transcript]'s items without a transcript id get the message's id (see
+// [Transcript.For]); the message id is chosen here when no [WithMessageID]
+// is given.
 func (c *Client) NewMessageRequest(to Target, p Payload, opts ...SendOption) (MessageRequest, error) {
-	if p == nil {
-		return MessageRequest{}, &FieldError{Field: "payload", Reason: "is nil"}
-	}
-	if err := p.Validate(); err != nil {
+	return c.newMessageRequest(to, p, newSendConfig(opts))
+}
+
+func (c *Client) newMessageRequest(to Target, p Payload, cfg sendConfig) (MessageRequest, error) {
+	p, err := derefPayload(p)
+	if err != nil {
 		return MessageRequest{}, err
+	}
+	if t, ok := p.(Transcript); ok {
+		if cfg.messageID == "" {
+			cfg.messageID = NewUUID()
+		}
+		if err := t.Validate(); err != nil {
+			return MessageRequest{}, err
+		}
+		if p, err = t.For(cfg.messageID); err != nil {
+			return MessageRequest{}, err
+		}
 	}
 	data, err := EncodePayload(p)
 	if err != nil {
@@ -186,7 +213,6 @@ func (c *Client) NewMessageRequest(to Target, p Payload, opts ...SendOption) (Me
 		m.RecipientID = rid
 		m.ConversationID = UniqueConversationID(c.ks.AppID, rid)
 	}
-	cfg := newSendConfig(opts)
 	cfg.apply(&m)
 	if err := c.checkMessage(&m, -1); err != nil {
 		return MessageRequest{}, err
@@ -378,89 +404,99 @@ func (c *Client) SendPost(ctx context.Context, to Target, markdown string, opts 
 
 // SendImage sends a PLAIN_IMAGE message for an uploaded attachment.
 func (c *Client) SendImage(ctx context.Context, to Target, p ImagePayload, opts ...SendOption) (*Message, error) {
-	return c.Send(ctx, to, &p, opts...)
+	return c.Send(ctx, to, p, opts...)
 }
 
 // SendData sends a PLAIN_DATA (file) message for an uploaded attachment.
 func (c *Client) SendData(ctx context.Context, to Target, p DataPayload, opts ...SendOption) (*Message, error) {
-	return c.Send(ctx, to, &p, opts...)
+	return c.Send(ctx, to, p, opts...)
 }
 
 // SendSticker sends a PLAIN_STICKER message.
 func (c *Client) SendSticker(ctx context.Context, to Target, p StickerPayload, opts ...SendOption) (*Message, error) {
-	return c.Send(ctx, to, &p, opts...)
+	return c.Send(ctx, to, p, opts...)
 }
 
 // SendContact sends a PLAIN_CONTACT message sharing a user.
 func (c *Client) SendContact(ctx context.Context, to Target, p ContactPayload, opts ...SendOption) (*Message, error) {
-	return c.Send(ctx, to, &p, opts...)
+	return c.Send(ctx, to, p, opts...)
 }
 
 // SendAppCard sends an APP_CARD message.
 func (c *Client) SendAppCard(ctx context.Context, to Target, p AppCardPayload, opts ...SendOption) (*Message, error) {
-	return c.Send(ctx, to, &p, opts...)
+	return c.Send(ctx, to, p, opts...)
 }
 
 // SendAudio sends a PLAIN_AUDIO message for an uploaded attachment.
 func (c *Client) SendAudio(ctx context.Context, to Target, p AudioPayload, opts ...SendOption) (*Message, error) {
-	return c.Send(ctx, to, &p, opts...)
+	return c.Send(ctx, to, p, opts...)
 }
 
 // SendLive sends a PLAIN_LIVE message.
 func (c *Client) SendLive(ctx context.Context, to Target, p LivePayload, opts ...SendOption) (*Message, error) {
-	return c.Send(ctx, to, &p, opts...)
+	return c.Send(ctx, to, p, opts...)
 }
 
 // SendVideo sends a PLAIN_VIDEO message for an uploaded attachment.
 func (c *Client) SendVideo(ctx context.Context, to Target, p VideoPayload, opts ...SendOption) (*Message, error) {
-	return c.Send(ctx, to, &p, opts...)
+	return c.Send(ctx, to, p, opts...)
 }
 
 // SendLocation sends a PLAIN_LOCATION message.
 func (c *Client) SendLocation(ctx context.Context, to Target, p LocationPayload, opts ...SendOption) (*Message, error) {
-	return c.Send(ctx, to, &p, opts...)
+	return c.Send(ctx, to, p, opts...)
 }
 
-// SendAppButtons sends an APP_BUTTON_GROUP message (1 to 6 buttons).
-func (c *Client) SendAppButtons(ctx context.Context, to Target, buttons []Button, opts ...SendOption) (*Message, error) {
-	return c.Send(ctx, to, ButtonGroup(buttons), opts...)
+// SendAppButtons sends an APP_BUTTON_GROUP message (1 to [MaxButtons]
+// buttons).
+func (c *Client) SendAppButtons(ctx context.Context, to Target, buttons ButtonGroup, opts ...SendOption) (*Message, error) {
+	return c.Send(ctx, to, buttons, opts...)
 }
 
 // SendRecall recalls (deletes for everyone) a message the bot sent.
 func (c *Client) SendRecall(ctx context.Context, to Target, messageID string, opts ...SendOption) (*Message, error) {
-	return c.Send(ctx, to, &RecallPayload{MessageID: messageID}, opts...)
+	return c.Send(ctx, to, RecallPayload{MessageID: messageID}, opts...)
 }
 
 // PinMessages pins messages in a conversation (MESSAGE_PIN, action PIN).
-func (c *Client) PinMessages(ctx context.Context, to Target, messageIDs ...string) (*Message, error) {
-	return c.Send(ctx, to, &PinPayload{Action: PinActionPin, MessageIDs: messageIDs})
+func (c *Client) PinMessages(ctx context.Context, to Target, messageIDs []string, opts ...SendOption) (*Message, error) {
+	return c.Send(ctx, to, PinPayload{Action: PinActionPin, MessageIDs: messageIDs}, opts...)
 }
 
 // UnpinMessages unpins messages (MESSAGE_PIN, action UNPIN).
-func (c *Client) UnpinMessages(ctx context.Context, to Target, messageIDs ...string) (*Message, error) {
-	return c.Send(ctx, to, &PinPayload{Action: PinActionUnpin, MessageIDs: messageIDs})
+func (c *Client) UnpinMessages(ctx context.Context, to Target, messageIDs []string, opts ...SendOption) (*Message, error) {
+	return c.Send(ctx, to, PinPayload{Action: PinActionUnpin, MessageIDs: messageIDs}, opts...)
 }
 
-// SendTranscript sends a PLAIN_TRANSCRIPT bundling earlier messages.
+// SendTranscript sends a PLAIN_TRANSCRIPT bundling earlier messages. Items
+// without a transcript id get the new message's id, which is what the apps
+// require to show them (see [Transcript.For]).
 func (c *Client) SendTranscript(ctx context.Context, to Target, items Transcript, opts ...SendOption) (*Message, error) {
 	return c.Send(ctx, to, items, opts...)
 }
 
-// Reply answers in the conversation of in, to its sender in a contact
-// conversation and to the whole group otherwise. Unless [WithMessageID] is
-// given, the reply's id is derived from in's id and the reply's content, so
-// handling a redelivered message again sends no duplicate.
+// Reply answers in the conversation of in: to its sender in a contact
+// conversation and to the whole group otherwise.
+//
+// Reply ids are idempotent per handler call: inside a handler run by
+// [Client.RunBlaze], the n-th Reply to a message during one invocation of
+// the handler gets an id derived from the bot, the message and n. When the
+// handler is run again for the same message (a retry after an error, or a
+// redelivery after a crash), its replies get the same ids, so the API
+// creates each reply once; two replies in one invocation, even identical
+// ones, are two messages. Outside a handler (no such scope in ctx), each
+// Reply gets a fresh id. [WithMessageID] overrides both.
 func (c *Client) Reply(ctx context.Context, in *Message, p Payload, opts ...SendOption) (*Message, error) {
 	if in == nil {
 		return nil, &FieldError{Field: "message", Reason: "is nil"}
 	}
-	m, err := c.NewMessageRequest(Target{ConversationID: in.ConversationID}, p, opts...)
+	cfg := newSendConfig(opts)
+	if cfg.messageID == "" {
+		cfg.messageID = c.replyID(ctx, in.MessageID)
+	}
+	m, err := c.newMessageRequest(Target{ConversationID: in.ConversationID}, p, cfg)
 	if err != nil {
 		return nil, err
-	}
-	if newSendConfig(opts).messageID == "" {
-		sum := sha256.Sum256([]byte(string(m.Category) + m.DataBase64))
-		m.MessageID = UniqueObjectID(in.MessageID, "reply", hex.EncodeToString(sum[:8]))
 	}
 	return c.postMessage(ctx, m)
 }

@@ -1,9 +1,12 @@
 package mixin_test
 
 import (
+	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -219,7 +222,7 @@ func TestMessageBadInputSendsNothing(t *testing.T) {
 			return err
 		},
 		"bad recall":   func() error { _, err := c.SendRecall(ctx, to, "x"); return err },
-		"bad pin":      func() error { _, err := c.PinMessages(ctx, to); return err },
+		"bad pin":      func() error { _, err := c.PinMessages(ctx, to, nil); return err },
 		"bad latitude": func() error { _, err := c.SendLocation(ctx, to, mixin.LocationPayload{Latitude: 91}); return err },
 		"bad contact":  func() error { _, err := c.SendContact(ctx, to, mixin.ContactPayload{UserID: "x"}); return err },
 		"unknown cat": func() error {
@@ -254,24 +257,69 @@ func TestMessageBadInputSendsNothing(t *testing.T) {
 	assert.Empty(t, s.Requests(), "validation must happen before any request")
 }
 
-func TestReplyIsIdempotentPerContent(t *testing.T) {
+// Replies keep their ids across retries of one handler call, and two
+// identical replies in one call are two messages.
+func TestReplyIDsPerHandlerInvocation(t *testing.T) {
 	s := mixintest.NewServer(t)
 	c := s.Client()
 	u := s.NewUser("Alice")
 	ctx := ctxT(t)
 	in, err := u.SendText(ctx, s.Bot().ID, "ping")
 	require.NoError(t, err)
+
+	var mu sync.Mutex
+	var ids [][]string
+	handler := mixin.HandlerFunc(func(ctx context.Context, m *mixin.Message) error {
+		var got []string
+		for range 2 {
+			r, err := c.Reply(ctx, m, mixin.Text("pong"))
+			if err != nil {
+				return err
+			}
+			got = append(got, r.MessageID)
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		ids = append(ids, got)
+		if len(ids) == 1 {
+			return errors.New("fail the first attempt after replying")
+		}
+		return nil
+	})
+	lctx, cancel := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() {
+		done <- c.RunBlaze(lctx, handler, mixin.WithHandlerRetry(mixin.Retry{Attempts: 3, Min: time.Millisecond, Max: time.Millisecond}))
+	}()
+	eventually(t, "handled and acknowledged", func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return len(ids) == 2 && s.Pending(s.Bot().ID) == 0
+	})
+	cancel()
+	require.NoError(t, <-done)
+
+	require.Len(t, ids, 2)
+	assert.Equal(t, ids[0], ids[1], "a retry of the handler reuses the reply ids")
+	assert.NotEqual(t, ids[0][0], ids[0][1], "two identical replies in one call are two messages")
+	replies := texts(u.Inbox())
+	require.Len(t, replies, 2)
+	for _, r := range replies {
+		assert.Equal(t, in.ConversationID, r.ConversationID)
+		assert.Contains(t, ids[0], r.MessageID)
+	}
+
+	// Outside a handler each Reply is a new message.
 	msg := &mixin.Message{ConversationID: in.ConversationID, MessageID: in.MessageID, UserID: u.ID, Category: mixin.CategoryPlainText}
 	r1, err := c.Reply(ctx, msg, mixin.Text("pong"))
 	require.NoError(t, err)
 	r2, err := c.Reply(ctx, msg, mixin.Text("pong"))
 	require.NoError(t, err)
-	assert.Equal(t, r1.MessageID, r2.MessageID, "handling a redelivery again sends no duplicate")
-	r3, err := c.Reply(ctx, msg, mixin.Text("and more"))
+	assert.NotEqual(t, r1.MessageID, r2.MessageID)
+	assert.NotContains(t, ids[0], r1.MessageID)
+	r3, err := c.Reply(ctx, msg, mixin.Text("pinned"), mixin.WithMessageID(r1.MessageID))
 	require.NoError(t, err)
-	assert.NotEqual(t, r1.MessageID, r3.MessageID)
-	time.Sleep(20 * time.Millisecond)
-	assert.Len(t, u.Inbox(), 2)
+	assert.Equal(t, r1.MessageID, r3.MessageID, "WithMessageID overrides")
 }
 
 // texts keeps the PLAIN_TEXT messages of an inbox (groups also deliver

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/url"
+	"reflect"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -103,17 +104,33 @@ func (c Category) Plain() Category {
 	return c
 }
 
-// Payload is the typed content of a message a bot can send. Every sendable
-// category has one: [Text], [Post], [*ImagePayload], [*DataPayload],
-// [*StickerPayload], [*ContactPayload], [*AudioPayload], [*LivePayload],
-// [*VideoPayload], [*LocationPayload], [Transcript], [*AppCardPayload],
-// [ButtonGroup], [*RecallPayload] and [*PinPayload].
+// Payload is the typed content of a message: the sealed set of this
+// package's payload types, each a value type (pointers to them work too and
+// are dereferenced). [DecodePayload] and [Message.Payload] return one, so a
+// type switch over a received message is checked by the compiler:
+//
+//	switch p := p.(type) {
+//	case mixin.Text:
+//	case mixin.ImagePayload:
+//	case mixin.RawPayload: // a category this SDK has no type for
+//	}
+//
+// The sendable ones are [Text], [Post], [ImagePayload], [DataPayload],
+// [StickerPayload], [ContactPayload], [AudioPayload], [LivePayload],
+// [VideoPayload], [LocationPayload], [Transcript], [AppCardPayload],
+// [ButtonGroup], [RecallPayload] and [PinPayload]; an inbound payload of one
+// of these categories can be sent back as it is. [SystemConversationPayload],
+// [AccountSnapshotPayload] and [SafeSnapshotPayload] are inbound only: their
+// Validate refuses them.
 type Payload interface {
 	// Category is the message category the payload is sent as.
 	Category() Category
 	// Validate reports, as a [*FieldError], the first field the API would
-	// reject. It makes no network call.
+	// reject or the official apps would show broken. It makes no network
+	// call.
 	Validate() error
+	// payload seals the interface to this package's types.
+	payload()
 }
 
 // Limits the API enforces on payloads (Docs, developers.mixin.one).
@@ -130,6 +147,8 @@ type Text string
 // Category returns PLAIN_TEXT.
 func (Text) Category() Category { return CategoryPlainText }
 
+func (Text) payload() {}
+
 // Validate rejects empty text and text that is not UTF-8.
 func (t Text) Validate() error { return validateText("text", string(t)) }
 
@@ -139,12 +158,10 @@ type Post string
 // Category returns PLAIN_POST.
 func (Post) Category() Category { return CategoryPlainPost }
 
+func (Post) payload() {}
+
 // Validate rejects an empty post and a post that is not UTF-8.
 func (p Post) Validate() error { return validateText("post", string(p)) }
-
-// ErrUnknownCategory is matched (errors.Is) by the error DecodePayload
-// returns for a category it does not know.
-var ErrUnknownCategory = errors.New("mixin: unknown message category")
 
 // ErrEncryptedCategory is matched (errors.Is) by the error DecodePayload
 // returns for an ENCRYPTED_* category, whose data is ciphertext.
@@ -152,13 +169,68 @@ var ErrEncryptedCategory = errors.New("mixin: encrypted message category")
 
 func nilPayloadError() error { return &FieldError{Field: "payload", Reason: "is nil"} }
 
-// EncodePayload validates p and returns the bytes that go, base64-encoded,
-// into a message's data: the raw UTF-8 text for [Text] and [Post], compact
-// JSON for the rest, with &, < and > left unescaped and no trailing
-// newline.
-func EncodePayload(p Payload) ([]byte, error) {
+// RawPayload is a payload this SDK has no type for: the category (Kind) and
+// the data exactly as received. [DecodePayload] returns it for categories it
+// does not know. Sending one is allowed for the sendable categories only:
+// its data is decoded and validated as that category's payload, then sent
+// byte for byte.
+type RawPayload struct {
+	Kind Category
+	Data []byte
+}
+
+// Category returns Kind.
+func (p RawPayload) Category() Category { return p.Kind }
+
+func (RawPayload) payload() {}
+
+// Validate refuses a category a bot cannot send and otherwise validates the
+// data as the typed payload of Kind.
+func (p RawPayload) Validate() error {
+	if !p.Kind.Sendable() {
+		return &FieldError{Field: "category", Reason: strconvQuote(string(p.Kind)) + " cannot be sent by a bot"}
+	}
+	if len(p.Data) == 0 {
+		return &FieldError{Field: "data", Reason: "is empty"}
+	}
+	typed, err := DecodePayload(p.Kind, p.Data)
+	if err != nil {
+		return &FieldError{Field: "data", Reason: "is not a " + string(p.Kind) + " payload: " + err.Error()}
+	}
+	if _, raw := typed.(RawPayload); raw {
+		return &FieldError{Field: "category", Reason: strconvQuote(string(p.Kind)) + " is unknown"}
+	}
+	return typed.Validate()
+}
+
+// inboundOnly is the Validate error of the payloads only the API sends.
+func inboundOnly(c Category) error {
+	return &FieldError{Field: "category", Reason: string(c) + " is inbound only: a bot cannot send it"}
+}
+
+// derefPayload turns a pointer to a payload into the payload value.
+func derefPayload(p Payload) (Payload, error) {
 	if p == nil {
 		return nil, nilPayloadError()
+	}
+	v := reflect.ValueOf(p)
+	if v.Kind() != reflect.Pointer {
+		return p, nil
+	}
+	if v.IsNil() {
+		return nil, nilPayloadError()
+	}
+	return v.Elem().Interface().(Payload), nil
+}
+
+// EncodePayload validates p and returns the bytes that go, base64-encoded,
+// into a message's data: the raw UTF-8 text for [Text] and [Post], the data
+// as is for [RawPayload], compact JSON for the rest, with &, < and > left
+// unescaped and no trailing newline.
+func EncodePayload(p Payload) ([]byte, error) {
+	p, err := derefPayload(p)
+	if err != nil {
+		return nil, err
 	}
 	if err := p.Validate(); err != nil {
 		return nil, err
@@ -168,6 +240,8 @@ func EncodePayload(p Payload) ([]byte, error) {
 		return []byte(v), nil
 	case Post:
 		return []byte(v), nil
+	case RawPayload:
+		return append([]byte(nil), v.Data...), nil
 	}
 	return marshalPayload(p)
 }
@@ -185,93 +259,87 @@ func marshalPayload(v any) ([]byte, error) {
 }
 
 // DecodePayload decodes a message's data (already base64-decoded, see
-// [DecodeBase64Data]) into the typed payload of category c:
+// [DecodeBase64Data]) into the typed payload of category c, a value:
 //
 //	PLAIN_TEXT               Text
 //	PLAIN_POST               Post
-//	PLAIN_IMAGE              *ImagePayload
-//	PLAIN_DATA               *DataPayload
-//	PLAIN_VIDEO              *VideoPayload
-//	PLAIN_AUDIO              *AudioPayload
-//	PLAIN_STICKER            *StickerPayload
-//	PLAIN_CONTACT            *ContactPayload
-//	PLAIN_LIVE               *LivePayload
-//	PLAIN_LOCATION           *LocationPayload
+//	PLAIN_IMAGE              ImagePayload
+//	PLAIN_DATA               DataPayload
+//	PLAIN_VIDEO              VideoPayload
+//	PLAIN_AUDIO              AudioPayload
+//	PLAIN_STICKER            StickerPayload
+//	PLAIN_CONTACT            ContactPayload
+//	PLAIN_LIVE               LivePayload
+//	PLAIN_LOCATION           LocationPayload
 //	PLAIN_TRANSCRIPT         Transcript
-//	APP_CARD                 *AppCardPayload
+//	APP_CARD                 AppCardPayload
 //	APP_BUTTON_GROUP         ButtonGroup
-//	MESSAGE_RECALL           *RecallPayload
-//	MESSAGE_PIN              *PinPayload
-//	SYSTEM_CONVERSATION      *SystemConversationPayload
-//	SYSTEM_ACCOUNT_SNAPSHOT  *AccountSnapshotPayload
-//	SYSTEM_SAFE_SNAPSHOT     *SafeSnapshotPayload
+//	MESSAGE_RECALL           RecallPayload
+//	MESSAGE_PIN              PinPayload
+//	SYSTEM_CONVERSATION      SystemConversationPayload
+//	SYSTEM_ACCOUNT_SNAPSHOT  AccountSnapshotPayload
+//	SYSTEM_SAFE_SNAPSHOT     SafeSnapshotPayload
+//	anything else            RawPayload
 //
 // It does not validate: inbound payloads are returned as sent. ENCRYPTED_*
-// categories give an error matching [ErrEncryptedCategory], unknown ones an
-// error matching [ErrUnknownCategory].
-func DecodePayload(c Category, data []byte) (any, error) {
-	var v any
+// categories give an error matching [ErrEncryptedCategory]; data that does
+// not decode as its category gives an error naming the category.
+func DecodePayload(c Category, data []byte) (Payload, error) {
 	switch c {
 	case CategoryPlainText:
 		return Text(data), nil
 	case CategoryPlainPost:
 		return Post(data), nil
 	case CategoryPlainImage:
-		v = new(ImagePayload)
+		return decodeJSON[ImagePayload](c, data)
 	case CategoryPlainData:
-		v = new(DataPayload)
+		return decodeJSON[DataPayload](c, data)
 	case CategoryPlainVideo:
-		v = new(VideoPayload)
+		return decodeJSON[VideoPayload](c, data)
 	case CategoryPlainAudio:
-		// Calling UnmarshalJSON directly spares encoding/json a second scan.
-		p := new(AudioPayload)
-		if err := p.UnmarshalJSON(data); err != nil {
-			return nil, &payloadDecodeError{category: c, err: err}
-		}
-		return p, nil
+		return decodeJSON[AudioPayload](c, data)
 	case CategoryPlainSticker:
-		v = new(StickerPayload)
+		return decodeJSON[StickerPayload](c, data)
 	case CategoryPlainContact:
-		v = new(ContactPayload)
+		return decodeJSON[ContactPayload](c, data)
 	case CategoryPlainLive:
-		v = new(LivePayload)
+		return decodeJSON[LivePayload](c, data)
 	case CategoryPlainLocation:
-		v = new(LocationPayload)
-	case CategoryAppCard:
-		p := new(AppCardPayload)
-		if err := p.UnmarshalJSON(data); err != nil {
-			return nil, &payloadDecodeError{category: c, err: err}
-		}
-		return p, nil
-	case CategoryMessageRecall:
-		v = new(RecallPayload)
-	case CategoryMessagePin:
-		v = new(PinPayload)
-	case CategorySystemConversation:
-		v = new(SystemConversationPayload)
-	case CategorySystemAccountSnapshot:
-		v = new(AccountSnapshotPayload)
-	case CategorySystemSafeSnapshot:
-		v = new(SafeSnapshotPayload)
+		return decodeJSON[LocationPayload](c, data)
 	case CategoryPlainTranscript:
-		var t Transcript
-		if err := json.Unmarshal(data, &t); err != nil {
-			return nil, &payloadDecodeError{category: c, err: err}
-		}
-		return t, nil
+		return decodeJSON[Transcript](c, data)
+	case CategoryAppCard:
+		return decodeJSON[AppCardPayload](c, data)
 	case CategoryAppButtonGroup:
-		var g ButtonGroup
-		if err := json.Unmarshal(data, &g); err != nil {
-			return nil, &payloadDecodeError{category: c, err: err}
-		}
-		return g, nil
-	default:
-		if c.Encrypted() {
-			return nil, &payloadDecodeError{category: c, err: ErrEncryptedCategory}
-		}
-		return nil, &payloadDecodeError{category: c, err: ErrUnknownCategory}
+		return decodeJSON[ButtonGroup](c, data)
+	case CategoryMessageRecall:
+		return decodeJSON[RecallPayload](c, data)
+	case CategoryMessagePin:
+		return decodeJSON[PinPayload](c, data)
+	case CategorySystemConversation:
+		return decodeJSON[SystemConversationPayload](c, data)
+	case CategorySystemAccountSnapshot:
+		return decodeJSON[AccountSnapshotPayload](c, data)
+	case CategorySystemSafeSnapshot:
+		return decodeJSON[SafeSnapshotPayload](c, data)
 	}
-	if err := json.Unmarshal(data, v); err != nil {
+	if c.Encrypted() {
+		return nil, &payloadDecodeError{category: c, err: ErrEncryptedCategory}
+	}
+	return RawPayload{Kind: c, Data: append([]byte(nil), data...)}, nil
+}
+
+// decodeJSON decodes data into a new T. Types with their own UnmarshalJSON
+// are called directly, which spares encoding/json a second scan.
+func decodeJSON[T Payload](c Category, data []byte) (Payload, error) {
+	var v T
+	var err error
+	if u, ok := any(&v).(json.Unmarshaler); ok {
+		err = u.UnmarshalJSON(data)
+	} else {
+		err = json.Unmarshal(data, &v)
+	}
+	if err != nil {
 		return nil, &payloadDecodeError{category: c, err: err}
 	}
 	return v, nil
@@ -284,10 +352,7 @@ type payloadDecodeError struct {
 }
 
 func (e *payloadDecodeError) Error() string {
-	switch e.err {
-	case ErrUnknownCategory:
-		return "mixin: cannot decode payload: unknown category " + strconvQuote(string(e.category))
-	case ErrEncryptedCategory:
+	if e.err == ErrEncryptedCategory {
 		return "mixin: cannot decode payload: " + string(e.category) + " data is encrypted"
 	}
 	return "mixin: decode " + string(e.category) + " payload: " + e.err.Error()

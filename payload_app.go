@@ -18,14 +18,16 @@ type Button struct {
 	Action string `json:"action"`
 }
 
-func (b *Button) validate(prefix string, colorRequired bool) error {
+// validate checks a button; the color is required everywhere: Android
+// parses it for every button and iOS decodes it as a required string
+// (android-app DecryptMessage.kt processAppButton, vo/AppCardData.kt
+// ActionButtonData; ios-app AppCardData.swift V1Content.Action).
+func (b *Button) validate(prefix string) error {
 	if err := checkLength(prefix+".label", b.Label, 1, MaxButtonLabel); err != nil {
 		return err
 	}
-	if b.Color != "" || colorRequired {
-		if !isHexColor(b.Color) {
-			return &FieldError{Field: prefix + ".color", Reason: "must be #RRGGBB, got " + strconvQuote(b.Color)}
-		}
+	if !isHexColor(b.Color) {
+		return &FieldError{Field: prefix + ".color", Reason: "must be #RRGGBB, got " + strconvQuote(b.Color)}
 	}
 	return checkAction(prefix+".action", b.Action)
 }
@@ -36,6 +38,8 @@ type ButtonGroup []Button
 // Category returns APP_BUTTON_GROUP.
 func (ButtonGroup) Category() Category { return CategoryAppButtonGroup }
 
+func (ButtonGroup) payload() {}
+
 // Validate checks the number of buttons and each label, color and action.
 func (g ButtonGroup) Validate() error {
 	if len(g) == 0 {
@@ -45,7 +49,7 @@ func (g ButtonGroup) Validate() error {
 		return &FieldError{Field: "buttons", Reason: "has " + strconv.Itoa(len(g)) + " entries, at most " + strconv.Itoa(MaxButtons) + " allowed"}
 	}
 	for i := range g {
-		if err := g[i].validate("buttons["+strconv.Itoa(i)+"]", true); err != nil {
+		if err := g[i].validate("buttons[" + strconv.Itoa(i) + "]"); err != nil {
 			return err
 		}
 	}
@@ -55,41 +59,95 @@ func (g ButtonGroup) Validate() error {
 // AppCardPayload is an APP_CARD payload in either of its two shapes:
 //
 //   - legacy: AppID, IconURL, Title, Description, Action, Shareable;
-//   - new: AppID, CoverURL, Title, Description, Actions, Shareable.
+//   - new: AppID, CoverURL or Cover, Title, Description, Actions, Shareable.
 //
-// Clients render a card that has Action in the legacy style (see
-// [AppCardPayload.IsLegacy]). Shareable is a pointer because the API
-// default is true: nil leaves the key out (shareable), and a set value is
-// always encoded, false included; see [AppCardPayload.SetShareable].
+// The apps render a card that has Action in the legacy style and ignore the
+// new-shape fields then (docs api/messages/category; see
+// [AppCardPayload.IsLegacy]). Shareable is always sent, false included: iOS
+// requires it on a new-shape card and Android treats a missing one as
+// false (ios-app AppCardData.swift; android-app AppCardData.canShare).
+// A new-shape card always carries an "actions" array, empty included, for
+// the same reason.
 type AppCardPayload struct {
-	AppID       string   `json:"app_id"`
-	IconURL     string   `json:"icon_url,omitempty"`
-	CoverURL    string   `json:"cover_url,omitempty"`
-	Title       string   `json:"title"`
-	Description string   `json:"description"`
-	Action      string   `json:"action,omitempty"`
-	Actions     []Button `json:"actions,omitempty"`
-	Shareable   *bool    `json:"shareable,omitempty"`
+	AppID       string
+	IconURL     string
+	CoverURL    string
+	Cover       AppCardCover // the cover object variant (docs, Android); zero for none
+	Title       string
+	Description string
+	Action      string
+	Actions     []Button
+	Shareable   bool
+	// UpdatedAt is the app's own updated_at as the API writes it (see
+	// [App]; App.UpdatedAt.Format(time.RFC3339Nano)): the apps compare it
+	// with the one they hold to refresh the app's profile. Empty leaves it
+	// out.
+	UpdatedAt string
+}
+
+// AppCardCover is the cover image object of a new-shape APP_CARD, as
+// Android reads it (android-app vo/AppCardData.kt Cover): every field is
+// required when a cover is given.
+type AppCardCover struct {
+	MimeType  string `json:"mime_type"`
+	URL       string `json:"url"`
+	Width     int    `json:"width"`
+	Height    int    `json:"height"`
+	Thumbnail string `json:"thumbnail"` // a tiny preview, as the apps send it
+}
+
+// IsZero reports whether no cover is set.
+func (c AppCardCover) IsZero() bool { return c == AppCardCover{} }
+
+// appCardJSON is the wire form of an APP_CARD, in the key order of the
+// docs' example.
+type appCardJSON struct {
+	AppID       string          `json:"app_id"`
+	IconURL     string          `json:"icon_url,omitempty"`
+	CoverURL    string          `json:"cover_url,omitempty"`
+	Cover       *AppCardCover   `json:"cover,omitempty"`
+	Title       string          `json:"title"`
+	Description string          `json:"description"`
+	Action      string          `json:"action,omitempty"`
+	Actions     json.RawMessage `json:"actions,omitempty"`
+	UpdatedAt   string          `json:"updated_at,omitempty"`
+	Shareable   bool            `json:"shareable"`
 }
 
 // Category returns APP_CARD.
-func (*AppCardPayload) Category() Category { return CategoryAppCard }
+func (AppCardPayload) Category() Category { return CategoryAppCard }
+
+func (AppCardPayload) payload() {}
 
 // IsLegacy reports whether the card is in the legacy shape: it has a single
 // Action.
-func (p *AppCardPayload) IsLegacy() bool { return p.Action != "" }
+func (p AppCardPayload) IsLegacy() bool { return p.Action != "" }
 
-// IsShareable reports whether the card may be forwarded; unset means true.
-func (p *AppCardPayload) IsShareable() bool { return p.Shareable == nil || *p.Shareable }
-
-// SetShareable sets Shareable explicitly.
-func (p *AppCardPayload) SetShareable(v bool) { p.Shareable = &v }
-
-// Validate checks the app id, title, description, URLs and actions.
-func (p *AppCardPayload) Validate() error {
-	if p == nil {
-		return nilPayloadError()
+// MarshalJSON writes the card with shareable always present and, for a
+// new-shape card, an actions array even when it is empty.
+func (p AppCardPayload) MarshalJSON() ([]byte, error) {
+	v := appCardJSON{AppID: p.AppID, IconURL: p.IconURL, CoverURL: p.CoverURL, Title: p.Title,
+		Description: p.Description, Action: p.Action, UpdatedAt: p.UpdatedAt, Shareable: p.Shareable}
+	if !p.Cover.IsZero() {
+		c := p.Cover
+		v.Cover = &c
 	}
+	if !p.IsLegacy() || len(p.Actions) > 0 {
+		actions := p.Actions
+		if actions == nil {
+			actions = []Button{}
+		}
+		b, err := marshalPayload(actions)
+		if err != nil {
+			return nil, err
+		}
+		v.Actions = b
+	}
+	return marshalPayload(v)
+}
+
+// Validate checks the app id, title, description, URLs, cover and actions.
+func (p AppCardPayload) Validate() error {
 	if err := firstError(
 		checkUUID("app_id", p.AppID),
 		checkLength("title", p.Title, 1, MaxAppCardTitle),
@@ -97,10 +155,12 @@ func (p *AppCardPayload) Validate() error {
 		return err
 	}
 	if p.IsLegacy() {
+		// ios-app AppCardData.swift V0Content: icon_url and action are
+		// required URLs, title and description required strings.
 		return firstError(
 			checkNonEmpty("description", p.Description),
 			checkUTF8("description", p.Description),
-			checkOptionalURL("icon_url", p.IconURL),
+			checkURL("icon_url", p.IconURL),
 			checkAction("action", p.Action),
 		)
 	}
@@ -108,38 +168,65 @@ func (p *AppCardPayload) Validate() error {
 		checkLength("description", p.Description, 1, MaxAppCardDescription),
 		checkOptionalURL("cover_url", p.CoverURL),
 		checkOptionalURL("icon_url", p.IconURL),
+		p.Cover.validate("cover"),
 	); err != nil {
 		return err
 	}
 	for i := range p.Actions {
-		if err := p.Actions[i].validate("actions["+strconv.Itoa(i)+"]", false); err != nil {
+		if err := p.Actions[i].validate("actions[" + strconv.Itoa(i) + "]"); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
+func (c AppCardCover) validate(prefix string) error {
+	if c.IsZero() {
+		return nil
+	}
+	return firstError(
+		checkURL(prefix+".url", c.URL),
+		checkMimeType(prefix+".mime_type", c.MimeType, "image/"),
+		checkDimension(prefix+".width", c.Width),
+		checkDimension(prefix+".height", c.Height),
+		checkNonEmpty(prefix+".thumbnail", c.Thumbnail),
+	)
+}
+
 // UnmarshalJSON decodes both shapes. It also tolerates a variant seen in the
-// Docs where "actions" is {"buttons":[{label,url}]} and "cover" an object:
-// the buttons become Actions and cover.url becomes CoverURL.
+// Docs where "actions" is {"buttons":[{label,url}]}; a "cover" object is
+// decoded into Cover (any other "cover" is ignored). A missing "shareable" decodes as false, as Android
+// reads it.
 func (p *AppCardPayload) UnmarshalJSON(b []byte) error {
-	type plain AppCardPayload
 	var v struct {
-		plain
-		Actions json.RawMessage `json:"actions"`
-		Cover   json.RawMessage `json:"cover"`
+		appCardJSON
+		Cover json.RawMessage `json:"cover"`
 	}
 	if err := json.Unmarshal(b, &v); err != nil {
 		return err
 	}
-	*p = AppCardPayload(v.plain)
-	p.Actions = nil
-	switch a := bytes.TrimSpace(v.Actions); {
-	case len(a) == 0 || string(a) == "null":
-	case a[0] == '[':
-		if err := json.Unmarshal(a, &p.Actions); err != nil {
+	*p = AppCardPayload{AppID: v.AppID, IconURL: v.IconURL, CoverURL: v.CoverURL, Title: v.Title,
+		Description: v.Description, Action: v.Action, UpdatedAt: v.UpdatedAt, Shareable: v.Shareable}
+	if c := bytes.TrimSpace(v.Cover); len(c) > 0 && c[0] == '{' {
+		if err := json.Unmarshal(c, &p.Cover); err != nil {
 			return err
 		}
+	}
+	actions, err := decodeCardActions(v.Actions)
+	p.Actions = actions
+	return err
+}
+
+// decodeCardActions reads "actions" as an array of buttons or as the
+// {"buttons":[...]} object variant.
+func decodeCardActions(raw json.RawMessage) ([]Button, error) {
+	switch a := bytes.TrimSpace(raw); {
+	case len(a) == 0 || string(a) == "null":
+		return nil, nil
+	case a[0] == '[':
+		var out []Button
+		err := json.Unmarshal(a, &out)
+		return out, err
 	case a[0] == '{':
 		var obj struct {
 			Buttons []struct {
@@ -150,60 +237,42 @@ func (p *AppCardPayload) UnmarshalJSON(b []byte) error {
 			} `json:"buttons"`
 		}
 		if err := json.Unmarshal(a, &obj); err != nil {
-			return err
+			return nil, err
 		}
-		if len(obj.Buttons) > 0 {
-			p.Actions = make([]Button, len(obj.Buttons))
-			for i, btn := range obj.Buttons {
-				action := btn.Action
-				if action == "" {
-					action = btn.URL
-				}
-				p.Actions[i] = Button{Label: btn.Label, Color: btn.Color, Action: action}
+		var out []Button
+		for _, btn := range obj.Buttons {
+			action := btn.Action
+			if action == "" {
+				action = btn.URL
 			}
+			out = append(out, Button{Label: btn.Label, Color: btn.Color, Action: action})
 		}
-	default:
-		return errors.New("mixin: APP_CARD actions is neither an array nor an object")
+		return out, nil
 	}
-	if c := bytes.TrimSpace(v.Cover); p.CoverURL == "" && len(c) > 0 && c[0] == '{' {
-		var cover struct {
-			URL string `json:"url"`
-		}
-		if err := json.Unmarshal(c, &cover); err != nil {
-			return err
-		}
-		p.CoverURL = cover.URL
-	}
-	return nil
+	return nil, errors.New("mixin: APP_CARD actions is neither an array nor an object")
 }
 
-// LivePayload is a PLAIN_LIVE payload: a live stream card. Shareable works
-// as in [AppCardPayload].
+// LivePayload is a PLAIN_LIVE payload: a live stream card. Shareable is
+// always sent; false keeps the card from being forwarded.
 type LivePayload struct {
-	Width     int    `json:"width"`
-	Height    int    `json:"height"`
+	Width     int    `json:"width"`  // pixels, > 0
+	Height    int    `json:"height"` // pixels, > 0
 	ThumbURL  string `json:"thumb_url"`
 	URL       string `json:"url"` // the stream, e.g. an .m3u8
-	Shareable *bool  `json:"shareable,omitempty"`
+	Shareable bool   `json:"shareable"`
 }
 
 // Category returns PLAIN_LIVE.
-func (*LivePayload) Category() Category { return CategoryPlainLive }
+func (LivePayload) Category() Category { return CategoryPlainLive }
 
-// IsShareable reports whether the card may be forwarded; unset means true.
-func (p *LivePayload) IsShareable() bool { return p.Shareable == nil || *p.Shareable }
+func (LivePayload) payload() {}
 
-// SetShareable sets Shareable explicitly.
-func (p *LivePayload) SetShareable(v bool) { p.Shareable = &v }
-
-// Validate checks the dimensions and both URLs.
-func (p *LivePayload) Validate() error {
-	if p == nil {
-		return nilPayloadError()
-	}
+// Validate checks the dimensions (Android shows a live card without them as
+// invalid) and both URLs.
+func (p LivePayload) Validate() error {
 	return firstError(
-		checkNonNegative("width", int64(p.Width)),
-		checkNonNegative("height", int64(p.Height)),
+		checkDimension("width", p.Width),
+		checkDimension("height", p.Height),
 		checkURL("thumb_url", p.ThumbURL),
 		checkURL("url", p.URL),
 	)

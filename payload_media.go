@@ -4,34 +4,43 @@ import (
 	"encoding/json"
 	"math"
 	"strconv"
+	"strings"
 )
 
+// The rules below follow what the official apps do when they parse a
+// message, so that what a bot sends is shown and not marked invalid:
+// android-app websocket/AttachmentMessagePayload.kt (invalidData) and
+// job/DecryptMessage.kt (processDecryptSuccess); ios-app
+// Services/WebSocket/Service/ReceiveMessageService.swift (processDecryptSuccess)
+// and Model/TransferAttachmentData.swift.
+
 // ImagePayload is a PLAIN_IMAGE payload. Upload the file first to get the
-// attachment id.
+// attachment id ([Client.UploadFile] detects the dimensions).
 type ImagePayload struct {
 	AttachmentID string `json:"attachment_id"`
 	MimeType     string `json:"mime_type"` // e.g. "image/jpeg"
-	Width        int    `json:"width"`
-	Height       int    `json:"height"`
-	Size         int64  `json:"size"` // bytes
+	Width        int    `json:"width"`     // pixels, > 0
+	Height       int    `json:"height"`    // pixels, > 0
+	Size         int64  `json:"size"`      // bytes
 	// Thumbnail is an optional tiny preview image, base64 as sent.
 	Thumbnail string `json:"thumbnail,omitempty"`
 }
 
 // Category returns PLAIN_IMAGE.
-func (*ImagePayload) Category() Category { return CategoryPlainImage }
+func (ImagePayload) Category() Category { return CategoryPlainImage }
 
-// Validate checks the attachment id, mime type, dimensions and size.
-func (p *ImagePayload) Validate() error {
-	if p == nil {
-		return nilPayloadError()
-	}
+func (ImagePayload) payload() {}
+
+// Validate checks the attachment id, that the mime type is an image type,
+// the dimensions (both apps show an image without them as invalid) and the
+// size.
+func (p ImagePayload) Validate() error {
 	return firstError(
 		checkUUID("attachment_id", p.AttachmentID),
-		checkNonEmpty("mime_type", p.MimeType),
-		checkNonNegative("width", int64(p.Width)),
-		checkNonNegative("height", int64(p.Height)),
-		checkNonNegative("size", p.Size),
+		checkMimeType("mime_type", p.MimeType, "image/"),
+		checkDimension("width", p.Width),
+		checkDimension("height", p.Height),
+		checkSize("size", p.Size),
 	)
 }
 
@@ -39,65 +48,70 @@ func (p *ImagePayload) Validate() error {
 type DataPayload struct {
 	AttachmentID string `json:"attachment_id"`
 	MimeType     string `json:"mime_type"` // e.g. "application/pdf"
-	Size         int64  `json:"size"`      // bytes
+	Size         int64  `json:"size"`      // bytes, > 0
 	Name         string `json:"name"`      // the file name shown
 }
 
 // Category returns PLAIN_DATA.
-func (*DataPayload) Category() Category { return CategoryPlainData }
+func (DataPayload) Category() Category { return CategoryPlainData }
 
-// Validate checks the attachment id, mime type and size.
-func (p *DataPayload) Validate() error {
-	if p == nil {
-		return nilPayloadError()
-	}
+func (DataPayload) payload() {}
+
+// Validate checks the attachment id, mime type and size (iOS shows a file
+// of size 0 as an unknown message).
+func (p DataPayload) Validate() error {
 	return firstError(
 		checkUUID("attachment_id", p.AttachmentID),
 		checkNonEmpty("mime_type", p.MimeType),
-		checkNonNegative("size", p.Size),
+		checkSize("size", p.Size),
+		checkUTF8("name", p.Name),
 	)
 }
 
 // VideoPayload is a PLAIN_VIDEO payload.
 type VideoPayload struct {
 	AttachmentID string `json:"attachment_id"`
-	MimeType     string `json:"mime_type"` // "video/mp4"
-	Width        int    `json:"width"`
-	Height       int    `json:"height"`
-	Size         int64  `json:"size"` // bytes
-	// Duration is the length as the sender wrote it; the Docs example and
-	// the Node SDK documentation give seconds (unconfirmed).
+	MimeType     string `json:"mime_type"` // e.g. "video/mp4"
+	Width        int    `json:"width"`     // pixels, > 0
+	Height       int    `json:"height"`    // pixels, > 0
+	Size         int64  `json:"size"`      // bytes
+	// Duration is the length in milliseconds, as the apps read it
+	// (android-app VideoHolder formatMillis, ios-app VideoMessageViewModel):
+	// a 60 s video is 60000. [Attachment.VideoPayload] converts a
+	// time.Duration.
 	Duration int64 `json:"duration"`
 	// Thumbnail is an optional tiny preview image, base64 as sent.
 	Thumbnail string `json:"thumbnail,omitempty"`
 }
 
 // Category returns PLAIN_VIDEO.
-func (*VideoPayload) Category() Category { return CategoryPlainVideo }
+func (VideoPayload) Category() Category { return CategoryPlainVideo }
 
-// Validate checks the attachment id, mime type, dimensions, size and
-// duration.
-func (p *VideoPayload) Validate() error {
-	if p == nil {
-		return nilPayloadError()
-	}
-	return firstError(
+func (VideoPayload) payload() {}
+
+// Validate checks the attachment id, that the mime type is a video type, the
+// dimensions, the size and that the duration is positive.
+func (p VideoPayload) Validate() error {
+	err := firstError(
 		checkUUID("attachment_id", p.AttachmentID),
-		checkNonEmpty("mime_type", p.MimeType),
-		checkNonNegative("width", int64(p.Width)),
-		checkNonNegative("height", int64(p.Height)),
-		checkNonNegative("size", p.Size),
-		checkNonNegative("duration", p.Duration),
+		checkMimeType("mime_type", p.MimeType, "video/"),
+		checkDimension("width", p.Width),
+		checkDimension("height", p.Height),
+		checkSize("size", p.Size),
 	)
+	if err == nil && p.Duration <= 0 {
+		err = &FieldError{Field: "duration", Reason: "must be a positive number of milliseconds, got " + strconv.FormatInt(p.Duration, 10)}
+	}
+	return err
 }
 
 // AudioPayload is a PLAIN_AUDIO payload (a voice message).
 //
-// The waveform is encoded under the key "waveform" (Docs, Android) and
+// The waveform is encoded under the key "waveform" (Docs, Android, iOS) and
 // decoded from either "waveform" or "wave_form" (the Node and fox SDKs).
 type AudioPayload struct {
 	AttachmentID string `json:"attachment_id"`
-	MimeType     string `json:"mime_type"` // "audio/ogg"
+	MimeType     string `json:"mime_type"` // e.g. "audio/ogg"
 	Size         int64  `json:"size"`      // bytes
 	Duration     int64  `json:"duration"`  // milliseconds
 	// Waveform is the optional amplitude track, base64 exactly as sent.
@@ -105,17 +119,16 @@ type AudioPayload struct {
 }
 
 // Category returns PLAIN_AUDIO.
-func (*AudioPayload) Category() Category { return CategoryPlainAudio }
+func (AudioPayload) Category() Category { return CategoryPlainAudio }
+
+func (AudioPayload) payload() {}
 
 // Validate checks the attachment id, mime type, size and duration.
-func (p *AudioPayload) Validate() error {
-	if p == nil {
-		return nilPayloadError()
-	}
+func (p AudioPayload) Validate() error {
 	return firstError(
 		checkUUID("attachment_id", p.AttachmentID),
 		checkNonEmpty("mime_type", p.MimeType),
-		checkNonNegative("size", p.Size),
+		checkSize("size", p.Size),
 		checkNonNegative("duration", p.Duration),
 	)
 }
@@ -141,25 +154,23 @@ func (p *AudioPayload) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
-// StickerPayload is a PLAIN_STICKER payload: a sticker by id, or by album
-// and name.
+// StickerPayload is a PLAIN_STICKER payload. The apps read only StickerID
+// (docs; android-app StickerMessagePayload; ios-app TransferStickerData,
+// which requires it); AlbumID and Name are decoded when present but a
+// sticker is sent by id.
 type StickerPayload struct {
-	StickerID string `json:"sticker_id,omitempty"`
+	StickerID string `json:"sticker_id"`
 	Name      string `json:"name,omitempty"`
 	AlbumID   string `json:"album_id,omitempty"`
 }
 
 // Category returns PLAIN_STICKER.
-func (*StickerPayload) Category() Category { return CategoryPlainSticker }
+func (StickerPayload) Category() Category { return CategoryPlainSticker }
 
-// Validate requires a sticker id, or an album id with a name.
-func (p *StickerPayload) Validate() error {
-	if p == nil {
-		return nilPayloadError()
-	}
-	if p.StickerID == "" && p.AlbumID != "" {
-		return firstError(checkUUID("album_id", p.AlbumID), checkNonEmpty("name", p.Name))
-	}
+func (StickerPayload) payload() {}
+
+// Validate requires the sticker id.
+func (p StickerPayload) Validate() error {
 	return firstError(checkUUID("sticker_id", p.StickerID), checkOptionalUUID("album_id", p.AlbumID))
 }
 
@@ -169,15 +180,12 @@ type ContactPayload struct {
 }
 
 // Category returns PLAIN_CONTACT.
-func (*ContactPayload) Category() Category { return CategoryPlainContact }
+func (ContactPayload) Category() Category { return CategoryPlainContact }
+
+func (ContactPayload) payload() {}
 
 // Validate checks the user id.
-func (p *ContactPayload) Validate() error {
-	if p == nil {
-		return nilPayloadError()
-	}
-	return checkUUID("user_id", p.UserID)
-}
+func (p ContactPayload) Validate() error { return checkUUID("user_id", p.UserID) }
 
 // LocationPayload is a PLAIN_LOCATION payload. Coordinates are always
 // encoded, zero included.
@@ -190,19 +198,54 @@ type LocationPayload struct {
 }
 
 // Category returns PLAIN_LOCATION.
-func (*LocationPayload) Category() Category { return CategoryPlainLocation }
+func (LocationPayload) Category() Category { return CategoryPlainLocation }
+
+func (LocationPayload) payload() {}
 
 // Validate checks that latitude is in [-90, 90] and longitude in
-// [-180, 180].
-func (p *LocationPayload) Validate() error {
-	if p == nil {
-		return nilPayloadError()
-	}
+// [-180, 180], and that they are not both zero: Android drops such a
+// location without showing it (android-app LocationPayload.kt
+// toLocationData).
+func (p LocationPayload) Validate() error {
 	if math.IsNaN(p.Latitude) || p.Latitude < -90 || p.Latitude > 90 {
 		return &FieldError{Field: "latitude", Reason: "must be in [-90, 90], got " + strconv.FormatFloat(p.Latitude, 'g', -1, 64)}
 	}
 	if math.IsNaN(p.Longitude) || p.Longitude < -180 || p.Longitude > 180 {
 		return &FieldError{Field: "longitude", Reason: "must be in [-180, 180], got " + strconv.FormatFloat(p.Longitude, 'g', -1, 64)}
+	}
+	if p.Latitude == 0 && p.Longitude == 0 {
+		return &FieldError{Field: "latitude", Reason: "latitude and longitude are both 0: Android drops such a location"}
+	}
+	return nil
+}
+
+// checkDimension requires a positive pixel count: both apps show an image,
+// video or live card without one as invalid (android-app
+// AttachmentMessagePayload.invalidData, live check in DecryptMessage.kt;
+// ios-app ReceiveMessageService processDecryptSuccess).
+func checkDimension(field string, n int) error {
+	if n <= 0 {
+		return &FieldError{Field: field, Reason: "must be > 0, got " + strconv.Itoa(n) + ": the apps show the message as invalid"}
+	}
+	return nil
+}
+
+// checkSize requires a positive byte count.
+func checkSize(field string, n int64) error {
+	if n <= 0 {
+		return &FieldError{Field: field, Reason: "must be > 0 bytes, got " + strconv.FormatInt(n, 10)}
+	}
+	return nil
+}
+
+// checkMimeType requires a mime type of the given top-level type, e.g.
+// "image/".
+func checkMimeType(field, mime, prefix string) error {
+	if err := checkNonEmpty(field, mime); err != nil {
+		return err
+	}
+	if !strings.HasPrefix(strings.ToLower(mime), prefix) {
+		return &FieldError{Field: field, Reason: "must be " + prefix + "*, got " + strconvQuote(mime)}
 	}
 	return nil
 }

@@ -2,6 +2,7 @@ package mixin
 
 import (
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -12,15 +13,12 @@ type RecallPayload struct {
 }
 
 // Category returns MESSAGE_RECALL.
-func (*RecallPayload) Category() Category { return CategoryMessageRecall }
+func (RecallPayload) Category() Category { return CategoryMessageRecall }
+
+func (RecallPayload) payload() {}
 
 // Validate checks the message id.
-func (p *RecallPayload) Validate() error {
-	if p == nil {
-		return nilPayloadError()
-	}
-	return checkUUID("message_id", p.MessageID)
-}
+func (p RecallPayload) Validate() error { return checkUUID("message_id", p.MessageID) }
 
 // PinAction is what a MESSAGE_PIN does.
 type PinAction string
@@ -39,14 +37,13 @@ type PinPayload struct {
 }
 
 // Category returns MESSAGE_PIN.
-func (*PinPayload) Category() Category { return CategoryMessagePin }
+func (PinPayload) Category() Category { return CategoryMessagePin }
+
+func (PinPayload) payload() {}
 
 // Validate checks the action and that there is at least one message id,
 // each a UUID, none repeated.
-func (p *PinPayload) Validate() error {
-	if p == nil {
-		return nilPayloadError()
-	}
+func (p PinPayload) Validate() error {
 	if p.Action != PinActionPin && p.Action != PinActionUnpin {
 		return &FieldError{Field: "action", Reason: "must be PIN or UNPIN, got " + strconvQuote(string(p.Action))}
 	}
@@ -54,10 +51,18 @@ func (p *PinPayload) Validate() error {
 	return err
 }
 
-// TranscriptItem is one message quoted in a PLAIN_TRANSCRIPT.
+// TranscriptItem is one message quoted in a PLAIN_TRANSCRIPT. iOS decodes
+// transcript_id, message_id, category and created_at as required fields
+// (ios-app TranscriptMessage.swift), so they are always encoded.
 type TranscriptItem struct {
-	// TranscriptID is the message id of the transcript message itself.
-	TranscriptID   string    `json:"transcript_id,omitempty"`
+	// TranscriptID is the message id of the transcript message that holds
+	// the item: the apps show only the items whose TranscriptID is the
+	// message's id (android-app DecryptMessage.kt processTranscriptMessage,
+	// ios-app ReceiveMessageService.swift parseTranscript). Left empty,
+	// [Client.SendTranscript] and [Client.Send] fill it in. An item of a
+	// transcript nested in this one carries the nested transcript's
+	// message id.
+	TranscriptID   string    `json:"transcript_id"`
 	MessageID      string    `json:"message_id"`
 	UserID         string    `json:"user_id,omitempty"`
 	UserFullName   string    `json:"user_full_name,omitempty"`
@@ -68,7 +73,7 @@ type TranscriptItem struct {
 	MediaSize      int64     `json:"media_size,omitempty"`
 	MediaWidth     int       `json:"media_width,omitempty"`
 	MediaHeight    int       `json:"media_height,omitempty"`
-	MediaDuration  int64     `json:"media_duration,omitempty"`
+	MediaDuration  int64     `json:"media_duration,omitempty"` // milliseconds
 	MediaMimeType  string    `json:"media_mime_type,omitempty"`
 	MediaStatus    string    `json:"media_status,omitempty"`
 	MediaWaveform  string    `json:"media_waveform,omitempty"`
@@ -93,8 +98,12 @@ type Transcript []TranscriptItem
 // Category returns PLAIN_TRANSCRIPT.
 func (Transcript) Category() Category { return CategoryPlainTranscript }
 
+func (Transcript) payload() {}
+
 // Validate requires at least one item, each with a UUID message id and a
-// known category; transcript ids, when set, must be UUIDs.
+// known category; transcript ids, when set, must be UUIDs. Whether they
+// point at the right message is checked when the message id is known (see
+// [Transcript.For]).
 func (t Transcript) Validate() error {
 	if len(t) == 0 {
 		return &FieldError{Field: "transcript", Reason: "is empty"}
@@ -113,4 +122,43 @@ func (t Transcript) Validate() error {
 		}
 	}
 	return nil
+}
+
+// For returns a copy of t for the transcript message messageID: items
+// without a transcript id get messageID. It reports a [*FieldError] when an
+// item points at a message that is neither messageID nor a transcript item
+// of t (a nested transcript), or when no item belongs to messageID: the
+// apps drop such items, and show a transcript without any as an unknown
+// message.
+func (t Transcript) For(messageID string) (Transcript, error) {
+	id, err := parseUUID("message_id", messageID)
+	if err != nil {
+		return nil, err
+	}
+	nested := map[string]bool{}
+	for _, it := range t {
+		if it.Category.Plain() == CategoryPlainTranscript {
+			nested[strings.ToLower(it.MessageID)] = true
+		}
+	}
+	out := make(Transcript, len(t))
+	own := 0
+	for i, it := range t {
+		tid := strings.ToLower(it.TranscriptID)
+		switch {
+		case tid == "":
+			it.TranscriptID = id
+			own++
+		case tid == id:
+			own++
+		case !nested[tid]:
+			return nil, &FieldError{Field: "transcript[" + strconv.Itoa(i) + "].transcript_id",
+				Reason: "is " + tid + ", neither this message (" + id + ") nor a transcript inside it: the apps drop the item"}
+		}
+		out[i] = it
+	}
+	if own == 0 {
+		return nil, &FieldError{Field: "transcript", Reason: "no item belongs to message " + id + ": the apps show the transcript as an unknown message"}
+	}
+	return out, nil
 }

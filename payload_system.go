@@ -30,7 +30,12 @@ type SystemConversationPayload struct {
 }
 
 // Category returns SYSTEM_CONVERSATION.
-func (*SystemConversationPayload) Category() Category { return CategorySystemConversation }
+func (SystemConversationPayload) Category() Category { return CategorySystemConversation }
+
+func (SystemConversationPayload) payload() {}
+
+// Validate refuses the payload: only the API sends SYSTEM_CONVERSATION.
+func (p SystemConversationPayload) Validate() error { return inboundOnly(p.Category()) }
 
 // AccountSnapshotPayload is the inbound SYSTEM_ACCOUNT_SNAPSHOT payload: a
 // legacy transfer. Amount is a decimal string, negative when outgoing. The
@@ -49,10 +54,15 @@ type AccountSnapshotPayload struct {
 }
 
 // Category returns SYSTEM_ACCOUNT_SNAPSHOT.
-func (*AccountSnapshotPayload) Category() Category { return CategorySystemAccountSnapshot }
+func (AccountSnapshotPayload) Category() Category { return CategorySystemAccountSnapshot }
+
+func (AccountSnapshotPayload) payload() {}
+
+// Validate refuses the payload: only the API sends SYSTEM_ACCOUNT_SNAPSHOT.
+func (p AccountSnapshotPayload) Validate() error { return inboundOnly(p.Category()) }
 
 // Counterparty returns OpponentID, or CounterUserID when that is empty.
-func (p *AccountSnapshotPayload) Counterparty() string {
+func (p AccountSnapshotPayload) Counterparty() string {
 	if p.OpponentID != "" {
 		return p.OpponentID
 	}
@@ -76,4 +86,9 @@ type SafeSnapshotPayload struct {
 }
 
 // Category returns SYSTEM_SAFE_SNAPSHOT.
-func (*SafeSnapshotPayload) Category() Category { return CategorySystemSafeSnapshot }
+func (SafeSnapshotPayload) Category() Category { return CategorySystemSafeSnapshot }
+
+func (SafeSnapshotPayload) payload() {}
+
+// Validate refuses the payload: only the API sends SYSTEM_SAFE_SNAPSHOT.
+func (p SafeSnapshotPayload) Validate() error { return inboundOnly(p.Category()) }

@@ -29,8 +29,6 @@ func updatePayloadGolden() bool {
 	return f != nil && f.Value.String() == "true"
 }
 
-func plBool(b bool) *bool { return &b }
-
 func plTime(s string) time.Time {
 	t, err := time.Parse(time.RFC3339Nano, s)
 	if err != nil {
@@ -50,18 +48,16 @@ const (
 // The category is the file name up to the first dot.
 var payloadGoldens = []struct {
 	name  string
-	value interface{ Category() Category }
+	value Payload
 }{
-	{"PLAIN_IMAGE", &ImagePayload{AttachmentID: plIDD, MimeType: "image/jpeg", Width: 1024, Height: 768, Size: 204800, Thumbnail: "/9j/4AAQSkZJRgABAQ=="}},
-	{"PLAIN_DATA", &DataPayload{AttachmentID: plIDD, MimeType: "application/pdf", Size: 1024, Name: "2020-12-12 <report> & notes.pdf"}},
-	{"PLAIN_VIDEO", &VideoPayload{AttachmentID: plIDD, MimeType: "video/mp4", Width: 1280, Height: 720, Size: 4096000, Duration: 60, Thumbnail: "iVBORw0KGgo"}},
-	{"PLAIN_AUDIO", &AudioPayload{AttachmentID: plIDD, MimeType: "audio/ogg", Size: 3000, Duration: 2500, Waveform: "AAECAwQFBgcICQ"}},
-	{"PLAIN_STICKER", &StickerPayload{StickerID: plIDA}},
-	{"PLAIN_STICKER.album", &StickerPayload{AlbumID: plIDB, Name: "smile"}},
-	{"PLAIN_CONTACT", &ContactPayload{UserID: plIDB}},
-	{"PLAIN_LIVE", &LivePayload{Width: 650, Height: 366, ThumbURL: "https://mixin.one/logo.png", URL: "https://mixin.one/live.m3u8?a=1&b=2", Shareable: plBool(false)}},
-	{"PLAIN_LOCATION", &LocationPayload{Latitude: 53.47845177824066, Longitude: 126.5893955829421, Name: "Tom & Jerry <café>", Address: "China Beijing"}},
-	{"PLAIN_LOCATION.zero", &LocationPayload{}},
+	{"PLAIN_IMAGE", ImagePayload{AttachmentID: plIDD, MimeType: "image/jpeg", Width: 1024, Height: 768, Size: 204800, Thumbnail: "/9j/4AAQSkZJRgABAQ=="}},
+	{"PLAIN_DATA", DataPayload{AttachmentID: plIDD, MimeType: "application/pdf", Size: 1024, Name: "2020-12-12 <report> & notes.pdf"}},
+	{"PLAIN_VIDEO", VideoPayload{AttachmentID: plIDD, MimeType: "video/mp4", Width: 1280, Height: 720, Size: 4096000, Duration: 60000, Thumbnail: "iVBORw0KGgo"}},
+	{"PLAIN_AUDIO", AudioPayload{AttachmentID: plIDD, MimeType: "audio/ogg", Size: 3000, Duration: 2500, Waveform: "AAECAwQFBgcICQ"}},
+	{"PLAIN_STICKER", StickerPayload{StickerID: plIDA}},
+	{"PLAIN_CONTACT", ContactPayload{UserID: plIDB}},
+	{"PLAIN_LIVE", LivePayload{Width: 650, Height: 366, ThumbURL: "https://mixin.one/logo.png", URL: "https://mixin.one/live.m3u8?a=1&b=2", Shareable: false}},
+	{"PLAIN_LOCATION", LocationPayload{Latitude: 53.47845177824066, Longitude: 126.5893955829421, Name: "Tom & Jerry <café>", Address: "China Beijing"}},
 	{"PLAIN_TRANSCRIPT", Transcript{
 		{TranscriptID: plIDC, MessageID: plIDA, UserID: plIDB, UserFullName: "Alice", Category: CategoryPlainText, Content: "hi <b>there</b>", CreatedAt: plTime("2022-08-19T03:06:17.363215481Z")},
 		{TranscriptID: plIDC, MessageID: plIDD, UserID: plIDB, UserFullName: "Alice", Category: CategoryPlainImage, Content: plIDD,
@@ -69,29 +65,31 @@ var payloadGoldens = []struct {
 			MediaKey: "a2V5", MediaDigest: "ZGlnZXN0", MediaCreatedAt: plTime("2022-08-19T03:06:00Z"), ThumbImage: "L6PZfSi_.AyE_3t7t7R**0o#DgR4",
 			QuoteID: plIDA, QuoteContent: `{"content":"hi"}`, Caption: "a cat", CreatedAt: plTime("2022-08-19T03:06:18Z")},
 	}},
-	{"APP_CARD", &AppCardPayload{AppID: plIDA, CoverURL: "https://mixin.one/cover.png", Title: "Mixin", Description: "Hello & welcome <friend>",
+	{"APP_CARD", AppCardPayload{AppID: plIDA, CoverURL: "https://mixin.one/cover.png", Title: "Mixin", Description: "Hello & welcome <friend>",
 		Actions:   []Button{{Label: "Open", Color: "#3D75E3", Action: "https://mixin.one/?a=1&b=2"}, {Label: "Say hi", Color: "#ABABAB", Action: "input:hi"}},
-		Shareable: plBool(true)}},
-	{"APP_CARD.legacy", &AppCardPayload{AppID: plIDA, IconURL: "https://mixin.one/assets/98b586edb270556d1972112bd7985e9e.png", Title: "Mixin", Description: "Hello World.", Action: "https://mixin.one", Shareable: plBool(false)}},
+		Shareable: true}},
+	{"APP_CARD.cover", AppCardPayload{AppID: plIDA, Cover: AppCardCover{MimeType: "image/png", URL: "https://mixin.one/cover.png", Width: 640, Height: 320, Thumbnail: "LEHV6nWB2yk8pyo0adR*.7kCMdnj"},
+		Title: "Cover", Description: "With a cover object", Actions: []Button{}, Shareable: true}},
+	{"APP_CARD.legacy", AppCardPayload{AppID: plIDA, IconURL: "https://mixin.one/assets/98b586edb270556d1972112bd7985e9e.png", Title: "Mixin", Description: "Hello World.", Action: "https://mixin.one", Shareable: false}},
 	{"APP_BUTTON_GROUP", ButtonGroup{{Label: "Mixin Website", Color: "#ABABAB", Action: "https://mixin.one"}, {Label: "Pay", Color: "#00b2ff", Action: "mixin://pay?recipient=" + plIDB + "&amount=1"}}},
-	{"MESSAGE_RECALL", &RecallPayload{MessageID: plIDC}},
-	{"MESSAGE_PIN", &PinPayload{Action: PinActionPin, MessageIDs: []string{plIDA, plIDC}}},
-	{"SYSTEM_CONVERSATION", &SystemConversationPayload{Action: SystemConversationActionAdd, ParticipantID: plIDB, UserID: plIDA}},
-	{"SYSTEM_CONVERSATION.role", &SystemConversationPayload{Action: SystemConversationActionRole, ParticipantID: plIDB, Role: RoleAdmin}},
-	{"SYSTEM_CONVERSATION.expire", &SystemConversationPayload{Action: SystemConversationActionExpire, ParticipantID: plIDB, ExpireIn: 86400}},
-	{"SYSTEM_ACCOUNT_SNAPSHOT", &AccountSnapshotPayload{Type: "transfer", SnapshotID: "ab56be4c-5b20-41c6-a9c3-244f9a433f35", OpponentID: plIDB,
+	{"MESSAGE_RECALL", RecallPayload{MessageID: plIDC}},
+	{"MESSAGE_PIN", PinPayload{Action: PinActionPin, MessageIDs: []string{plIDA, plIDC}}},
+	{"SYSTEM_CONVERSATION", SystemConversationPayload{Action: SystemConversationActionAdd, ParticipantID: plIDB, UserID: plIDA}},
+	{"SYSTEM_CONVERSATION.role", SystemConversationPayload{Action: SystemConversationActionRole, ParticipantID: plIDB, Role: RoleAdmin}},
+	{"SYSTEM_CONVERSATION.expire", SystemConversationPayload{Action: SystemConversationActionExpire, ParticipantID: plIDB, ExpireIn: 86400}},
+	{"SYSTEM_ACCOUNT_SNAPSHOT", AccountSnapshotPayload{Type: "transfer", SnapshotID: "ab56be4c-5b20-41c6-a9c3-244f9a433f35", OpponentID: plIDB,
 		AssetID: "43d61dcd-e413-450d-80b8-101d5e903357", Amount: "-10", TraceID: "7c67e8e8-b142-488b-80a3-61d4d29c90bf", Memo: "hello", CreatedAt: plTime("2018-05-03T10:08:34.859542588Z")}},
-	{"SYSTEM_SAFE_SNAPSHOT", &SafeSnapshotPayload{Type: "snapshot", SnapshotID: "ab56be4c-5b20-41c6-a9c3-244f9a433f35", UserID: plIDA, OpponentID: plIDB,
+	{"SYSTEM_SAFE_SNAPSHOT", SafeSnapshotPayload{Type: "snapshot", SnapshotID: "ab56be4c-5b20-41c6-a9c3-244f9a433f35", UserID: plIDA, OpponentID: plIDB,
 		TransactionHash: "b6b8d99b7cecf810980aaeef17a48f82ed573f2552517d4932d195181bc6ba11", AssetID: "43d61dcd-e413-450d-80b8-101d5e903357",
 		Amount: "0.5", Memo: "thanks", CreatedAt: plTime("2024-05-03T10:08:34.859542588Z")}},
 }
 
 // encodePayloadGolden encodes sendable payloads with EncodePayload (which validates)
 // and inbound-only ones with the same JSON encoder.
-func encodePayloadGolden(t *testing.T, v interface{ Category() Category }) []byte {
+func encodePayloadGolden(t *testing.T, v Payload) []byte {
 	t.Helper()
-	if p, ok := v.(Payload); ok {
-		b, err := EncodePayload(p)
+	if v.Category().Sendable() {
+		b, err := EncodePayload(v)
 		require.NoError(t, err)
 		return b
 	}
@@ -174,39 +172,41 @@ func TestPayloadSeedNodeFieldsDecode(t *testing.T) {
 	cases := []struct {
 		category Category
 		data     string
-		want     any
+		want     Payload
 	}{
 		{CategoryPlainImage, `{"attachment_id":"` + plIDD + `","mime_type":"image/jpeg","width":300,"height":300,"size":300,"thumbnail":"dGh1bWI="}`,
-			&ImagePayload{AttachmentID: plIDD, MimeType: "image/jpeg", Width: 300, Height: 300, Size: 300, Thumbnail: "dGh1bWI="}},
+			ImagePayload{AttachmentID: plIDD, MimeType: "image/jpeg", Width: 300, Height: 300, Size: 300, Thumbnail: "dGh1bWI="}},
 		{CategoryPlainData, `{"attachment_id":"` + plIDD + `","mime_type":"image/jpeg","size":300,"name":"a.jpg"}`,
-			&DataPayload{AttachmentID: plIDD, MimeType: "image/jpeg", Size: 300, Name: "a.jpg"}},
+			DataPayload{AttachmentID: plIDD, MimeType: "image/jpeg", Size: 300, Name: "a.jpg"}},
 		{CategoryPlainSticker, `{"sticker_id":"` + plIDA + `","name":"n","album_id":"` + plIDB + `"}`,
-			&StickerPayload{StickerID: plIDA, Name: "n", AlbumID: plIDB}},
-		{CategoryPlainContact, `{"user_id":"` + plIDB + `"}`, &ContactPayload{UserID: plIDB}},
+			StickerPayload{StickerID: plIDA, Name: "n", AlbumID: plIDB}},
+		{CategoryPlainContact, `{"user_id":"` + plIDB + `"}`, ContactPayload{UserID: plIDB}},
 		{CategoryAppCard, `{"app_id":"` + plIDA + `","icon_url":"https://x.test/i.png","title":"t","description":"d","action":"https://x.test","shareable":false}`,
-			&AppCardPayload{AppID: plIDA, IconURL: "https://x.test/i.png", Title: "t", Description: "d", Action: "https://x.test", Shareable: plBool(false)}},
+			AppCardPayload{AppID: plIDA, IconURL: "https://x.test/i.png", Title: "t", Description: "d", Action: "https://x.test"}},
 		{CategoryPlainAudio, `{"attachment_id":"` + plIDD + `","mime_type":"audio/ogg","size":300,"duration":300,"wave_form":"AAEC"}`,
-			&AudioPayload{AttachmentID: plIDD, MimeType: "audio/ogg", Size: 300, Duration: 300, Waveform: "AAEC"}},
+			AudioPayload{AttachmentID: plIDD, MimeType: "audio/ogg", Size: 300, Duration: 300, Waveform: "AAEC"}},
 		{CategoryPlainLive, `{"width":300,"height":300,"thumb_url":"https://x.test/t.png","url":"https://x.test/l.m3u8","shareable":false}`,
-			&LivePayload{Width: 300, Height: 300, ThumbURL: "https://x.test/t.png", URL: "https://x.test/l.m3u8", Shareable: plBool(false)}},
+			LivePayload{Width: 300, Height: 300, ThumbURL: "https://x.test/t.png", URL: "https://x.test/l.m3u8"}},
 		{CategoryPlainVideo, `{"attachment_id":"` + plIDD + `","mime_type":"video/mp4","size":300,"duration":300,"width":300,"height":300,"thumbnail":"dA=="}`,
-			&VideoPayload{AttachmentID: plIDD, MimeType: "video/mp4", Size: 300, Duration: 300, Width: 300, Height: 300, Thumbnail: "dA=="}},
+			VideoPayload{AttachmentID: plIDD, MimeType: "video/mp4", Size: 300, Duration: 300, Width: 300, Height: 300, Thumbnail: "dA=="}},
 		{CategoryPlainLocation, `{"latitude":1.5,"longitude":-2.25,"address":"addr","name":"nm"}`,
-			&LocationPayload{Latitude: 1.5, Longitude: -2.25, Address: "addr", Name: "nm"}},
+			LocationPayload{Latitude: 1.5, Longitude: -2.25, Address: "addr", Name: "nm"}},
 		{CategoryAppButtonGroup, `[{"label":"l","color":"#FF0000","action":"https://x.test"}]`,
 			ButtonGroup{{Label: "l", Color: "#FF0000", Action: "https://x.test"}}},
-		{CategoryMessageRecall, `{"message_id":"` + plIDC + `"}`, &RecallPayload{MessageID: plIDC}},
+		{CategoryMessageRecall, `{"message_id":"` + plIDC + `"}`, RecallPayload{MessageID: plIDC}},
 		// Go/Node SDK types name the counter-party counter_user_id.
 		{CategorySystemAccountSnapshot, `{"type":"transfer","snapshot_id":"` + plIDA + `","counter_user_id":"` + plIDB + `","asset_id":"` + plIDC + `","amount":"1.5","trace_id":"` + plIDD + `","memo":"m","created_at":"2018-05-03T10:08:34.859542588Z"}`,
-			&AccountSnapshotPayload{Type: "transfer", SnapshotID: plIDA, CounterUserID: plIDB, AssetID: plIDC, Amount: "1.5", TraceID: plIDD, Memo: "m", CreatedAt: plTime("2018-05-03T10:08:34.859542588Z")}},
+			AccountSnapshotPayload{Type: "transfer", SnapshotID: plIDA, CounterUserID: plIDB, AssetID: plIDC, Amount: "1.5", TraceID: plIDD, Memo: "m", CreatedAt: plTime("2018-05-03T10:08:34.859542588Z")}},
 	}
 	for _, tc := range cases {
 		t.Run(string(tc.category), func(t *testing.T) {
 			got, err := DecodePayload(tc.category, []byte(tc.data))
 			require.NoError(t, err)
 			assert.Equal(t, tc.want, got)
-			if p, ok := got.(Payload); ok {
-				assert.NoError(t, p.Validate())
+			if got.Category().Sendable() {
+				assert.NoError(t, got.Validate())
+			} else {
+				assert.ErrorIs(t, got.Validate(), ErrInvalidInput, "inbound-only payloads are refused for sending")
 			}
 		})
 	}
@@ -226,7 +226,7 @@ func TestPayloadAudioWaveformKeys(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			v, err := DecodePayload(CategoryPlainAudio, []byte(tc.data))
 			require.NoError(t, err)
-			a := v.(*AudioPayload)
+			a := v.(AudioPayload)
 			assert.Equal(t, tc.want, a.Waveform)
 			assert.Equal(t, int64(2), a.Duration)
 			b, err := EncodePayload(a)
@@ -242,34 +242,45 @@ func TestPayloadAudioWaveformKeys(t *testing.T) {
 func TestPayloadAppCardShapes(t *testing.T) {
 	legacy, err := DecodePayload(CategoryAppCard, mustReadPayloadGolden(t, "APP_CARD.legacy"))
 	require.NoError(t, err)
-	assert.True(t, legacy.(*AppCardPayload).IsLegacy())
-	assert.False(t, legacy.(*AppCardPayload).IsShareable())
+	assert.True(t, legacy.(AppCardPayload).IsLegacy())
+	assert.False(t, legacy.(AppCardPayload).Shareable)
 
 	card, err := DecodePayload(CategoryAppCard, mustReadPayloadGolden(t, "APP_CARD"))
 	require.NoError(t, err)
-	c := card.(*AppCardPayload)
+	c := card.(AppCardPayload)
 	assert.False(t, c.IsLegacy())
 	assert.Len(t, c.Actions, 2)
 
-	// Shareable: unset is left out (API default true); false is sent.
-	p := &AppCardPayload{AppID: plIDA, Title: "t", Description: "d", Action: "https://x.test"}
-	assert.True(t, p.IsShareable())
+	// shareable is always sent, false included (iOS requires it, Android
+	// reads a missing one as false); a new-shape card always has actions.
+	p := AppCardPayload{AppID: plIDA, Title: "t", Description: "d", Action: "https://x.test", IconURL: "https://x.test/i.png"}
 	b, err := EncodePayload(p)
 	require.NoError(t, err)
-	assert.NotContains(t, string(b), "shareable")
-	p.SetShareable(false)
+	assert.Contains(t, string(b), `"shareable":false`)
+	assert.NotContains(t, string(b), `"actions"`)
+	p.Shareable = true
 	b, err = EncodePayload(p)
 	require.NoError(t, err)
-	assert.Contains(t, string(b), `"shareable":false`)
+	assert.Contains(t, string(b), `"shareable":true`)
+	b, err = EncodePayload(AppCardPayload{AppID: plIDA, Title: "t", Description: "d"})
+	require.NoError(t, err)
+	assert.Equal(t, `{"app_id":"`+plIDA+`","title":"t","description":"d","actions":[],"shareable":false}`, string(b))
 
 	// The 2024 Docs variant: cover object and actions.buttons.
 	v, err := DecodePayload(CategoryAppCard, []byte(`{"app_id":"`+plIDA+`","title":"t","description":"d",
-		"cover":{"mime_type":"image/png","url":"https://x.test/c.png","width":10,"height":10,"thumbnail":""},
-		"actions":{"buttons":[{"label":"Go","url":"https://x.test/go"}]},"updated_at":"2024-09-01T00:00:00Z"}`))
+		"cover":{"mime_type":"image/png","url":"https://x.test/c.png","width":10,"height":10,"thumbnail":"AAAA"},
+		"actions":{"buttons":[{"label":"Go","color":"#FFFFFF","url":"https://x.test/go"}]},"updated_at":"2024-09-01T00:00:00Z"}`))
 	require.NoError(t, err)
-	assert.Equal(t, &AppCardPayload{AppID: plIDA, Title: "t", Description: "d", CoverURL: "https://x.test/c.png",
-		Actions: []Button{{Label: "Go", Action: "https://x.test/go"}}}, v)
-	assert.NoError(t, v.(*AppCardPayload).Validate())
+	assert.Equal(t, AppCardPayload{AppID: plIDA, Title: "t", Description: "d",
+		Cover:     AppCardCover{MimeType: "image/png", URL: "https://x.test/c.png", Width: 10, Height: 10, Thumbnail: "AAAA"},
+		Actions:   []Button{{Label: "Go", Color: "#FFFFFF", Action: "https://x.test/go"}},
+		UpdatedAt: "2024-09-01T00:00:00Z"}, v)
+	assert.NoError(t, v.Validate())
+
+	// A cover that is not an object is ignored, not fatal.
+	v, err = DecodePayload(CategoryAppCard, []byte(`{"app_id":"`+plIDA+`","title":"t","description":"d","cover":"x"}`))
+	require.NoError(t, err)
+	assert.True(t, v.(AppCardPayload).Cover.IsZero())
 
 	_, err = DecodePayload(CategoryAppCard, []byte(`{"actions":"x"}`))
 	assert.Error(t, err)
@@ -289,6 +300,15 @@ func TestPayloadValidateRejects(t *testing.T) {
 	for i := range sevenButtons {
 		sevenButtons[i] = okButton
 	}
+	img := ImagePayload{AttachmentID: plIDD, MimeType: "image/png", Width: 10, Height: 10, Size: 1}
+	vid := VideoPayload{AttachmentID: plIDD, MimeType: "video/mp4", Width: 10, Height: 10, Size: 1, Duration: 1000}
+	live := LivePayload{Width: 10, Height: 10, ThumbURL: "https://x.test/t.png", URL: "https://x.test/l.m3u8"}
+	legacy := AppCardPayload{AppID: plIDA, Title: "t", Description: "d", Action: "https://x.test", IconURL: "https://x.test/i.png"}
+	cover := AppCardCover{MimeType: "image/png", URL: "https://x.test/c.png", Width: 10, Height: 10, Thumbnail: "AAAA"}
+	with := func(p ImagePayload, f func(*ImagePayload)) ImagePayload { f(&p); return p }
+	withVideo := func(p VideoPayload, f func(*VideoPayload)) VideoPayload { f(&p); return p }
+	withLive := func(p LivePayload, f func(*LivePayload)) LivePayload { f(&p); return p }
+	withCard := func(p AppCardPayload, f func(*AppCardPayload)) AppCardPayload { f(&p); return p }
 	cases := []struct {
 		name  string
 		p     Payload
@@ -297,30 +317,39 @@ func TestPayloadValidateRejects(t *testing.T) {
 		{"empty text", Text(""), "text"},
 		{"text not utf8", Text("\xff\xfe"), "text"},
 		{"empty post", Post(""), "post"},
-		{"nil image", (*ImagePayload)(nil), "payload"},
-		{"image attachment not uuid", &ImagePayload{AttachmentID: "abc", MimeType: "image/png"}, "attachment_id"},
-		{"image no mime", &ImagePayload{AttachmentID: plIDD}, "mime_type"},
-		{"image negative width", &ImagePayload{AttachmentID: plIDD, MimeType: "image/png", Width: -1}, "width"},
-		{"image negative size", &ImagePayload{AttachmentID: plIDD, MimeType: "image/png", Size: -5}, "size"},
-		{"data empty attachment", &DataPayload{MimeType: "a/b"}, "attachment_id"},
-		{"data negative size", &DataPayload{AttachmentID: plIDD, MimeType: "a/b", Size: -1}, "size"},
-		{"video negative duration", &VideoPayload{AttachmentID: plIDD, MimeType: "video/mp4", Duration: -1}, "duration"},
-		{"video negative height", &VideoPayload{AttachmentID: plIDD, MimeType: "video/mp4", Height: -1}, "height"},
-		{"audio no mime", &AudioPayload{AttachmentID: plIDD, MimeType: " "}, "mime_type"},
-		{"audio negative duration", &AudioPayload{AttachmentID: plIDD, MimeType: "audio/ogg", Duration: -3}, "duration"},
-		{"sticker empty", &StickerPayload{}, "sticker_id"},
-		{"sticker id not uuid", &StickerPayload{StickerID: "smile"}, "sticker_id"},
-		{"sticker album without name", &StickerPayload{AlbumID: plIDA}, "name"},
-		{"contact not uuid", &ContactPayload{UserID: "7000"}, "user_id"},
-		{"card app id", &AppCardPayload{AppID: "x", Title: "t", Description: "d", Action: "https://x.test"}, "app_id"},
-		{"card empty title", &AppCardPayload{AppID: plIDA, Description: "d", Action: "https://x.test"}, "title"},
-		{"card long title", &AppCardPayload{AppID: plIDA, Title: strings.Repeat("x", 37), Description: "d", Actions: []Button{okButton}}, "title"},
-		{"card long description", &AppCardPayload{AppID: plIDA, Title: "t", Description: strings.Repeat("d", 1025)}, "description"},
-		{"card legacy empty description", &AppCardPayload{AppID: plIDA, Title: "t", Action: "https://x.test"}, "description"},
-		{"card legacy bad action", &AppCardPayload{AppID: plIDA, Title: "t", Description: "d", Action: "javascript:alert(1)"}, "action"},
-		{"card legacy bad icon", &AppCardPayload{AppID: plIDA, Title: "t", Description: "d", Action: "https://x.test", IconURL: "ftp://x"}, "icon_url"},
-		{"card bad cover", &AppCardPayload{AppID: plIDA, Title: "t", Description: "d", CoverURL: "/relative.png"}, "cover_url"},
-		{"card action color", &AppCardPayload{AppID: plIDA, Title: "t", Description: "d", Actions: []Button{okButton, {Label: "x", Color: "red", Action: "https://x.test"}}}, "actions[1].color"},
+		{"image attachment not uuid", with(img, func(p *ImagePayload) { p.AttachmentID = "abc" }), "attachment_id"},
+		{"image no mime", with(img, func(p *ImagePayload) { p.MimeType = "" }), "mime_type"},
+		{"image of a text file", with(img, func(p *ImagePayload) { p.MimeType = "text/plain" }), "mime_type"},
+		{"image without width", with(img, func(p *ImagePayload) { p.Width = 0 }), "width"},
+		{"image without height", with(img, func(p *ImagePayload) { p.Height = 0 }), "height"},
+		{"image negative width", with(img, func(p *ImagePayload) { p.Width = -1 }), "width"},
+		{"image zero size", with(img, func(p *ImagePayload) { p.Size = 0 }), "size"},
+		{"data empty attachment", DataPayload{MimeType: "a/b", Size: 1}, "attachment_id"},
+		{"data zero size", DataPayload{AttachmentID: plIDD, MimeType: "a/b"}, "size"},
+		{"video zero duration", withVideo(vid, func(p *VideoPayload) { p.Duration = 0 }), "duration"},
+		{"video negative duration", withVideo(vid, func(p *VideoPayload) { p.Duration = -1 }), "duration"},
+		{"video without height", withVideo(vid, func(p *VideoPayload) { p.Height = 0 }), "height"},
+		{"video of an image", withVideo(vid, func(p *VideoPayload) { p.MimeType = "image/png" }), "mime_type"},
+		{"audio no mime", AudioPayload{AttachmentID: plIDD, MimeType: " ", Size: 1}, "mime_type"},
+		{"audio negative duration", AudioPayload{AttachmentID: plIDD, MimeType: "audio/ogg", Size: 1, Duration: -3}, "duration"},
+		{"sticker empty", StickerPayload{}, "sticker_id"},
+		{"sticker id not uuid", StickerPayload{StickerID: "smile"}, "sticker_id"},
+		{"sticker by album only", StickerPayload{AlbumID: plIDA, Name: "wave"}, "sticker_id"},
+		{"contact not uuid", ContactPayload{UserID: "7000"}, "user_id"},
+		{"card app id", withCard(legacy, func(p *AppCardPayload) { p.AppID = "x" }), "app_id"},
+		{"card empty title", withCard(legacy, func(p *AppCardPayload) { p.Title = "" }), "title"},
+		{"card long title", AppCardPayload{AppID: plIDA, Title: strings.Repeat("x", 37), Description: "d", Actions: []Button{okButton}}, "title"},
+		{"card long description", AppCardPayload{AppID: plIDA, Title: "t", Description: strings.Repeat("d", 1025)}, "description"},
+		{"card legacy empty description", withCard(legacy, func(p *AppCardPayload) { p.Description = "" }), "description"},
+		{"card legacy bad action", withCard(legacy, func(p *AppCardPayload) { p.Action = "javascript:alert(1)" }), "action"},
+		{"card legacy bad icon", withCard(legacy, func(p *AppCardPayload) { p.IconURL = "ftp://x" }), "icon_url"},
+		{"card legacy without icon", withCard(legacy, func(p *AppCardPayload) { p.IconURL = "" }), "icon_url"},
+		{"card bad cover url", AppCardPayload{AppID: plIDA, Title: "t", Description: "d", CoverURL: "/relative.png"}, "cover_url"},
+		{"card cover without width", AppCardPayload{AppID: plIDA, Title: "t", Description: "d", Cover: AppCardCover{MimeType: "image/png", URL: "https://x.test/c.png", Height: 1, Thumbnail: "A"}}, "cover.width"},
+		{"card cover without thumbnail", AppCardPayload{AppID: plIDA, Title: "t", Description: "d", Cover: AppCardCover{MimeType: "image/png", URL: "https://x.test/c.png", Width: 1, Height: 1}}, "cover.thumbnail"},
+		{"card cover not an image", AppCardPayload{AppID: plIDA, Title: "t", Description: "d", Cover: AppCardCover{MimeType: "video/mp4", URL: cover.URL, Width: 1, Height: 1, Thumbnail: "A"}}, "cover.mime_type"},
+		{"card action color", AppCardPayload{AppID: plIDA, Title: "t", Description: "d", Actions: []Button{okButton, {Label: "x", Color: "red", Action: "https://x.test"}}}, "actions[1].color"},
+		{"card action without color", AppCardPayload{AppID: plIDA, Title: "t", Description: "d", Actions: []Button{{Label: "x", Action: "https://x.test"}}}, "actions[0].color"},
 		{"buttons empty", ButtonGroup{}, "buttons"},
 		{"buttons too many", sevenButtons, "buttons"},
 		{"button empty label", ButtonGroup{okButton, {Color: "#FFFFFF", Action: "https://x.test"}}, "buttons[1].label"},
@@ -331,20 +360,29 @@ func TestPayloadValidateRejects(t *testing.T) {
 		{"button empty action", ButtonGroup{{Label: "l", Color: "#FFFFFF"}}, "buttons[0].action"},
 		{"button hostless url", ButtonGroup{{Label: "l", Color: "#FFFFFF", Action: "https:///path"}}, "buttons[0].action"},
 		{"button empty input", ButtonGroup{{Label: "l", Color: "#FFFFFF", Action: "input: "}}, "buttons[0].action"},
-		{"location latitude", &LocationPayload{Latitude: 91}, "latitude"},
-		{"location latitude NaN", &LocationPayload{Latitude: math.NaN()}, "latitude"},
-		{"location longitude", &LocationPayload{Longitude: -180.5}, "longitude"},
-		{"recall not uuid", &RecallPayload{MessageID: "1"}, "message_id"},
-		{"recall nil", (*RecallPayload)(nil), "payload"},
-		{"pin bad action", &PinPayload{Action: "pin", MessageIDs: []string{plIDA}}, "action"},
-		{"pin no ids", &PinPayload{Action: PinActionUnpin}, "message_ids"},
-		{"pin bad id", &PinPayload{Action: PinActionPin, MessageIDs: []string{plIDA, "x"}}, "message_ids[1]"},
-		{"live bad url", &LivePayload{ThumbURL: "https://x.test/t.png", URL: "rtmp://x.test/live"}, "url"},
-		{"live empty thumb", &LivePayload{URL: "https://x.test/l.m3u8"}, "thumb_url"},
-		{"live negative width", &LivePayload{Width: -1, ThumbURL: "https://x.test/t.png", URL: "https://x.test/l.m3u8"}, "width"},
+		{"location latitude", LocationPayload{Latitude: 91}, "latitude"},
+		{"location latitude NaN", LocationPayload{Latitude: math.NaN()}, "latitude"},
+		{"location longitude", LocationPayload{Latitude: 1, Longitude: -180.5}, "longitude"},
+		{"location at 0,0", LocationPayload{Name: "nowhere"}, "latitude"},
+		{"recall not uuid", RecallPayload{MessageID: "1"}, "message_id"},
+		{"pin bad action", PinPayload{Action: "pin", MessageIDs: []string{plIDA}}, "action"},
+		{"pin no ids", PinPayload{Action: PinActionUnpin}, "message_ids"},
+		{"pin bad id", PinPayload{Action: PinActionPin, MessageIDs: []string{plIDA, "x"}}, "message_ids[1]"},
+		{"live bad url", withLive(live, func(p *LivePayload) { p.URL = "rtmp://x.test/live" }), "url"},
+		{"live empty thumb", withLive(live, func(p *LivePayload) { p.ThumbURL = "" }), "thumb_url"},
+		{"live without width", withLive(live, func(p *LivePayload) { p.Width = 0 }), "width"},
+		{"live without height", withLive(live, func(p *LivePayload) { p.Height = 0 }), "height"},
 		{"transcript empty", Transcript{}, "transcript"},
 		{"transcript item message id", Transcript{{Category: CategoryPlainText}}, "transcript[0].message_id"},
 		{"transcript item category", Transcript{{MessageID: plIDA, Category: CategoryPlainText}, {MessageID: plIDB, Category: "PLAIN_NOPE"}}, "transcript[1].category"},
+		{"system conversation", SystemConversationPayload{Action: SystemConversationActionAdd}, "category"},
+		{"account snapshot", AccountSnapshotPayload{}, "category"},
+		{"safe snapshot", SafeSnapshotPayload{}, "category"},
+		{"raw unknown", RawPayload{Kind: "PLAIN_HOLOGRAM", Data: []byte("{}")}, "category"},
+		{"raw system", RawPayload{Kind: CategorySystemConversation, Data: []byte("{}")}, "category"},
+		{"raw empty", RawPayload{Kind: CategoryPlainText}, "data"},
+		{"raw bad json", RawPayload{Kind: CategoryPlainImage, Data: []byte("{")}, "data"},
+		{"raw invalid image", RawPayload{Kind: CategoryPlainImage, Data: []byte(`{"attachment_id":"` + plIDD + `","mime_type":"image/png","size":1}`)}, "width"},
 	}
 	require.GreaterOrEqual(t, len(cases), 20)
 	for _, tc := range cases {
@@ -364,18 +402,69 @@ func TestPayloadValidateRejects(t *testing.T) {
 	}
 	_, err := EncodePayload(nil)
 	assert.ErrorIs(t, err, ErrInvalidInput)
+	for _, p := range []Payload{(*ImagePayload)(nil), (*RecallPayload)(nil), (*Text)(nil)} {
+		_, err := EncodePayload(p)
+		var fe *FieldError
+		require.True(t, errors.As(err, &fe), "%T", p)
+		assert.Equal(t, "payload", fe.Field)
+	}
 }
 
 func TestPayloadValidateAccepts(t *testing.T) {
 	for _, p := range []Payload{
 		Text("x"),
-		&StickerPayload{StickerID: strings.ToUpper(plIDA)},
+		StickerPayload{StickerID: strings.ToUpper(plIDA)},
 		ButtonGroup{{Label: "a", Color: "#abcdef", Action: "mixin://users/" + plIDB}, {Label: "b", Color: "#ABCDEF", Action: "input:/help"}, {Label: "c", Color: "#000000", Action: "HTTPS://X.TEST"}},
-		&LocationPayload{Latitude: -90, Longitude: 180},
-		&AppCardPayload{AppID: plIDA, Title: strings.Repeat("界", MaxAppCardTitle), Description: strings.Repeat("d", MaxAppCardDescription)},
+		LocationPayload{Latitude: -90, Longitude: 180},
+		LocationPayload{Latitude: 0, Longitude: 1},
+		AppCardPayload{AppID: plIDA, Title: strings.Repeat("界", MaxAppCardTitle), Description: strings.Repeat("d", MaxAppCardDescription)},
 		Transcript{{MessageID: plIDA, Category: CategoryEncryptedText}},
+		RawPayload{Kind: CategoryPlainText, Data: []byte("hi")},
+		RawPayload{Kind: CategoryPlainSticker, Data: []byte(`{"sticker_id":"` + plIDA + `"}`)},
 	} {
 		assert.NoError(t, p.Validate(), "%#v", p)
+	}
+}
+
+// Pointers to payloads are accepted and encode as the value does.
+func TestPayloadPointersEncodeAsValues(t *testing.T) {
+	text := Text("hi & <you>")
+	b, err := EncodePayload(&text)
+	require.NoError(t, err)
+	assert.Equal(t, "hi & <you>", string(b))
+	img := ImagePayload{AttachmentID: plIDD, MimeType: "image/png", Width: 1, Height: 2, Size: 3}
+	bv, err := EncodePayload(img)
+	require.NoError(t, err)
+	bp, err := EncodePayload(&img)
+	require.NoError(t, err)
+	assert.Equal(t, string(bv), string(bp))
+	raw := RawPayload{Kind: CategoryPlainText, Data: []byte("raw bytes")}
+	b, err = EncodePayload(raw)
+	require.NoError(t, err)
+	assert.Equal(t, "raw bytes", string(b))
+}
+
+// A decoded payload switches by value, and a sendable one encodes back to
+// the same bytes.
+func TestPayloadTypeSwitchByValue(t *testing.T) {
+	for _, tc := range payloadGoldens {
+		c := Category(strings.SplitN(tc.name, ".", 2)[0])
+		data := mustReadPayloadGolden(t, tc.name)
+		p, err := DecodePayload(c, data)
+		require.NoError(t, err, tc.name)
+		matched := false
+		switch p.(type) {
+		case ImagePayload, DataPayload, VideoPayload, AudioPayload, StickerPayload, ContactPayload, LivePayload,
+			LocationPayload, Transcript, AppCardPayload, ButtonGroup, RecallPayload, PinPayload,
+			SystemConversationPayload, AccountSnapshotPayload, SafeSnapshotPayload:
+			matched = true
+		}
+		assert.True(t, matched, "%s decoded to %T", tc.name, p)
+		if c.Sendable() {
+			again, err := EncodePayload(p)
+			require.NoError(t, err, tc.name)
+			assert.Equal(t, string(data), string(again), tc.name)
+		}
 	}
 }
 
@@ -424,9 +513,14 @@ func TestPayloadDecodeErrors(t *testing.T) {
 	assert.ErrorIs(t, err, ErrEncryptedCategory)
 	assert.Contains(t, err.Error(), "ENCRYPTED_TEXT")
 
-	_, err = DecodePayload("PLAIN_HOLOGRAM", []byte("{}"))
-	assert.ErrorIs(t, err, ErrUnknownCategory)
-	assert.Contains(t, err.Error(), "PLAIN_HOLOGRAM")
+	// Unknown categories decode to the raw escape hatch, data copied.
+	data := []byte(`{"x":1}`)
+	v, err := DecodePayload("PLAIN_HOLOGRAM", data)
+	require.NoError(t, err)
+	assert.Equal(t, RawPayload{Kind: "PLAIN_HOLOGRAM", Data: []byte(`{"x":1}`)}, v)
+	data[0] = 'X'
+	assert.Equal(t, byte('{'), v.(RawPayload).Data[0])
+	assert.Equal(t, Category("PLAIN_HOLOGRAM"), v.Category())
 
 	for _, c := range []Category{CategoryPlainImage, CategoryAppButtonGroup, CategoryPlainTranscript, CategoryPlainAudio, CategoryAppCard} {
 		_, err = DecodePayload(c, []byte(`{"attachment_id":`))
@@ -496,19 +590,18 @@ func FuzzDecodePayload(f *testing.F) {
 	f.Add(string(CategoryAppCard), []byte(`{"actions":{"buttons":[{"url":"x"}]},"cover":{"url":1}}`))
 	f.Fuzz(func(t *testing.T, category string, data []byte) {
 		c := Category(category)
-		v, err := DecodePayload(c, data)
+		p, err := DecodePayload(c, data)
 		if err != nil {
 			if c.Valid() && !c.Encrypted() && c != CategoryPlainText && c != CategoryPlainPost {
 				return // malformed JSON
 			}
-			if !errors.Is(err, ErrUnknownCategory) && !errors.Is(err, ErrEncryptedCategory) {
+			if !errors.Is(err, ErrEncryptedCategory) {
 				t.Fatalf("unexpected error for %q: %v", category, err)
 			}
 			return
 		}
 		_, _ = DecodeBase64Data(string(data))
-		p, ok := v.(Payload)
-		if !ok || p.Validate() != nil {
+		if p.Validate() != nil {
 			return
 		}
 		if p.Category() != c {
@@ -518,11 +611,10 @@ func FuzzDecodePayload(f *testing.F) {
 		if err != nil {
 			t.Fatalf("valid payload does not encode: %v", err)
 		}
-		v2, err := DecodePayload(c, b)
+		p2, err := DecodePayload(c, b)
 		if err != nil {
 			t.Fatalf("re-decode: %v\n%s", err, b)
 		}
-		p2 := v2.(Payload)
 		if err := p2.Validate(); err != nil {
 			t.Fatalf("re-decoded payload invalid: %v\n%s", err, b)
 		}

@@ -429,7 +429,7 @@ func TestBadInputTable(t *testing.T) {
 		"AddParticipants over the limit": func() error { _, err := c.AddParticipants(ctx, conv, tooMany...); return err },
 		"ReadUsers duplicate":            func() error { _, err := c.ReadUsers(ctx, u.ID, u.ID); return err },
 		"FetchSessions duplicate upper":  func() error { _, err := c.FetchSessions(ctx, id, upper); return err },
-		"UnpinMessages none":             func() error { _, err := c.UnpinMessages(ctx, mixin.ToConversation(conv)); return err },
+		"UnpinMessages none":             func() error { _, err := c.UnpinMessages(ctx, mixin.ToConversation(conv), nil); return err },
 		"RunBlaze nil handler":           func() error { return c.RunBlaze(ctx, nil) },
 		"WithWorkers(0)":                 func() error { return c.RunBlaze(ctx, newRecorder(), mixin.WithWorkers(0)) },
 		"WithQueueSize(0)":               func() error { return c.RunBlaze(ctx, newRecorder(), mixin.WithQueueSize(0)) },

@@ -66,7 +66,7 @@ func run(ctx context.Context, keystore string, out io.Writer) error {
 	})
 	// System messages (a group was created, someone joined…) go to their
 	// own hook; this bot has nothing to say to them.
-	quiet := mixin.WithSystemConversationHook(func(context.Context, *mixin.Message, *mixin.SystemConversationPayload) error {
+	quiet := mixin.WithSystemConversationHook(func(context.Context, *mixin.Message, mixin.SystemConversationPayload) error {
 		return nil
 	})
 
@@ -106,25 +106,25 @@ func describe(msg *mixin.Message) string {
 		return string(p)
 	case mixin.Post:
 		return fmt.Sprintf("got a post of %d characters", len([]rune(p)))
-	case *mixin.ImagePayload:
+	case mixin.ImagePayload:
 		return fmt.Sprintf("got an image %d×%d (%s, %s)", p.Width, p.Height, p.MimeType, demo.Size(p.Size))
-	case *mixin.DataPayload:
+	case mixin.DataPayload:
 		return fmt.Sprintf("got a file %q (%s, %s)", p.Name, p.MimeType, demo.Size(p.Size))
-	case *mixin.VideoPayload:
+	case mixin.VideoPayload:
 		return fmt.Sprintf("got a video %d×%d (%s)", p.Width, p.Height, demo.Size(p.Size))
-	case *mixin.AudioPayload:
+	case mixin.AudioPayload:
 		return fmt.Sprintf("got a voice message of %s", time.Duration(p.Duration)*time.Millisecond)
-	case *mixin.StickerPayload:
+	case mixin.StickerPayload:
 		return "got a sticker"
-	case *mixin.ContactPayload:
+	case mixin.ContactPayload:
 		return "got the contact card of user " + p.UserID
-	case *mixin.LocationPayload:
+	case mixin.LocationPayload:
 		return fmt.Sprintf("got a location: %s at %.4f, %.4f", p.Name, p.Latitude, p.Longitude)
-	case *mixin.LivePayload:
+	case mixin.LivePayload:
 		return "got a live stream: " + p.URL
 	case mixin.Transcript:
 		return fmt.Sprintf("got a transcript of %d messages", len(p))
-	case *mixin.AppCardPayload:
+	case mixin.AppCardPayload:
 		return fmt.Sprintf("got an app card %q", p.Title)
 	case mixin.ButtonGroup:
 		return fmt.Sprintf("got %d buttons", len(p))
@@ -139,12 +139,12 @@ func script(ctx context.Context, env *demo.Env) error {
 		mixin.Text("hello"),
 		mixin.Text("你好，世界 👋"),
 		mixin.Post("# Notes\n- one\n- two"),
-		&mixin.ImagePayload{AttachmentID: mixin.NewUUID(), MimeType: "image/png", Width: 300, Height: 200, Size: 12_345},
-		&mixin.DataPayload{AttachmentID: mixin.NewUUID(), MimeType: "application/pdf", Size: 1_234_567, Name: "report.pdf"},
-		&mixin.AudioPayload{AttachmentID: mixin.NewUUID(), MimeType: "audio/ogg", Size: 9_000, Duration: 3_200},
-		&mixin.StickerPayload{AlbumID: mixin.NewUUID(), Name: "thumbs-up"},
-		&mixin.LocationPayload{Latitude: 48.8584, Longitude: 2.2945, Name: "Eiffel Tower"},
-		&mixin.ContactPayload{UserID: env.Server.Bot().ID},
+		mixin.ImagePayload{AttachmentID: mixin.NewUUID(), MimeType: "image/png", Width: 300, Height: 200, Size: 12_345},
+		mixin.DataPayload{AttachmentID: mixin.NewUUID(), MimeType: "application/pdf", Size: 1_234_567, Name: "report.pdf"},
+		mixin.AudioPayload{AttachmentID: mixin.NewUUID(), MimeType: "audio/ogg", Size: 9_000, Duration: 3_200},
+		mixin.StickerPayload{StickerID: mixin.NewUUID()},
+		mixin.LocationPayload{Latitude: 48.8584, Longitude: 2.2945, Name: "Eiffel Tower"},
+		mixin.ContactPayload{UserID: env.Server.Bot().ID},
 	}
 	for _, p := range msgs {
 		if err := alice.SendPayload(ctx, p); err != nil {

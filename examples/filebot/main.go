@@ -122,11 +122,11 @@ func (b *bot) receive(ctx context.Context, msg *mixin.Message) error {
 	}
 	var attachmentID, what string
 	switch p := p.(type) {
-	case *mixin.ImagePayload:
+	case mixin.ImagePayload:
 		attachmentID, what = p.AttachmentID, fmt.Sprintf("image %d×%d", p.Width, p.Height)
-	case *mixin.DataPayload:
+	case mixin.DataPayload:
 		attachmentID, what = p.AttachmentID, fmt.Sprintf("file %q", p.Name)
-	case *mixin.VideoPayload:
+	case mixin.VideoPayload:
 		attachmentID, what = p.AttachmentID, fmt.Sprintf("video %d×%d", p.Width, p.Height)
 	}
 	sum := sha256.New()

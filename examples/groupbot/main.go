@@ -85,7 +85,7 @@ func (b *bot) createGroup(ctx context.Context, msg *mixin.Message) error {
 }
 
 // onSystem receives membership changes instead of the handler.
-func (b *bot) onSystem(ctx context.Context, msg *mixin.Message, p *mixin.SystemConversationPayload) error {
+func (b *bot) onSystem(ctx context.Context, msg *mixin.Message, p mixin.SystemConversationPayload) error {
 	group := mixin.ToConversation(msg.ConversationID)
 	// Deterministic ids: a redelivered event sends nothing twice.
 	once := mixin.WithMessageID(mixin.UniqueObjectID(msg.MessageID, "greeting"))

@@ -56,14 +56,15 @@ func serve(ctx context.Context, env *demo.Env) error {
 // start sends the menu: an app card and a group of buttons. An "input:"
 // action makes the user's app send that text, i.e. the command.
 func (b *bot) start(ctx context.Context, msg *mixin.Message) error {
-	card, err := b.client.Reply(ctx, msg, &mixin.AppCardPayload{
+	card, err := b.client.Reply(ctx, msg, mixin.AppCardPayload{
 		AppID:       b.client.AppID(),
 		Title:       "Menu Bot",
 		Description: "Tap a button below, or send /help.",
 		Actions: []mixin.Button{
-			{Label: "Help", Action: "input:/help"},
-			{Label: "Docs", Action: "https://pkg.go.dev/github.com/gomixin/mixin"},
+			{Label: "Help", Color: "#2F80ED", Action: "input:/help"},
+			{Label: "Docs", Color: "#27AE60", Action: "https://pkg.go.dev/github.com/gomixin/mixin"},
 		},
+		Shareable: true,
 	})
 	if err != nil {
 		return err
@@ -89,7 +90,7 @@ func (b *bot) pin(ctx context.Context, msg *mixin.Message) error {
 		return err
 	}
 	to := mixin.ToConversation(msg.ConversationID)
-	if _, err := b.client.PinMessages(ctx, to, menu); err != nil {
+	if _, err := b.client.PinMessages(ctx, to, []string{menu}); err != nil {
 		return err
 	}
 	_, err := b.client.Reply(ctx, msg, mixin.Text("pinned the menu"))
@@ -148,7 +149,7 @@ func script(ctx context.Context, env *demo.Env) error {
 			return err
 		}
 	}
-	sticker := &mixin.StickerPayload{AlbumID: "00000000-0000-4000-8000-00000000beef", Name: "wave"}
+	sticker := mixin.StickerPayload{StickerID: "00000000-0000-4000-8000-00000000beef"}
 	if err := alice.SendPayload(ctx, sticker); err != nil {
 		return err
 	}

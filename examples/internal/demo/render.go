@@ -19,21 +19,21 @@ func (e *Env) Render(category string, data []byte) string {
 		return string(p)
 	case mixin.Post:
 		return "[post] " + strings.ReplaceAll(string(p), "\n", " ⏎ ")
-	case *mixin.ImagePayload:
+	case mixin.ImagePayload:
 		return fmt.Sprintf("[image %d×%d %s, %s]", p.Width, p.Height, p.MimeType, Size(p.Size))
-	case *mixin.DataPayload:
+	case mixin.DataPayload:
 		return fmt.Sprintf("[file %q %s, %s]", p.Name, p.MimeType, Size(p.Size))
-	case *mixin.VideoPayload:
+	case mixin.VideoPayload:
 		return fmt.Sprintf("[video %d×%d %s, %s]", p.Width, p.Height, p.MimeType, Size(p.Size))
-	case *mixin.AudioPayload:
+	case mixin.AudioPayload:
 		return fmt.Sprintf("[voice %.1fs]", float64(p.Duration)/1000)
-	case *mixin.StickerPayload:
-		return "[sticker " + p.Name + "]"
-	case *mixin.ContactPayload:
+	case mixin.StickerPayload:
+		return "[sticker " + p.StickerID[:8] + "]"
+	case mixin.ContactPayload:
 		return "[contact card]"
-	case *mixin.LocationPayload:
+	case mixin.LocationPayload:
 		return fmt.Sprintf("[location %.4f, %.4f %s]", p.Latitude, p.Longitude, p.Name)
-	case *mixin.AppCardPayload:
+	case mixin.AppCardPayload:
 		return fmt.Sprintf("[app card %q: %s]", p.Title, p.Description)
 	case mixin.ButtonGroup:
 		labels := make([]string, len(p))
@@ -41,11 +41,11 @@ func (e *Env) Render(category string, data []byte) string {
 			labels[i] = "(" + b.Label + ")"
 		}
 		return "[buttons " + strings.Join(labels, " ") + "]"
-	case *mixin.RecallPayload:
+	case mixin.RecallPayload:
 		return "[recalled message " + p.MessageID[:8] + "]"
-	case *mixin.PinPayload:
+	case mixin.PinPayload:
 		return fmt.Sprintf("[%s %d message(s)]", strings.ToLower(string(p.Action)), len(p.MessageIDs))
-	case *mixin.SystemConversationPayload:
+	case mixin.SystemConversationPayload:
 		who := e.Name(p.ParticipantID)
 		switch p.Action {
 		case mixin.SystemConversationActionCreate:
