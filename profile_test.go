@@ -214,7 +214,7 @@ func TestReadMessageStatuses(t *testing.T) {
 			if m.UpdatedAt.Equal(since) && len(got) > 0 {
 				continue // the inclusive offset repeats the last item
 			}
-			got = append(got, m.MessageID[:4]+":"+m.Status)
+			got = append(got, m.MessageID[:4]+":"+string(m.Status))
 		}
 		last := page[len(page)-1].UpdatedAt
 		if last.Equal(since) {
