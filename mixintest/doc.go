@@ -45,8 +45,31 @@
 // unauthorized upgrades, all from a seeded random source; Server.FailNext
 // scripts the next answers of one endpoint.
 //
+// # Relationships, profiles and circles
+//
+// POST /relationships (ADD with an alias, UPDATE, REMOVE, BLOCK, UNBLOCK),
+// GET /friends and GET /blocking_users keep one-sided relationships; a
+// simulated user befriends and blocks with User.AddFriend, User.Block and
+// User.Unblock, and Server.Relationship reports what one user sees of
+// another. In a contact conversation a recipient who blocks the sender, or
+// accepts messages from contacts only (User.AcceptMessagesFrom, or POST
+// /me/preferences receive_message_source CONTACTS) and has not added the
+// sender, refuses the message with 403. POST /me changes the name,
+// biography and avatar (served back at the avatar_url it answers); groups
+// take icon_base64 likewise. Circles belong to the user who created them.
+// GET /codes/:id resolves user and group invite codes, and GET
+// /messages/status/:offset replays the receipts of a user's messages.
+//
+// # TLS
+//
+// NewTLSServer (or StartTLS) serves HTTPS and WSS with a self-signed
+// certificate generated for localhost, 127.0.0.1, ::1 and WithTLSHosts;
+// Client trusts it, and CertificatePEM or WriteCertificate hand it to other
+// clients (Go reads SSL_CERT_FILE, Node NODE_EXTRA_CA_CERTS).
+//
 // # Standalone
 //
 // Handler serves everything, including an unauthenticated admin API under
-// /_mixintest/ that cmd/mixintest exposes to clients in other languages.
+// /_mixintest/ that cmd/mixintest exposes to clients in other languages;
+// "go run ./cmd/mixintest -h" prints its reference.
 package mixintest
