@@ -29,6 +29,7 @@ type Client struct {
 	basePath    string                      // path prefix of the base URL, "" for the real API
 	clockOffset atomic.Int64                // nanoseconds to add to the local clock when signing
 	blazeSend   atomic.Pointer[blazeSender] // set while RunBlaze runs WithBlazeSend
+	e2e         e2eState                    // encryption key and conversation cache, built on first use
 }
 
 // config is filled by Options; everything has a production-safe default.
@@ -46,6 +47,7 @@ type config struct {
 	maxMessageBody   int
 	maxAttachment    int64
 	sentHook         func(ctx context.Context, sent []*Message)
+	convCache        convCacheConfig
 	now              func() time.Time
 }
 

@@ -157,6 +157,15 @@ func (c *Client) ReadConversation(ctx context.Context, conversationID string) (*
 	if err != nil {
 		return nil, err
 	}
+	conv, err := c.readConversation(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	c.rememberConversation(conv)
+	return conv, nil
+}
+
+func (c *Client) readConversation(ctx context.Context, id string) (*Conversation, error) {
 	var conv Conversation
 	if err := c.do(ctx, request{method: "GET", path: "/conversations/" + id, out: &conv}); err != nil {
 		return nil, err
@@ -282,6 +291,7 @@ func (c *Client) conversationCall(ctx context.Context, path string, body any, mo
 	if err := c.do(ctx, request{method: "POST", path: path, body: body, out: &conv, retry: mode}); err != nil {
 		return nil, err
 	}
+	c.rememberConversation(&conv)
 	return &conv, nil
 }
 

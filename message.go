@@ -28,6 +28,8 @@ type MessageRequest struct {
 	RepresentativeID string `json:"representative_id,omitempty"`
 	QuoteMessageID   string `json:"quote_message_id,omitempty"`
 	Silent           bool   `json:"silent,omitempty"`
+
+	encrypt bool // set by WithEncryption
 }
 
 // Message is a message as the API shows it: the view pushed by blaze and
@@ -49,6 +51,11 @@ type Message struct {
 	ExpireIn         int64         `json:"expire_in"`
 	CreatedAt        time.Time     `json:"created_at"`
 	UpdatedAt        time.Time     `json:"updated_at"`
+
+	// Encrypted reports that the message travelled end-to-end encrypted
+	// (ENCRYPTED_*): the blaze loop decrypted it, or it was sent with
+	// [WithEncryption]. Category and data then hold the plain form.
+	Encrypted bool `json:"-"`
 }
 
 // Bytes returns the decoded payload bytes, from data_base64 or data in any
@@ -131,6 +138,7 @@ type sendConfig struct {
 	quote          string
 	representative string
 	silent         bool
+	encrypt        bool // WithEncryption (encrypt_send.go)
 }
 
 func newSendConfig(opts []SendOption) sendConfig {
@@ -156,6 +164,9 @@ func (c *sendConfig) apply(m *MessageRequest) {
 	}
 	if c.silent {
 		m.Silent = true
+	}
+	if c.encrypt {
+		m.encrypt = true
 	}
 }
 
@@ -262,6 +273,9 @@ func (c *Client) encodeMessage(m *MessageRequest, index int) ([]byte, error) {
 	if m.DataBase64 == "" {
 		return nil, &FieldError{Field: prefix + "data_base64", Reason: "is empty"}
 	}
+	if err := c.checkEncryption(m, prefix, index); err != nil {
+		return nil, err
+	}
 	b, err := json.Marshal(m)
 	if err != nil {
 		return nil, err
@@ -292,6 +306,9 @@ func (c *Client) SendMessage(ctx context.Context, m MessageRequest) (*Message, e
 }
 
 func (c *Client) postMessage(ctx context.Context, m MessageRequest) (*Message, error) {
+	if m.encrypt {
+		return c.postEncrypted(ctx, m)
+	}
 	if c.blazeSend.Load() != nil {
 		view, err := c.sendOverBlaze(ctx, m)
 		if err == nil {

@@ -81,8 +81,7 @@ func (s *Server) conversationViewLocked(c *conversation, viewer *User) conversat
 	for _, p := range c.participants {
 		v.Participants = append(v.Participants, participantView{Type: "participant", UserID: p.UserID, Role: p.Role, CreatedAt: p.CreatedAt})
 		if u := s.users[p.UserID]; u != nil {
-			v.ParticipantSessions = append(v.ParticipantSessions, sessionView{Type: "participant",
-				UserID: u.ID, SessionID: u.SessionID, PublicKey: u.sessionPublicKey()})
+			v.ParticipantSessions = append(v.ParticipantSessions, s.sessionViewsLocked(u, "participant", false)...)
 		}
 	}
 	return v

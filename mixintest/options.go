@@ -27,6 +27,9 @@ type config struct {
 	tlsHosts       []string
 	maxImageBytes  int
 	statusPageSize int
+
+	botCapabilities    []string // WithBotCapabilities (encrypted.go)
+	staleChecksumError bool     // WithStaleChecksumError (encrypted.go)
 }
 
 func defaultConfig() config {

@@ -133,6 +133,7 @@ func (s *Server) routes() *http.ServeMux {
 	s.handle(mux, "POST /conversations/{id}/disappear", s.disappearConversation)
 
 	s.handle(mux, "POST /messages", s.postMessages)
+	s.handle(mux, "POST /encrypted_messages", s.postEncryptedMessages)
 	s.handle(mux, "POST /acknowledgements", s.postAcknowledgements)
 
 	s.handle(mux, "POST /attachments", s.createAttachment)

@@ -47,6 +47,8 @@ type Server struct {
 	userCount   int
 	social      socialState // relationships, profiles, circles, status log (social.go)
 
+	e2e e2eServer // sessions and encrypted deliveries (encrypted.go); guarded by mu
+
 	faultMu  sync.Mutex
 	faults   Faults
 	rng      *mrand.Rand

@@ -59,6 +59,10 @@ func (u *User) Send(ctx context.Context, m MessageRequest) (Message, error) {
 	s := u.s
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	req, eerr := s.encryptForBotLocked(u, req, m.Data)
+	if eerr != nil {
+		return Message{}, eerr
+	}
 	out, err := s.sendLocked(u, []messageRequestJSON{req})
 	if err != nil {
 		return Message{}, wrap(err)
@@ -68,6 +72,9 @@ func (u *User) Send(ctx context.Context, m MessageRequest) (Message, error) {
 
 func copyMessage(m Message) Message {
 	m.Data = append([]byte(nil), m.Data...)
+	if m.Plaintext != nil {
+		m.Plaintext = append([]byte(nil), m.Plaintext...)
+	}
 	return m
 }
 

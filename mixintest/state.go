@@ -53,6 +53,10 @@ type Message struct {
 	ExpireIn         int64
 	CreatedAt        time.Time
 	UpdatedAt        time.Time
+	// Plaintext is, for an ENCRYPTED_* message delivered to a simulated
+	// user, the payload the user's sessions decrypted (nil if they could
+	// not; see Server.EncryptionProblems).
+	Plaintext []byte
 }
 
 // MessageRequest is what a simulated user sends with User.Send.

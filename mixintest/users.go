@@ -76,7 +76,7 @@ func (s *Server) userViewLocked(u, viewer *User) userView {
 	if u.isBot {
 		v.App = &appView{
 			Type: "app", AppID: u.ID, AppNumber: u.IdentityNumber, Name: u.FullName,
-			Capabilities: []string{"CONTACT", "GROUP"}, ResourcePatterns: []string{},
+			Capabilities: s.botCapabilities(), ResourcePatterns: []string{},
 			Category: "OTHER", CreatorID: u.ID, UpdatedAt: u.createdAt,
 		}
 	}
@@ -151,8 +151,7 @@ func (s *Server) fetchSessions(c *call) (any, *apiError) {
 	out := []sessionView{}
 	for _, id := range ids {
 		if u, ok := s.users[normID(id)]; ok {
-			out = append(out, sessionView{UserID: u.ID, SessionID: u.SessionID,
-				PublicKey: u.sessionPublicKey(), Platform: platformOf(u)})
+			out = append(out, s.sessionViewsLocked(u, "", true)...)
 		}
 	}
 	return out, nil
