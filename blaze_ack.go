@@ -2,71 +2,76 @@ package mixin
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"sync"
 	"sync/atomic"
 	"time"
 )
 
-// acker batches acknowledgements over REST: up to 100 per request, sent
-// when a batch is full or the interval passes, never dropped — a failed
-// batch goes back to the front of the queue.
+// ackEntry is one queued acknowledgement and the dedupe key it confirms.
+type ackEntry struct {
+	req AcknowledgementRequest
+	key [16]byte
+}
+
+// acker batches acknowledgements: up to 100 per request, sent when a batch
+// is full or the interval passes, never dropped. A batch that fails for a
+// reason that may pass (network, 5xx, 429) goes back to the front of the
+// queue and is retried with backoff; a batch the server refuses is split
+// until the refused acknowledgements are isolated, which are reported and
+// given up, so the rest gets through.
 type acker struct {
-	c        *Client
 	interval time.Duration
+	limit    int // the reader waits while this many are queued or in flight
 	log      *slog.Logger
+	send     func(ctx context.Context, batch []AcknowledgementRequest) error
+	confirm  func(keys [][16]byte) // the server took them (or refused them for good)
+	room     func()                // the queue shrank
 
-	mu     sync.Mutex
-	queue  []AcknowledgementRequest
-	queued map[AcknowledgementRequest]struct{} // what queue holds or a flush is sending
-	kick   chan struct{}                       // a full batch is waiting
-	drain  chan struct{}                       // send everything now (the connection dropped)
+	mu    sync.Mutex
+	queue []ackEntry
+	size  atomic.Int64  // queued plus in flight
+	kick  chan struct{} // a full batch is waiting
+	drain chan struct{} // send everything now (the connection dropped)
 
-	requests atomic.Int64 // POSTs that succeeded
+	requests atomic.Int64 // requests that succeeded
 	acked    atomic.Int64 // acknowledgements they carried
+	refused  atomic.Int64 // acknowledgements refused for good
 }
 
-func newAcker(c *Client, interval time.Duration, log *slog.Logger) *acker {
-	return &acker{c: c, interval: interval, log: log, queued: make(map[AcknowledgementRequest]struct{}), kick: make(chan struct{}, 1), drain: make(chan struct{}, 1)}
+func newAcker(interval time.Duration, limit int, log *slog.Logger) *acker {
+	return &acker{interval: interval, limit: limit, log: log, kick: make(chan struct{}, 1), drain: make(chan struct{}, 1)}
 }
 
-// add queues one acknowledgement.
-func (a *acker) add(id string, status AckStatus) {
-	ack := AcknowledgementRequest{MessageID: id, Status: status}
+// add queues one acknowledgement. It never blocks and never drops: the
+// reader keeps the queue bounded by waiting while full() holds.
+func (a *acker) add(id string, status AckStatus, key [16]byte) {
 	a.mu.Lock()
-	if _, dup := a.queued[ack]; dup {
-		a.mu.Unlock()
-		return // a redelivery of a message whose acknowledgement is already on its way
-	}
-	a.queued[ack] = struct{}{}
-	a.queue = append(a.queue, ack)
+	a.queue = append(a.queue, ackEntry{req: AcknowledgementRequest{MessageID: id, Status: status}, key: key})
 	full := len(a.queue) >= MaxMessagesPerRequest
 	a.mu.Unlock()
+	a.size.Add(1)
 	if full {
-		a.flushSoon()
+		signal(a.kick)
 	}
 }
 
-func (a *acker) flushSoon() {
-	select {
-	case a.kick <- struct{}{}:
-	default:
-	}
-}
+// full reports that the reader should stop admitting messages until
+// acknowledgements are confirmed.
+func (a *acker) full() bool { return a.size.Load() >= int64(a.limit) }
+
+func (a *acker) pending() int { return int(a.size.Load()) }
 
 // drainSoon asks for everything queued to be sent now, e.g. before the
-// loop reconnects and the server re-lists what is unacknowledged.
-func (a *acker) drainSoon() {
+// loop reconnects and the server lists what is unacknowledged.
+func (a *acker) drainSoon() { signal(a.drain) }
+
+func signal(c chan struct{}) {
 	select {
-	case a.drain <- struct{}{}:
+	case c <- struct{}{}:
 	default:
 	}
-}
-
-func (a *acker) pending() int {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	return len(a.queue)
 }
 
 // run flushes until stop closes (a flush under way completes first, so an
@@ -90,23 +95,23 @@ func (a *acker) run(ctx context.Context, stop <-chan struct{}) {
 		case <-a.drain:
 			err = a.flush(ctx, flushAll)
 		}
-		if err != nil {
-			failures++
-			a.log.LogAttrs(ctx, slog.LevelWarn, "mixin: blaze: acknowledgements not sent, will retry",
-				slog.Int("queued", a.pending()), slog.String("error", err.Error()))
-			wait := time.NewTimer(Retry{Min: a.interval, Max: 10 * time.Second}.wait(failures))
-			select {
-			case <-wait.C:
-			case <-stop:
-				wait.Stop()
-				return
-			case <-ctx.Done():
-				wait.Stop()
-				return
-			}
+		if err == nil {
+			failures = 0
 			continue
 		}
-		failures = 0
+		failures++
+		a.log.LogAttrs(ctx, slog.LevelWarn, "mixin: blaze: acknowledgements not sent, will retry",
+			slog.Int("queued", a.pending()), slog.String("error", err.Error()))
+		wait := time.NewTimer(Retry{Min: a.interval, Max: 10 * time.Second}.wait(failures))
+		select {
+		case <-wait.C:
+		case <-stop:
+			wait.Stop()
+			return
+		case <-ctx.Done():
+			wait.Stop()
+			return
+		}
 	}
 }
 
@@ -116,11 +121,11 @@ type flushMode int
 const (
 	flushFull flushMode = iota // only full batches: more are coming
 	flushTick                  // full batches and one partial: the interval passed
-	flushAll                   // everything: shutting down
+	flushAll                   // everything: disconnected or shutting down
 )
 
-// flush sends queued acknowledgements as mode says. On error the unsent
-// rest stays queued, in order.
+// flush sends queued acknowledgements as mode says. On a retryable error
+// the unsent rest stays queued, in order, and the error is returned.
 func (a *acker) flush(ctx context.Context, mode flushMode) error {
 	for {
 		a.mu.Lock()
@@ -129,7 +134,7 @@ func (a *acker) flush(ctx context.Context, mode flushMode) error {
 			a.mu.Unlock()
 			return nil
 		}
-		batch := make([]AcknowledgementRequest, n)
+		batch := make([]ackEntry, n)
 		copy(batch, a.queue[:n])
 		clear(a.queue[:n]) // drop the ids' strings with the batch
 		a.queue = a.queue[n:]
@@ -138,24 +143,71 @@ func (a *acker) flush(ctx context.Context, mode flushMode) error {
 		}
 		a.mu.Unlock()
 
-		if err := a.c.postAcks(ctx, batch); err != nil {
+		if unsent, err := a.sendBatch(ctx, batch); err != nil {
 			a.mu.Lock()
-			a.queue = append(batch, a.queue...)
+			a.queue = append(unsent, a.queue...)
 			a.mu.Unlock()
 			return err
 		}
-		a.mu.Lock()
-		for _, ack := range batch {
-			delete(a.queued, ack)
-		}
-		if len(a.queued) == 0 {
-			a.queued = make(map[AcknowledgementRequest]struct{}) // maps never shrink: drop a burst's table
-		}
-		a.mu.Unlock()
-		a.requests.Add(1)
-		a.acked.Add(int64(n))
 		if mode == flushTick && n < MaxMessagesPerRequest {
 			return nil
 		}
 	}
+}
+
+// sendBatch sends batch; a refusal is narrowed down by halves so only the
+// refused acknowledgements are given up. On a failure worth retrying it
+// returns the error and the entries not confirmed, in order.
+func (a *acker) sendBatch(ctx context.Context, batch []ackEntry) (unsent []ackEntry, err error) {
+	reqs := make([]AcknowledgementRequest, len(batch))
+	for i, e := range batch {
+		reqs[i] = e.req
+	}
+	err = a.send(ctx, reqs)
+	switch {
+	case err == nil:
+		a.requests.Add(1)
+		a.acked.Add(int64(len(batch)))
+		a.settle(batch)
+		return nil, nil
+	case !ackRefused(err):
+		return batch, err
+	case len(batch) == 1:
+		a.refused.Add(1)
+		a.log.LogAttrs(ctx, slog.LevelError, "mixin: blaze: acknowledgement refused; giving it up",
+			slog.String("message_id", batch[0].req.MessageID), slog.String("status", string(batch[0].req.Status)),
+			slog.String("error", err.Error()))
+		a.settle(batch)
+		return nil, nil
+	}
+	half := len(batch) / 2
+	if rest, err := a.sendBatch(ctx, batch[:half]); err != nil {
+		return append(append([]ackEntry(nil), rest...), batch[half:]...), err
+	}
+	return a.sendBatch(ctx, batch[half:])
+}
+
+// settle confirms what the server took or refused for good and frees room.
+func (a *acker) settle(batch []ackEntry) {
+	keys := make([][16]byte, len(batch))
+	for i, e := range batch {
+		keys[i] = e.key
+	}
+	if a.confirm != nil {
+		a.confirm(keys)
+	}
+	a.size.Add(-int64(len(batch)))
+	if a.room != nil {
+		a.room()
+	}
+}
+
+// ackRefused reports an answer that says the acknowledgements themselves
+// are wrong, so sending them again cannot help.
+func ackRefused(err error) bool {
+	var e *APIError
+	if !errors.As(err, &e) {
+		return false
+	}
+	return !e.Temporary() && e.Code != CodeUnauthorized
 }

@@ -6,8 +6,11 @@ import (
 )
 
 // Handler handles one inbound message. Returning nil lets the loop
-// acknowledge the message; an error makes it retry per the loop's policy.
-// Handlers of one conversation run one at a time, in order.
+// acknowledge the message; an error makes it retry per the loop's policy,
+// unless the error is permanent (see [Permanent]): then the message goes
+// straight to the dead-letter hook. Handlers of one conversation run one at
+// a time, in order. The handler never sees the bot's own messages (see
+// [Client.RunBlaze]).
 type Handler interface {
 	HandleMessage(ctx context.Context, msg *Message) error
 }
@@ -83,8 +86,12 @@ func (f blazeOption) applyBlaze(c *blazeConfig) error { return f(c) }
 type blazeConfig struct {
 	workers         int
 	queueSize       int
+	laneSize        int
+	laneWait        time.Duration
 	ackMode         AckMode
 	ackInterval     time.Duration
+	ackReceipts     bool
+	socketAcks      bool
 	handlerRetry    Retry
 	deadLetter      func(ctx context.Context, msg *Message, err error)
 	dedupeWindow    int
@@ -95,7 +102,6 @@ type blazeConfig struct {
 	shutdownTimeout time.Duration
 	maxFrameBytes   int64
 	maxDecompressed int64
-	blazeSend       bool
 	onState         func(StateEvent)
 	onReceipt       func(ctx context.Context, r Receipt) error
 	onRecall        func(ctx context.Context, msg *Message, recall RecallPayload) error
@@ -106,6 +112,8 @@ func defaultBlazeConfig() blazeConfig {
 	return blazeConfig{
 		workers:         8,
 		queueSize:       1024,
+		laneSize:        256,
+		laneWait:        time.Second,
 		ackMode:         AckModeRead,
 		ackInterval:     200 * time.Millisecond,
 		handlerRetry:    Retry{Attempts: 3, Min: 500 * time.Millisecond, Max: 30 * time.Second},
@@ -113,12 +121,16 @@ func defaultBlazeConfig() blazeConfig {
 		reconnect:       Retry{Min: 500 * time.Millisecond, Max: 30 * time.Second},
 		pingInterval:    10 * time.Second,
 		readTimeout:     25 * time.Second,
-		replyTimeout:    10 * time.Second,
+		replyTimeout:    5 * time.Second,
 		shutdownTimeout: 10 * time.Second,
 		maxFrameBytes:   1 << 20,
 		maxDecompressed: 8 << 20,
 	}
 }
+
+// ackLimit is how many acknowledgements may be queued or in flight before
+// the loop stops admitting messages until some are confirmed.
+func (c *blazeConfig) ackLimit() int { return max(c.queueSize, 2*MaxMessagesPerRequest) }
 
 func positive(field string, d time.Duration) error {
 	if d <= 0 {
@@ -140,14 +152,38 @@ func WithWorkers(n int) BlazeOption {
 	})
 }
 
-// WithQueueSize bounds how many received messages wait for a worker
-// (default 1024); when full, the loop stops reading until handlers catch up.
+// WithQueueSize bounds how many received messages wait for or run in a
+// handler, all conversations together (default 1024). When it is full the
+// loop stops reading the socket until handlers catch up; keepalive and
+// sends are not held up by that (see [OverBlaze]). The same bound applies
+// to acknowledgements not yet confirmed by the server: the loop slows its
+// intake rather than drop one.
 func WithQueueSize(n int) BlazeOption {
 	return blazeOption(func(c *blazeConfig) error {
 		if n < 1 {
 			return &FieldError{Field: "queue size", Reason: "must be at least 1"}
 		}
 		c.queueSize = n
+		return nil
+	})
+}
+
+// WithConversationQueue bounds how many messages of one conversation wait
+// for its handler (default 256), so that one conversation's backlog cannot
+// hold up the others. When a conversation is full the loop waits for it,
+// but for at most maxWait in all per connection (default 1s); after that
+// the conversation's further messages are left unacknowledged for the
+// server to push again, and the loop reconnects to fetch them once the
+// conversation has caught up. Order within the conversation is kept.
+func WithConversationQueue(size int, maxWait time.Duration) BlazeOption {
+	return blazeOption(func(c *blazeConfig) error {
+		if size < 1 {
+			return &FieldError{Field: "conversation queue size", Reason: "must be at least 1"}
+		}
+		if maxWait < 0 {
+			return &FieldError{Field: "conversation queue wait", Reason: "must not be negative"}
+		}
+		c.laneSize, c.laneWait = size, maxWait
 		return nil
 	})
 }
@@ -174,8 +210,9 @@ func WithAckInterval(d time.Duration) BlazeOption {
 
 // WithHandlerRetry sets how a failing handler is retried for one message
 // (default 3 attempts, waits from 500ms up to 30s). Attempts must be at
-// least 1. After the last failure the dead-letter hook runs and the message
-// is acknowledged.
+// least 1. A permanent error (see [Permanent] and [IsPermanent]) is not
+// retried. After the last failure the dead-letter hook runs and the
+// message is acknowledged.
 func WithHandlerRetry(r Retry) BlazeOption {
 	return blazeOption(func(c *blazeConfig) error {
 		if err := r.check("handler retry", false); err != nil {
@@ -187,14 +224,19 @@ func WithHandlerRetry(r Retry) BlazeOption {
 }
 
 // WithDeadLetter sets the hook that receives a message whose handler failed
-// every attempt, with the last error, before the message is acknowledged.
+// every attempt or with a permanent error, with the last error, before the
+// message is acknowledged. It also receives messages whose data does not
+// decode, with a [*MessageDecodeError], and those are acknowledged too. A
+// panic in it is recovered and logged.
 func WithDeadLetter(fn func(ctx context.Context, msg *Message, err error)) BlazeOption {
 	return blazeOption(func(c *blazeConfig) error { c.deadLetter = fn; return nil })
 }
 
-// WithDedupeWindow sets how many recently handled message ids are
-// remembered so a redelivery is not handled twice (default 10000; 0 turns
-// deduplication off).
+// WithDedupeWindow sets how many handled and acknowledged message ids are
+// remembered so a redelivery is not handled twice (default 10000). Ids
+// that are queued, running or whose acknowledgement the server has not
+// confirmed yet are always remembered, however long an outage lasts; 0
+// remembers only those.
 func WithDedupeWindow(n int) BlazeOption {
 	return blazeOption(func(c *blazeConfig) error {
 		if n < 0 {
@@ -206,9 +248,11 @@ func WithDedupeWindow(n int) BlazeOption {
 }
 
 // WithReconnect sets the waits between reconnects (default from 500ms up
-// to 30s, reset after a healthy connection). Attempts 0 (the default)
-// reconnects until ctx ends; n > 0 makes RunBlaze return the last error
-// after n dials in a row failed. Min must be positive.
+// to 30s, jittered). The waits grow until a connection proves itself: it
+// stayed up for the keepalive read timeout and received frames or pongs
+// after the listing; only then do they start again from Min. Attempts 0
+// (the default) reconnects until ctx ends; n > 0 makes RunBlaze return the
+// last error after n connections in a row failed. Min must be positive.
 func WithReconnect(r Retry) BlazeOption {
 	return blazeOption(func(c *blazeConfig) error {
 		if err := r.check("reconnect", true); err != nil {
@@ -223,7 +267,9 @@ func WithReconnect(r Retry) BlazeOption {
 }
 
 // WithKeepalive sets the ping interval (default 10s) and how long a silent
-// socket is trusted before it is closed (default 25s).
+// socket is trusted before it is closed (default 25s). Silence counts only
+// while the loop reads: a loop that stopped reading because its handlers
+// are busy does not take the wait for a dead connection.
 func WithKeepalive(pingInterval, readTimeout time.Duration) BlazeOption {
 	return blazeOption(func(c *blazeConfig) error {
 		if pingInterval <= 0 || readTimeout <= pingInterval {
@@ -234,8 +280,11 @@ func WithKeepalive(pingInterval, readTimeout time.Duration) BlazeOption {
 	})
 }
 
-// WithShutdownTimeout bounds how long running handlers may finish and
-// acknowledgements flush after ctx ends (default 10s).
+// WithShutdownTimeout bounds how long running handlers may finish after ctx
+// ends (default 10s); then their ctx is cancelled and the loop stops
+// waiting for them. The final acknowledgement flush gets at most as long
+// again, so RunBlaze returns within twice d whatever handlers and hooks
+// do. What was not acknowledged is delivered again on the next run.
 func WithShutdownTimeout(d time.Duration) BlazeOption {
 	return blazeOption(func(c *blazeConfig) error {
 		c.shutdownTimeout = d
@@ -256,14 +305,16 @@ func WithFrameLimits(maxFrame, maxDecompressed int64) BlazeOption {
 	})
 }
 
-// WithStateHook receives connection state changes. It runs on the loop's
-// goroutine: keep it quick.
+// WithStateHook receives connection state changes, in order, from one
+// goroutine of its own: a slow hook delays later events, not the loop. A
+// panic in it is recovered and logged.
 func WithStateHook(fn func(StateEvent)) BlazeOption {
 	return blazeOption(func(c *blazeConfig) error { c.onState = fn; return nil })
 }
 
 // WithReceiptHook receives DELIVERED/READ receipts of messages the bot
-// sent. Without it receipts are acknowledged and dropped.
+// sent. Without it receipts are dropped. Receipts are not acknowledged
+// unless [WithReceiptAcks] says so.
 func WithReceiptHook(fn func(ctx context.Context, r Receipt) error) BlazeOption {
 	return blazeOption(func(c *blazeConfig) error { c.onReceipt = fn; return nil })
 }
@@ -279,11 +330,32 @@ func WithSystemConversationHook(fn func(ctx context.Context, msg *Message, p Sys
 	return blazeOption(func(c *blazeConfig) error { c.onSystem = fn; return nil })
 }
 
-// WithBlazeSend makes the client's sends ([Client.Send], [Client.SendText],
-// [Client.SendMessage] …) go over the loop's websocket as CREATE_MESSAGE
-// while it is connected, waiting for the server's reply; when it is not
-// connected or gives no reply, they fall back to REST with the same
-// message id. Batches ([Client.SendMessages]) always use REST.
-func WithBlazeSend() BlazeOption {
-	return blazeOption(func(c *blazeConfig) error { c.blazeSend = true; return nil })
+// WithReceiptAcks makes the loop acknowledge receipts (READ) as well as
+// messages, as the Node and Kotlin clients do. By default receipts are not
+// acknowledged, like the official Go, fox-one, Android and iOS clients
+// (android-app websocket/ChatWebSocket.kt handleReceiveMessage queues no
+// acknowledgement for an ACKNOWLEDGE_MESSAGE_RECEIPT push).
+func WithReceiptAcks() BlazeOption {
+	return blazeOption(func(c *blazeConfig) error { c.ackReceipts = true; return nil })
+}
+
+// WithSocketAcks sends acknowledgements over the loop's websocket as
+// ACKNOWLEDGE_MESSAGE_RECEIPTS frames of up to 100, as the Android app does
+// (android-app job/BlazeMessageService.kt ackJobBlock), instead of
+// POST /acknowledgements. While the socket is down or busy with inbound
+// messages they go over REST.
+func WithSocketAcks() BlazeOption {
+	return blazeOption(func(c *blazeConfig) error { c.socketAcks = true; return nil })
+}
+
+// WithReplyTimeout sets how long a request on the websocket waits for the
+// server's reply (default 5s, as the Android app waits): the listing of
+// pending messages, a send with [OverBlaze], a batch of [WithSocketAcks].
+// A send or acknowledgement without a reply in time goes over REST with
+// the same id; a listing without one costs the connection.
+func WithReplyTimeout(d time.Duration) BlazeOption {
+	return blazeOption(func(c *blazeConfig) error {
+		c.replyTimeout = d
+		return positive("reply timeout", d)
+	})
 }

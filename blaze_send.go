@@ -12,7 +12,10 @@ import (
 )
 
 // blazeSender writes request frames on a live blaze connection and waits
-// for the replies the read loop hands back.
+// for the replies the reader hands back. While the reader is held back by
+// a full loop it cannot read replies, so requests then fail at once with
+// errBlazeBusy instead of waiting behind inbound messages; callers fall
+// back to REST.
 type blazeSender struct {
 	conn    *websocket.Conn
 	timeout time.Duration
@@ -21,14 +24,21 @@ type blazeSender struct {
 
 	mu      sync.Mutex
 	waiting map[string]chan *inFrame
+	busy    chan struct{} // closed when the reader pauses; replaced when it resumes
+	paused  bool
 	closed  bool
 }
 
-// errBlazeDown says the request never left: the caller may use REST.
-var errBlazeDown = errors.New("mixin: blaze: not connected")
+var (
+	// errBlazeDown says the request never left: the caller may use REST.
+	errBlazeDown = errors.New("mixin: blaze: not connected")
+	// errBlazeBusy says the reader is held back, so a reply would wait
+	// behind inbound messages; the request may have reached the server.
+	errBlazeBusy = errors.New("mixin: blaze: connection busy with inbound messages")
+)
 
 func newBlazeSender(conn *websocket.Conn, timeout time.Duration) *blazeSender {
-	return &blazeSender{conn: conn, timeout: timeout, waiting: map[string]chan *inFrame{}}
+	return &blazeSender{conn: conn, timeout: timeout, waiting: map[string]chan *inFrame{}, busy: make(chan struct{})}
 }
 
 // write sends one frame.
@@ -48,11 +58,16 @@ func (s *blazeSender) request(ctx context.Context, action string, params any) (*
 	}
 	ch := make(chan *inFrame, 1)
 	s.mu.Lock()
-	if s.closed {
+	switch {
+	case s.closed:
 		s.mu.Unlock()
 		return nil, errBlazeDown
+	case s.paused:
+		s.mu.Unlock()
+		return nil, errBlazeBusy
 	}
 	s.waiting[id] = ch
+	busy := s.busy
 	s.mu.Unlock()
 	defer func() {
 		s.mu.Lock()
@@ -73,6 +88,8 @@ func (s *blazeSender) request(ctx context.Context, action string, params any) (*
 			return nil, &APIError{Status: f.Error.Status, Code: f.Error.Code, Description: f.Error.Description, Extra: f.Error.Extra, RequestID: id}
 		}
 		return f, nil
+	case <-busy:
+		return nil, errBlazeBusy
 	case <-t.C:
 		return nil, fmt.Errorf("mixin: blaze: no reply to %s within %s", action, s.timeout)
 	case <-ctx.Done():
@@ -94,6 +111,26 @@ func (s *blazeSender) deliver(f *inFrame) bool {
 	return ok
 }
 
+// pause fails every waiter with errBlazeBusy and makes new requests fail
+// fast until resume.
+func (s *blazeSender) pause() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.paused {
+		s.paused = true
+		close(s.busy)
+	}
+}
+
+func (s *blazeSender) resume() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.paused {
+		s.paused = false
+		s.busy = make(chan struct{})
+	}
+}
+
 // close fails every waiter.
 func (s *blazeSender) close() {
 	s.mu.Lock()
@@ -106,9 +143,9 @@ func (s *blazeSender) close() {
 }
 
 // sendOverBlaze sends m as CREATE_MESSAGE on the running loop's
-// connection. A message that may have reached the server comes back as an
-// error other than errBlazeDown; the caller retries it over REST with the
-// same id, which the server deduplicates.
+// connection. An error other than a refusal from the server means the
+// message may or may not have reached it; the caller sends it over REST
+// with the same id, which the server deduplicates.
 func (c *Client) sendOverBlaze(ctx context.Context, m MessageRequest) (*Message, error) {
 	s := c.blazeSend.Load()
 	if s == nil {
@@ -120,4 +157,27 @@ func (c *Client) sendOverBlaze(ctx context.Context, m MessageRequest) (*Message,
 	return &Message{Type: "message", ConversationID: m.ConversationID, UserID: c.ks.AppID, SessionID: c.ks.SessionID,
 		MessageID: m.MessageID, Category: m.Category, DataBase64: m.DataBase64, QuoteMessageID: m.QuoteMessageID,
 		RepresentativeID: m.RepresentativeID, Silent: m.Silent, Status: "SENT", CreatedAt: time.Now().UTC()}, nil
+}
+
+// sendAcksOverBlaze sends acknowledgements as one ACKNOWLEDGE_MESSAGE_RECEIPTS
+// frame (android-app websocket/BlazeMessage.kt createAckListParamBlazeMessage,
+// sent by job/BlazeMessageService.kt ackJobBlock in batches of 100).
+func (c *Client) sendAcksOverBlaze(ctx context.Context, acks []AcknowledgementRequest) error {
+	s := c.blazeSend.Load()
+	if s == nil {
+		return errBlazeDown
+	}
+	_, err := s.request(ctx, actionAckReceipts, ackListParams{Messages: acks})
+	return err
+}
+
+type ackListParams struct {
+	Messages []AcknowledgementRequest `json:"messages"`
+}
+
+// blazeRefused reports a reply from the server that refuses the request
+// itself, so sending it again over REST cannot help.
+func blazeRefused(err error) bool {
+	var e *APIError
+	return errors.As(err, &e) && !e.Temporary()
 }

@@ -440,11 +440,11 @@ func TestBlazeSendGoesOverTheSocket(t *testing.T) {
 	ctx := ctxT(t)
 	_, err := c.CreateContactConversation(ctx, u.ID)
 	require.NoError(t, err)
-	runBlaze(t, c, newRecorder(), mixin.WithBlazeSend())
+	runBlaze(t, c, newRecorder())
 	var m *mixin.Message
 	eventually(t, "a send over blaze", func() bool {
 		s.ResetRequests()
-		m, err = c.SendText(ctx, mixin.ToUser(u.ID), "over the socket")
+		m, err = c.SendText(ctx, mixin.ToUser(u.ID), "over the socket", mixin.OverBlaze())
 		require.NoError(t, err)
 		return countRequests(s, "POST", "/messages") == 0
 	})
@@ -460,6 +460,6 @@ func TestBlazeSendGoesOverTheSocket(t *testing.T) {
 	})
 	_ = in
 	// A refused send over blaze is an API error, not a silent REST retry.
-	_, err = c.SendText(ctx, mixin.ToUser(s.NewUser("Stranger").ID), "no conversation")
+	_, err = c.SendText(ctx, mixin.ToUser(s.NewUser("Stranger").ID), "no conversation", mixin.OverBlaze())
 	assert.True(t, mixin.IsForbidden(err), "%v", err)
 }

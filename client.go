@@ -28,7 +28,7 @@ type Client struct {
 	rest        *resty.Client
 	basePath    string                      // path prefix of the base URL, "" for the real API
 	clockOffset atomic.Int64                // nanoseconds to add to the local clock when signing
-	blazeSend   atomic.Pointer[blazeSender] // set while RunBlaze runs WithBlazeSend
+	blazeSend   atomic.Pointer[blazeSender] // the socket of a listed RunBlaze connection, for OverBlaze
 	e2e         e2eState                    // encryption key and conversation cache, built on first use
 }
 

@@ -166,3 +166,36 @@ func RetryAfter(err error) time.Duration {
 	}
 	return 0
 }
+
+// Permanent marks err as permanent: a handler returning it is not retried,
+// and the message goes straight to the dead-letter hook (see
+// [WithDeadLetter]) and is acknowledged. Permanent(nil) is nil.
+func Permanent(err error) error {
+	if err == nil {
+		return nil
+	}
+	return &permanentError{err: err}
+}
+
+type permanentError struct{ err error }
+
+func (e *permanentError) Error() string { return e.err.Error() }
+func (e *permanentError) Unwrap() error { return e.err }
+
+// IsPermanent reports whether err cannot succeed if tried again: it was
+// marked with [Permanent], or it is an [*APIError] that refuses the request
+// itself (a 4xx other than 429, and business errors such as 10002). Server
+// failures (5xx, 7000, 7001), rate limits (429), a conversation checksum to
+// refresh (20140) and errors that are not API answers (network, ctx) stay
+// retryable.
+func IsPermanent(err error) bool {
+	var p *permanentError
+	if errors.As(err, &p) {
+		return true
+	}
+	var e *APIError
+	if !errors.As(err, &e) {
+		return false
+	}
+	return !e.Temporary() && e.Code != CodeConversationChecksumFailed
+}

@@ -29,7 +29,8 @@ type MessageRequest struct {
 	QuoteMessageID   string `json:"quote_message_id,omitempty"`
 	Silent           bool   `json:"silent,omitempty"`
 
-	encrypt bool // set by WithEncryption
+	encrypt   bool // set by WithEncryption
+	overBlaze bool // set by OverBlaze
 }
 
 // Message is a message as the API shows it: the view pushed by blaze and
@@ -139,6 +140,7 @@ type sendConfig struct {
 	representative string
 	silent         bool
 	encrypt        bool // WithEncryption (encrypt_send.go)
+	overBlaze      bool // OverBlaze (blaze_send.go)
 }
 
 func newSendConfig(opts []SendOption) sendConfig {
@@ -165,6 +167,9 @@ func (c *sendConfig) apply(m *MessageRequest) {
 	if c.silent {
 		m.Silent = true
 	}
+	if c.overBlaze {
+		m.overBlaze = true
+	}
 	if c.encrypt {
 		m.encrypt = true
 	}
@@ -181,6 +186,14 @@ func WithQuote(messageID string) SendOption {
 
 // WithSilent sends without a notification.
 func WithSilent() SendOption { return sendOption(func(c *sendConfig) { c.silent = true }) }
+
+// OverBlaze sends the message as a CREATE_MESSAGE frame on the socket of
+// this client's running [Client.RunBlaze] loop, waiting for the server's
+// reply (see [WithReplyTimeout]). When no loop is connected, or the socket
+// is busy with inbound messages, or no reply comes in time, it goes over
+// REST with the same message id, which the server deduplicates; a refusal
+// from the server is returned as is. Without it every send uses REST.
+func OverBlaze() SendOption { return sendOption(func(c *sendConfig) { c.overBlaze = true }) }
 
 // WithRepresentative sends on behalf of userID.
 func WithRepresentative(userID string) SendOption {
@@ -297,8 +310,11 @@ func (c *Client) Send(ctx context.Context, to Target, p Payload, opts ...SendOpt
 }
 
 // SendMessage sends one raw request. A missing MessageID is generated; a
-// failed attempt is retried with the same id.
-func (c *Client) SendMessage(ctx context.Context, m MessageRequest) (*Message, error) {
+// failed attempt is retried with the same id. Options override the
+// request's fields (e.g. [WithSilent]) or say how it travels ([OverBlaze]).
+func (c *Client) SendMessage(ctx context.Context, m MessageRequest, opts ...SendOption) (*Message, error) {
+	cfg := newSendConfig(opts)
+	cfg.apply(&m)
 	if err := c.checkMessage(&m, -1); err != nil {
 		return nil, err
 	}
@@ -309,16 +325,16 @@ func (c *Client) postMessage(ctx context.Context, m MessageRequest) (*Message, e
 	if m.encrypt {
 		return c.postEncrypted(ctx, m)
 	}
-	if c.blazeSend.Load() != nil {
+	if m.overBlaze {
 		view, err := c.sendOverBlaze(ctx, m)
 		if err == nil {
 			c.recordSent(ctx, view)
 			return view, nil
 		}
-		if ctx.Err() != nil || IsForbidden(err) || apiCode(err) == CodeInvalidField {
+		if ctx.Err() != nil || blazeRefused(err) {
 			return nil, err
 		}
-		// Not connected, or no answer: REST with the same message id.
+		// Not connected, busy, or no answer: REST with the same message id.
 	}
 	var view Message
 	// The live answer to a single message is not documented (a batch

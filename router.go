@@ -14,6 +14,7 @@ type Middleware func(Handler) Handler
 // Router is a [Handler] that picks a handler by text command (a PLAIN_TEXT
 // message starting with "/start"), then by category, then a default.
 // Configure it before [Client.RunBlaze] starts; it is read-only afterwards.
+// The zero value is an empty router, ready to use.
 type Router struct {
 	commands   map[string]Handler
 	categories map[Category]Handler
@@ -32,6 +33,9 @@ func NewRouter() *Router {
 // Command routes PLAIN_TEXT messages whose first word is cmd (e.g.
 // "/start"; matched case-insensitively).
 func (r *Router) Command(cmd string, h Handler) *Router {
+	if r.commands == nil {
+		r.commands = map[string]Handler{}
+	}
 	r.commands[strings.ToLower(cmd)] = h
 	return r
 }
@@ -39,6 +43,9 @@ func (r *Router) Command(cmd string, h Handler) *Router {
 // Category routes messages of a category (ENCRYPTED_* match their PLAIN_*
 // counterpart).
 func (r *Router) Category(c Category, h Handler) *Router {
+	if r.categories == nil {
+		r.categories = map[Category]Handler{}
+	}
 	r.categories[c] = h
 	return r
 }
@@ -117,10 +124,30 @@ func Recover() Middleware {
 	}
 }
 
-// Logging logs every message handled, with its outcome and duration.
-func Logging(l *slog.Logger) Middleware {
+// loggerKey carries the client's logger in the handlers' ctx.
+type loggerKey struct{}
+
+func withLogger(ctx context.Context, l *slog.Logger) context.Context {
+	return context.WithValue(ctx, loggerKey{}, l)
+}
+
+// loggerFrom returns the logger [Client.RunBlaze] put in ctx, or nil.
+func loggerFrom(ctx context.Context) *slog.Logger {
+	l, _ := ctx.Value(loggerKey{}).(*slog.Logger)
+	return l
+}
+
+// Logging logs every message handled, with its outcome and duration,
+// through the logger of the client running the loop ([WithLogger]); where
+// the client has none, or the handler runs outside [Client.RunBlaze], it
+// logs nothing.
+func Logging() Middleware {
 	return func(next Handler) Handler {
 		return HandlerFunc(func(ctx context.Context, msg *Message) error {
+			l := loggerFrom(ctx)
+			if l == nil {
+				return next.HandleMessage(ctx, msg)
+			}
 			start := time.Now()
 			err := next.HandleMessage(ctx, msg)
 			level := slog.LevelInfo

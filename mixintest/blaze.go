@@ -36,6 +36,16 @@ type frame struct {
 	Error  *errorView      `json:"error,omitempty"`
 }
 
+// statusUpdate is the data of the reply to a CREATE_MESSAGE.
+type statusUpdate struct {
+	Type           string `json:"type"`
+	MessageID      string `json:"message_id"`
+	ConversationID string `json:"conversation_id"`
+	UserID         string `json:"user_id"`
+	Category       string `json:"category"`
+	Status         string `json:"status"`
+}
+
 // outFrame is a queued reply (f) or push of a pending entry. Pushes are
 // rendered when written, and skipped if acknowledged since being queued.
 type outFrame struct {
@@ -276,6 +286,11 @@ func (c *blazeConn) write(o outFrame, pushed *int) bool {
 		return false
 	}
 	if push {
+		if o.entry.receipt != nil {
+			c.s.mu.Lock()
+			c.s.pushedLocked(c.user, o.entry)
+			c.s.mu.Unlock()
+		}
 		*pushed++
 		if faults.DropAfterFrames > 0 && *pushed%faults.DropAfterFrames == 0 {
 			c.s.debug("blaze: dropping connection (fault)", "user", c.user.ID, "frames", *pushed)
@@ -315,6 +330,11 @@ func (c *blazeConn) handle(f frame) {
 		c.queueBacklog(s.mailboxes[c.user.ID].pending)
 		s.mu.Unlock()
 	case actionAck, actionAcks:
+		// ACKNOWLEDGE_MESSAGE_RECEIPTS carries params.messages [{message_id,
+		// status}], up to 100, as the Android app sends it
+		// (android-app websocket/BlazeMessage.kt
+		// createAckListParamBlazeMessage, job/BlazeMessageService.kt
+		// ackJobBlock).
 		var acks []ackRequest
 		if f.Action == actionAck {
 			var a ackRequest
@@ -369,7 +389,13 @@ func (c *blazeConn) handle(f frame) {
 		if err != nil {
 			c.reply(f.ID, f.Action, nil, err)
 		} else if f.Action == actionCreate {
-			c.reply(f.ID, f.Action, map[string]string{"message_id": msgs[0].MessageID, "status": statusSent}, nil)
+			// The reply carries the message's status with the sender's own
+			// user id and an empty category, which the apps read as the
+			// status update of their send, not as a message (android-app
+			// websocket/ChatWebSocket.kt handleReceiveMessage: "Ack of the
+			// create message").
+			c.reply(f.ID, f.Action, statusUpdate{Type: "message", MessageID: msgs[0].MessageID,
+				ConversationID: msgs[0].ConversationID, UserID: c.user.ID, Category: "", Status: statusSent}, nil)
 		} else {
 			c.reply(f.ID, f.Action, nil, nil)
 		}

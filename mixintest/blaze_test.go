@@ -187,8 +187,9 @@ func TestBlazeCreateMessageAndReceipts(t *testing.T) {
 	r := mustRecv(t, conn)
 	var data map[string]string
 	_ = json.Unmarshal(r.Data, &data)
-	if r.ID != reqID || r.Error != nil || data["message_id"] != mid || data["status"] != "SENT" {
-		t.Fatalf("create reply %+v", r)
+	if r.ID != reqID || r.Error != nil || data["message_id"] != mid || data["status"] != "SENT" ||
+		data["user_id"] != bot.ID || data["category"] != "" {
+		t.Fatalf("create reply %+v %s: want a status update (own user id, empty category)", r, r.Data)
 	}
 	in, err := alice.WaitInbox(ctxT(t), 1)
 	if err != nil || string(in[0].Data) != "hi" {
@@ -206,7 +207,7 @@ func TestBlazeCreateMessageAndReceipts(t *testing.T) {
 	if r := mustRecv(t, conn); r.ID != unk || r.Error == nil || r.Error.Code != 10002 {
 		t.Fatalf("unknown action reply %+v", r)
 	}
-	// Alice reads it: the bot gets a receipt push, and it stays pending.
+	// Alice reads it: the bot gets a receipt push, delivered once.
 	if err := alice.Ack(ctxT(t), mid, "READ"); err != nil {
 		t.Fatal(err)
 	}
@@ -217,13 +218,56 @@ func TestBlazeCreateMessageAndReceipts(t *testing.T) {
 		rc["source"] != "ACKNOWLEDGE_MESSAGE_RECEIPT" || rc["conversation_id"] != "" || rc["updated_at"] == nil {
 		t.Fatalf("receipt %+v %s", f, f.Data)
 	}
-	if s.Pending(bot.ID) != 1 {
-		t.Fatal("receipt not pending")
-	}
-	send(t, conn, uuid.NewString(), "ACKNOWLEDGE_MESSAGE_RECEIPT", map[string]string{"message_id": mid, "status": "READ"})
+	eventuallyT(t, "receipt retired once pushed", func() bool { return s.Pending(bot.ID) == 0 })
+}
+
+// TestBlazeReceiptsUntilAcked: with the option, a pushed receipt stays
+// queued until the bot acknowledges it, and an acknowledgement of one
+// status leaves the other.
+func TestBlazeReceiptsUntilAcked(t *testing.T) {
+	s := NewServer(t, WithReceiptsUntilAcked())
+	bot, alice := s.Bot(), s.NewUser("Alice")
+	conv := createContact(t, s, bot, alice)
+	conn := dial(t, s, bot)
+	send(t, conn, uuid.NewString(), "LIST_PENDING_MESSAGES", nil)
 	mustRecv(t, conn)
-	if s.Pending(bot.ID) != 0 {
-		t.Fatal("receipt not cleared by ack")
+	mid := uuid.NewString()
+	send(t, conn, uuid.NewString(), "CREATE_MESSAGE", map[string]any{"conversation_id": conv, "recipient_id": alice.ID,
+		"message_id": mid, "category": "PLAIN_TEXT", "data_base64": "aGk"})
+	mustRecv(t, conn)
+	for _, st := range []string{"DELIVERED", "READ"} {
+		if err := alice.Ack(ctxT(t), mid, st); err != nil {
+			t.Fatal(err)
+		}
+		if f := mustRecv(t, conn); f.Action != "ACKNOWLEDGE_MESSAGE_RECEIPT" {
+			t.Fatalf("want a receipt, got %+v", f)
+		}
+	}
+	if n := s.Pending(bot.ID); n != 2 {
+		t.Fatalf("pending %d, want both receipts", n)
+	}
+	send(t, conn, uuid.NewString(), "ACKNOWLEDGE_MESSAGE_RECEIPTS", map[string]any{"messages": []map[string]string{{"message_id": mid, "status": "READ"}}})
+	if r := mustRecv(t, conn); r.Error != nil || r.Data != nil {
+		t.Fatalf("ack reply %+v", r)
+	}
+	if n := s.Pending(bot.ID); n != 1 {
+		t.Fatalf("pending %d after acknowledging READ: the DELIVERED receipt must stay", n)
+	}
+	send(t, conn, uuid.NewString(), "ACKNOWLEDGE_MESSAGE_RECEIPT", map[string]string{"message_id": mid, "status": "DELIVERED"})
+	mustRecv(t, conn)
+	if n := s.Pending(bot.ID); n != 0 {
+		t.Fatalf("pending %d after acknowledging both", n)
+	}
+}
+
+func eventuallyT(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(2 * time.Millisecond)
 	}
 }
 

@@ -300,24 +300,28 @@ func validateAck(a ackRequest) *apiError {
 	return nil
 }
 
-// ackLocked removes the message from the user's queue (every entry with that
-// id, messages and receipts alike) and, for a message
-// someone else sent, queues a receipt for that sender.
+// ackLocked retires what an acknowledgement of (message id, status)
+// covers in the user's queue: the message itself, and the receipt of that
+// id with that status; a receipt of another status stays (the queue is
+// keyed by message and kind, so a READ receipt cannot vanish behind the
+// DELIVERED one). For a message someone else sent, it queues a receipt
+// for that sender.
 func (s *Server) ackLocked(u *User, a ackRequest) {
 	mb := s.mailboxes[u.ID]
-	for _, e := range mb.byID[a.MessageID] {
-		e.acked.Store(true)
-		mb.live--
-	}
-	delete(mb.byID, a.MessageID)
-	if len(mb.pending) > 64 && len(mb.pending) > 2*mb.live {
-		kept := make([]*pendingEntry, 0, mb.live)
-		for _, e := range mb.pending {
-			if !e.acked.Load() {
-				kept = append(kept, e)
-			}
+	entries := mb.byID[a.MessageID]
+	kept := entries[:0]
+	for _, e := range entries {
+		if e.receipt != nil && e.receipt.Status != a.Status {
+			kept = append(kept, e)
+			continue
 		}
-		mb.pending = kept
+		s.retireLocked(mb, e)
+	}
+	clear(entries[len(kept):])
+	if len(kept) == 0 {
+		delete(mb.byID, a.MessageID)
+	} else {
+		mb.byID[a.MessageID] = kept
 	}
 	m, ok := mb.received[a.MessageID]
 	if !ok || m.UserID == u.ID || m.Category == categorySystemConv {
@@ -330,6 +334,52 @@ func (s *Server) ackLocked(u *User, a ackRequest) {
 	s.enqueueLocked(m.UserID, &pendingEntry{messageID: a.MessageID,
 		receipt: &receiptRec{MessageID: a.MessageID, Status: a.Status, UpdatedAt: now}})
 	s.recordStatusLocked(m, a.Status, now) // for GET /messages/status (social.go)
+}
+
+// retireLocked takes one entry out of the live queue and compacts the
+// queue once it is mostly retired entries. The caller removes it from
+// byID.
+func (s *Server) retireLocked(mb *mailbox, e *pendingEntry) {
+	if e.acked.Swap(true) {
+		return
+	}
+	mb.live--
+	if len(mb.pending) > 64 && len(mb.pending) > 2*mb.live {
+		kept := make([]*pendingEntry, 0, mb.live)
+		for _, e := range mb.pending {
+			if !e.acked.Load() {
+				kept = append(kept, e)
+			}
+		}
+		mb.pending = kept
+	}
+}
+
+// pushedLocked is called after a receipt was written to a listed
+// connection. The official Go, fox-one, Android and iOS clients never
+// acknowledge receipts (android-app websocket/ChatWebSocket.kt
+// handleReceiveMessage queues no acknowledgement for them), and no source
+// says the server keeps pushing them: by default a receipt is delivered
+// once. WithReceiptsUntilAcked keeps receipts queued until acknowledged,
+// as the Node and Kotlin clients (which acknowledge them) assume.
+func (s *Server) pushedLocked(u *User, e *pendingEntry) {
+	if e.receipt == nil || s.cfg.receiptsUntilAcked {
+		return
+	}
+	mb := s.mailboxes[u.ID]
+	s.retireLocked(mb, e)
+	entries := mb.byID[e.messageID]
+	for i, x := range entries {
+		if x == e {
+			entries = append(entries[:i], entries[i+1:]...)
+			break
+		}
+	}
+	if len(entries) == 0 {
+		delete(mb.byID, e.messageID)
+	} else {
+		mb.byID[e.messageID] = entries
+	}
 }
 
 func (s *Server) postAcknowledgements(c *call) (any, *apiError) {

@@ -203,8 +203,13 @@ func TestAcknowledgementsAndReceipts(t *testing.T) {
 	if len(pend) != 2 || pend[0].receipt == nil || pend[0].receipt.Status != "DELIVERED" || pend[1].receipt.Status != "READ" || pend[1].messageID != mid {
 		t.Fatalf("bot pending %+v", pend)
 	}
-	// The bot acks the receipts by message id.
+	// An acknowledgement retires the receipt of its status only: the
+	// queue is keyed by message and kind.
 	c.do("POST", "/acknowledgements", []map[string]string{{"message_id": mid, "status": "READ"}}).ok(t, nil)
+	if n := s.Pending(bot.ID); n != 1 {
+		t.Fatalf("pending %d after acknowledging READ; want the DELIVERED receipt left", n)
+	}
+	c.do("POST", "/acknowledgements", []map[string]string{{"message_id": mid, "status": "DELIVERED"}}).ok(t, nil)
 	if s.Pending(bot.ID) != 0 {
 		t.Fatal("receipts not cleared")
 	}
@@ -224,7 +229,7 @@ func TestAcknowledgementsAndReceipts(t *testing.T) {
 			recs = append(recs, r)
 		}
 	}
-	if len(recs) != 5 || recs[0].Code != 10002 || recs[1].Code != 400 || recs[3].Code != 0 || recs[3].UserID != alice.ID {
+	if len(recs) != 6 || recs[0].Code != 10002 || recs[1].Code != 400 || recs[3].Code != 0 || recs[3].UserID != alice.ID {
 		b, _ := json.Marshal(recs)
 		t.Fatalf("records %s", b)
 	}

@@ -30,6 +30,7 @@ type config struct {
 
 	botCapabilities    []string // WithBotCapabilities (encrypted.go)
 	staleChecksumError bool     // WithStaleChecksumError (encrypted.go)
+	receiptsUntilAcked bool     // WithReceiptsUntilAcked (blaze.go)
 }
 
 func defaultConfig() config {
@@ -145,3 +146,10 @@ func WithStatusPageSize(n int) Option {
 		}
 	}
 }
+
+// WithReceiptsUntilAcked keeps receipts (ACKNOWLEDGE_MESSAGE_RECEIPT pushes)
+// in a user's blaze queue until the user acknowledges them, pushing them
+// again on every listing. No source says the real server does: the
+// official Go, fox-one, Android and iOS clients never acknowledge
+// receipts, so by default the emulator delivers each receipt once.
+func WithReceiptsUntilAcked() Option { return func(c *config) { c.receiptsUntilAcked = true } }

@@ -248,8 +248,9 @@ func (s *Server) Conversation(id string) (Conversation, bool) {
 	return c.snapshot(), true
 }
 
-// Pending returns how many entries (messages and receipts) wait in the
-// user's blaze queue, i.e. were delivered but not yet acknowledged.
+// Pending returns how many entries wait in the user's blaze queue:
+// messages delivered but not yet acknowledged, and receipts not yet pushed
+// (or, with WithReceiptsUntilAcked, not yet acknowledged).
 func (s *Server) Pending(userID string) int {
 	s.mu.Lock()
 	defer s.mu.Unlock()

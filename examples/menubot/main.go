@@ -10,8 +10,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"log/slog"
-	"os"
 	"sync"
 	"time"
 
@@ -32,9 +30,8 @@ func main() {
 // serve runs the bot; on the emulator, with the scripted users.
 func serve(ctx context.Context, env *demo.Env) error {
 	b := &bot{client: env.Client, menus: map[string]string{}}
-	logger := slog.New(slog.NewTextHandler(os.Stderr, nil))
 	router := mixin.NewRouter().
-		Use(mixin.Logging(logger)).
+		Use(mixin.Logging()). // through the client's WithLogger, if it has one
 		Command("/start", mixin.HandlerFunc(b.start)).
 		Command("/pin", mixin.HandlerFunc(b.pin)).
 		Command("/recall", mixin.HandlerFunc(b.recall)).

@@ -1,0 +1,233 @@
+package mixin
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"runtime/debug"
+)
+
+// ErrHandlerExited is the error a handler attempt counts as when the
+// handler (or a hook standing for it) called runtime.Goexit, as t.FailNow
+// does in a test: its goroutine ends, another worker carries on with the
+// message per the retry policy, and its conversation goes on.
+var ErrHandlerExited = errors.New("mixin: handler called runtime.Goexit")
+
+// PanicError is what a panicking handler or hook turns into.
+type PanicError struct {
+	Value any
+	Stack []byte
+}
+
+// Error returns "mixin: handler panicked: VALUE".
+func (e *PanicError) Error() string { return fmt.Sprintf("mixin: handler panicked: %v", e.Value) }
+
+// callUser is how the loop calls every user callback: a panic becomes a
+// [*PanicError]. A runtime.Goexit cannot be stopped: it ends the calling
+// goroutine after this returns through the deferred calls, and the
+// callers' own deferred functions start another goroutine to carry on.
+func callUser(fn func() error) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = &PanicError{Value: p, Stack: debug.Stack()}
+		}
+	}()
+	return fn()
+}
+
+// worker handles lanes until the dispatcher stops. Started with a lane and
+// an item, it first finishes that item (a worker that ended in
+// runtime.Goexit hands them over) and goes on with the lane.
+func (r *blazeRun) worker(l *lane, it *item) {
+	clean := false
+	defer func() {
+		if !clean {
+			go r.worker(l, it) // user code called runtime.Goexit: carry on in a new goroutine
+			return
+		}
+		if r.live.Add(-1) == 0 {
+			close(r.idle)
+		}
+	}()
+	for {
+		if l == nil {
+			if l = r.disp.next(); l == nil {
+				clean = true
+				return
+			}
+		}
+		for n := 0; ; n++ {
+			if it == nil {
+				var relist bool
+				if it, relist = r.disp.take(l, n); relist {
+					signal(r.relist)
+				}
+				if it == nil {
+					break
+				}
+			}
+			r.process(it)
+			it = nil
+			r.disp.finish()
+			signal(r.room)
+		}
+		l = nil
+	}
+}
+
+// process runs the handler for it, with retries, and settles it.
+func (r *blazeRun) process(it *item) {
+	var err error
+	switch it.phase {
+	case phaseDeadLetter: // the dead-letter hook exited: it has seen the message
+		it.phase = phaseNone
+		r.settle(it, true)
+		return
+	case phaseHandler:
+		it.phase = phaseNone
+		err = ErrHandlerExited
+	default:
+		if err = r.prepare(it); err != nil {
+			r.deadLetter(it, err)
+			r.settle(it, true)
+			return
+		}
+		err = r.attempt(it)
+	}
+	for err != nil && !IsPermanent(err) && it.attempt < r.cfg.handlerRetry.Attempts {
+		r.log.LogAttrs(r.handlers, slog.LevelWarn, "mixin: blaze: handler failed, retrying",
+			slog.String("message_id", it.msg.MessageID), slog.Int("attempt", it.attempt), slog.String("error", err.Error()))
+		if r.stopping.Load() || sleepCtx(r.handlers, r.cfg.handlerRetry.wait(it.attempt)) != nil {
+			r.settle(it, false) // shutting down: leave it for the next run
+			return
+		}
+		err = r.attempt(it)
+	}
+	if err != nil {
+		if r.handlers.Err() != nil {
+			r.settle(it, false) // cancelled by the shutdown: it comes again
+			return
+		}
+		r.deadLetter(it, err)
+	}
+	r.settle(it, true)
+}
+
+// prepare readies a message for its handler. A failure cannot pass on
+// retry: the message goes to the dead-letter hook and is acknowledged.
+func (r *blazeRun) prepare(it *item) error {
+	return it.bad
+}
+
+// attempt makes one handler attempt, recording where a runtime.Goexit
+// would leave the message.
+func (r *blazeRun) attempt(it *item) error {
+	it.attempt++
+	it.phase = phaseHandler
+	err := r.invoke(it)
+	it.phase = phaseNone
+	return err
+}
+
+// invoke calls the hook or handler that takes the message, once.
+func (r *blazeRun) invoke(it *item) error {
+	ctx := replyScope(r.handlers) // a fresh reply counter for this invocation
+	m := &it.msg
+	switch {
+	case it.own:
+		return nil
+	case it.receipt:
+		if r.cfg.onReceipt == nil {
+			return nil
+		}
+		rc := Receipt{MessageID: m.MessageID, Status: AckStatus(m.Status), UpdatedAt: m.UpdatedAt}
+		return callUser(func() error { return r.cfg.onReceipt(ctx, rc) })
+	case m.Category == CategoryMessageRecall && r.cfg.onRecall != nil:
+		p, err := m.Payload()
+		if err != nil {
+			return Permanent(err)
+		}
+		rp, ok := asRecall(p)
+		if !ok {
+			return Permanent(&FieldError{Field: "data", Reason: "is not a recall payload"})
+		}
+		return callUser(func() error { return r.cfg.onRecall(ctx, m, rp) })
+	case m.Category == CategorySystemConversation && r.cfg.onSystem != nil:
+		p, err := m.Payload()
+		if err != nil {
+			return Permanent(err)
+		}
+		sp, ok := asSystem(p)
+		if !ok {
+			return Permanent(&FieldError{Field: "data", Reason: "is not a system conversation payload"})
+		}
+		return callUser(func() error { return r.cfg.onSystem(ctx, m, sp) })
+	}
+	return callUser(func() error { return r.h.HandleMessage(ctx, m) })
+}
+
+func asRecall(p any) (RecallPayload, bool) {
+	switch v := p.(type) {
+	case RecallPayload:
+		return v, true
+	case *RecallPayload:
+		if v != nil {
+			return *v, true
+		}
+	}
+	return RecallPayload{}, false
+}
+
+func asSystem(p any) (SystemConversationPayload, bool) {
+	switch v := p.(type) {
+	case SystemConversationPayload:
+		return v, true
+	case *SystemConversationPayload:
+		if v != nil {
+			return *v, true
+		}
+	}
+	return SystemConversationPayload{}, false
+}
+
+// deadLetter reports a message given up on to the dead-letter hook.
+func (r *blazeRun) deadLetter(it *item, err error) {
+	r.log.LogAttrs(r.handlers, slog.LevelError, "mixin: blaze: giving up on message",
+		slog.String("message_id", it.msg.MessageID), slog.String("conversation_id", it.msg.ConversationID), slog.String("error", err.Error()))
+	if r.cfg.deadLetter == nil {
+		return
+	}
+	it.phase = phaseDeadLetter
+	if perr := callUser(func() error { r.cfg.deadLetter(r.handlers, &it.msg, err); return nil }); perr != nil {
+		r.log.LogAttrs(r.handlers, slog.LevelError, "mixin: blaze: dead-letter hook panicked",
+			slog.String("message_id", it.msg.MessageID), slog.String("error", perr.Error()))
+	}
+	it.phase = phaseNone
+}
+
+// settle is the one place a message leaves the loop: a handled one is
+// recorded as such and acknowledged (or, needing no acknowledgement, joins
+// the window of done ids); an unhandled one is forgotten, so it is handled
+// when it comes again.
+func (r *blazeRun) settle(it *item, wasHandled bool) {
+	ack := wasHandled && r.needsAck(it)
+	r.disp.resolve(it.key, wasHandled, ack)
+	if ack {
+		r.acks.add(it.msg.MessageID, r.ackStatus(it), it.key)
+	}
+}
+
+// needsAck says whether it is acknowledged once handled.
+func (r *blazeRun) needsAck(it *item) bool {
+	if it.receipt {
+		return r.cfg.ackReceipts
+	}
+	return r.cfg.ackMode != AckModeManual
+}
+
+func (r *blazeRun) ackStatus(it *item) AckStatus {
+	if !it.receipt && r.cfg.ackMode == AckModeDelivered {
+		return AckDelivered
+	}
+	return AckRead
+}
