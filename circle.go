@@ -232,3 +232,33 @@ func validateCircleAction(field string, a CircleAction) error {
 	}
 	return nil
 }
+
+// AddUserToCircle files the contact conversation with a user in one of the
+// bot's circles (POST /users/:id/circles; a user can be in at most 5
+// circles, else [CodeTooManyCircles]) and returns the circles the user is
+// now in, with their names.
+func (c *Client) AddUserToCircle(ctx context.Context, userID, circleID string) ([]ConversationCircle, error) {
+	return c.userCircle(ctx, userID, circleID, CircleAdd)
+}
+
+// RemoveUserFromCircle takes a user's contact conversation out of a circle
+// and returns the circles the user is still in.
+func (c *Client) RemoveUserFromCircle(ctx context.Context, userID, circleID string) ([]ConversationCircle, error) {
+	return c.userCircle(ctx, userID, circleID, CircleRemove)
+}
+
+func (c *Client) userCircle(ctx context.Context, userID, circleID string, action CircleAction) ([]ConversationCircle, error) {
+	uid, err := parseUUID("user_id", userID)
+	if err != nil {
+		return nil, err
+	}
+	if uid == c.ks.AppID {
+		return nil, &FieldError{Field: "user_id", Reason: "is the bot itself"}
+	}
+	cid, err := parseUUID("circle_id", circleID)
+	if err != nil {
+		return nil, err
+	}
+	// One object, as developers.mixin.one api/circles/add-to-remove-from-circles shows it.
+	return c.circleItems(ctx, "POST", "/users/"+uid+"/circles", ConversationCircleRequest{CircleID: cid, Action: action})
+}

@@ -166,3 +166,58 @@ func TestCircleBadInput(t *testing.T) {
 	_, err := c.CreateCircle(ctx, strings.Repeat("é", mixin.MaxCircleNameLength))
 	require.NoError(t, err, "a name at the limit is accepted by both sides")
 }
+
+func TestUserCircles(t *testing.T) {
+	s, c, alice := newSeedServer(t)
+	ctx := ctxT(t)
+	var ids []string
+	for _, name := range []string{"a", "b", "c", "d", "e", "f"} {
+		ci, err := c.CreateCircle(ctx, name)
+		require.NoError(t, err)
+		ids = append(ids, ci.CircleID)
+	}
+	in, err := c.AddUserToCircle(ctx, alice.ID, ids[0])
+	require.NoError(t, err)
+	require.Len(t, in, 1)
+	assert.Equal(t, "a", in[0].Name)
+	assert.Equal(t, alice.ID, in[0].UserID)
+	assert.Equal(t, mixin.UniqueConversationID(s.Bot().ID, alice.ID), in[0].ConversationID)
+	for _, id := range ids[1:5] {
+		_, err = c.AddUserToCircle(ctx, alice.ID, id)
+		require.NoError(t, err)
+	}
+	_, err = c.AddUserToCircle(ctx, alice.ID, ids[5])
+	assert.Equal(t, mixin.CodeTooManyCircles, apiCodeOf(err), "a user is in at most 5 circles: %v", err)
+	in, err = c.RemoveUserFromCircle(ctx, alice.ID, ids[0])
+	require.NoError(t, err)
+	assert.Len(t, in, 4)
+	items, err := c.CircleConversations(ctx, ids[1], mixin.CircleConversationsQuery{})
+	require.NoError(t, err)
+	require.Len(t, items, 1)
+	assert.Equal(t, alice.ID, items[0].UserID)
+
+	_, err = c.AddUserToCircle(ctx, uuid.NewString(), ids[0])
+	assert.True(t, mixin.IsNotFound(err), "%v", err)
+	noRequest(t, s, "user_id", func() error { _, err := c.AddUserToCircle(ctx, s.Bot().ID, ids[0]); return err })
+	noRequest(t, s, "circle_id", func() error { _, err := c.RemoveUserFromCircle(ctx, alice.ID, "c1"); return err })
+}
+
+func TestRotateCode(t *testing.T) {
+	s, c, _ := newSeedServer(t)
+	ctx := ctxT(t)
+	before, err := c.Me(ctx)
+	require.NoError(t, err)
+	after, err := c.RotateCode(ctx)
+	require.NoError(t, err)
+	assert.NotEqual(t, before.CodeID, after.CodeID)
+	assert.Equal(t, "https://mixin.one/codes/"+after.CodeID, after.CodeURL)
+	_, err = c.ReadCode(ctx, before.CodeID)
+	assert.True(t, mixin.IsNotFound(err), "the old code no longer resolves: %v", err)
+	code, err := c.ReadCode(ctx, after.CodeID)
+	require.NoError(t, err)
+	assert.Equal(t, s.Bot().ID, code.User.UserID)
+	s.FailNext("GET", "/me/code", 1, 500, 500, 0)
+	_, err = c.RotateCode(ctx)
+	require.Error(t, err)
+	assert.Equal(t, 1, countRequests(s, "GET", "/me/code")-1, "a failed rotation is not repeated")
+}

@@ -202,3 +202,14 @@ func (c *Client) meCall(ctx context.Context, path string, body any) (*User, erro
 	}
 	return &u, nil
 }
+
+// RotateCode replaces the bot's own code (code_id, code_url on [Client.Me]),
+// invalidating the old link, and returns the updated profile. It is never
+// retried automatically: a repeat would rotate twice.
+func (c *Client) RotateCode(ctx context.Context) (*User, error) {
+	var u User
+	if err := c.do(ctx, request{method: "GET", path: "/me/code", out: &u, retry: retryRejected}); err != nil {
+		return nil, err
+	}
+	return &u, nil
+}

@@ -89,7 +89,8 @@ func TestNodeSDKSocial(t *testing.T) {
 	requireCalls(t, run, "relationship.add", "relationship.remove", "relationship.block", "user.friends",
 		"user.blockings", "relationship.unblock", "relationship.badAction", "user.update", "user.updatePreferences",
 		"user.updatePreferences.bad", "circle.fetchList", "circle.fetch", "circle.conversations", "circle.create",
-		"circle.update", "circle.addConversation", "circle.delete", "circle.fetch.deleted", "circle.fetchList.final",
+		"circle.update", "circle.addConversation", "circle.removeConversation", "circle.addUser", "circle.removeUser",
+		"user.rotateCode", "code.fetch.self", "circle.delete", "circle.fetch.deleted", "circle.fetchList.final",
 		"code.fetch.user", "code.fetch.group", "code.fetch.unknown", "summary")
 
 	// Relationships: what Node left, the Go client reads.
@@ -152,6 +153,12 @@ func TestNodeSDKSocial(t *testing.T) {
 	must(t, err)
 	if len(items) != 1 || len(nodeItems) != 1 || items[0] != nodeItems[0] {
 		t.Errorf("circle items: Go %+v, Node %+v", items, nodeItems)
+	}
+
+	var rotated mixin.User
+	decode(t, run.by["user.rotateCode"].Result, &rotated)
+	if me.CodeID != rotated.CodeID {
+		t.Errorf("code after Node's rotateCode: Go reads %q, Node got %q", me.CodeID, rotated.CodeID)
 	}
 
 	// Codes: Node's answer decodes to what ReadCode returns.

@@ -3,6 +3,7 @@ package mixintest
 import (
 	"bytes"
 	"encoding/json"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -61,6 +62,7 @@ type circleItemView struct {
 	CircleID       string    `json:"circle_id"`
 	ConversationID string    `json:"conversation_id"`
 	UserID         string    `json:"user_id,omitempty"`
+	Name           string    `json:"name,omitempty"`
 	CreatedAt      time.Time `json:"created_at"`
 }
 
@@ -388,4 +390,68 @@ func (s *Server) conversationCirclesLocked(convID string, viewer *User) []circle
 		}
 	}
 	return out
+}
+
+// postUserCircles implements POST /users/:id/circles {circle_id, action}
+// (an object as in the docs, or an array): it files the contact
+// conversation with that user, and answers the circles the user is in,
+// named ("The list of circles that the user belongs to is returned", docs
+// api/circles/add-to-remove-from-circles; at most 5, else 20133).
+func (s *Server) postUserCircles(c *call) (any, *apiError) {
+	reqs, aerr := decodeList(c.body)
+	if aerr != nil {
+		return nil, aerr
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	other := s.users[normID(c.r.PathValue("id"))]
+	if other == nil {
+		return nil, errNotFound
+	}
+	if other.ID == c.user.ID {
+		return nil, invalidField("user_id", "cannot be yourself")
+	}
+	circles := make([]*circle, len(reqs))
+	for i, r := range reqs {
+		if r.CircleID == "" {
+			return nil, invalidField("circle_id", "required")
+		}
+		ci, err := s.ownCircleLocked(r.CircleID, c.user)
+		if err != nil {
+			return nil, err
+		}
+		if a := strings.ToUpper(r.Action); a != "ADD" && a != "REMOVE" {
+			return nil, invalidField("action", "must be ADD or REMOVE")
+		}
+		circles[i] = ci
+	}
+	convID := uniqueConversationID(c.user.ID, other.ID)
+	for i, r := range reqs {
+		ci := circles[i]
+		idx := slices.IndexFunc(ci.items, func(it *circleItem) bool { return it.conversationID == convID })
+		switch {
+		case strings.ToUpper(r.Action) == "REMOVE" && idx >= 0:
+			ci.items = slices.Delete(ci.items, idx, idx+1)
+		case strings.ToUpper(r.Action) == "ADD" && idx < 0:
+			if s.contactCircleCountLocked(c.user, other.ID) >= maxCirclesPerContact {
+				return nil, errTooManyCircles
+			}
+			it := &circleItem{conversationID: convID, userID: other.ID, createdAt: s.now()}
+			if n := len(ci.items); n > 0 && !it.createdAt.After(ci.items[n-1].createdAt) {
+				it.createdAt = ci.items[n-1].createdAt.Add(time.Microsecond)
+			}
+			ci.items = append(ci.items, it)
+		}
+	}
+	out := []circleItemView{}
+	for _, ci := range s.circlesOfLocked(c.user) {
+		for _, it := range ci.items {
+			if it.conversationID == convID {
+				v := ci.itemView(it)
+				v.Name = ci.name
+				out = append(out, v)
+			}
+		}
+	}
+	return out, nil
 }

@@ -121,6 +121,8 @@ func (s *Server) routes() *http.ServeMux {
 	s.handle(mux, "GET /circles/{id}/conversations", s.getCircleConversations)
 	s.handle(mux, "POST /circles/{id}/conversations", s.postCircleConversations)
 	s.handle(mux, "POST /conversations/{id}/circles", s.postConversationCircles)
+	s.handle(mux, "POST /users/{id}/circles", s.postUserCircles)
+	s.handle(mux, "GET /me/code", s.rotateMeCode)
 
 	s.handle(mux, "POST /conversations", s.createConversation)
 	s.handle(mux, "GET /conversations/{id}", s.readConversation)

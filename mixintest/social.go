@@ -455,3 +455,12 @@ func (s *Server) recordStatusLocked(m *Message, status string, at time.Time) {
 	s.social.statuses[m.UserID] = append(s.social.statuses[m.UserID], statusRec{messageID: m.MessageID,
 		conversationID: m.ConversationID, status: status, updatedAt: at})
 }
+
+// rotateMeCode implements GET /me/code (the Node SDK's user.rotateCode): a
+// new code_id for the user; the old one no longer resolves.
+func (s *Server) rotateMeCode(c *call) (any, *apiError) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	c.user.codeID = uuid.NewString()
+	return s.meViewLocked(c.user), nil
+}

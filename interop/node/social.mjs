@@ -3,8 +3,9 @@
 //   user.updateRelationships (ADD, REMOVE, BLOCK, UNBLOCK), user.friends,
 //   user.blockings, user.update, user.updatePreferences,
 //   circle.fetchList, fetch, conversations, create, update, delete,
-//   addConversation (the SDK sends circleID, not circle_id: refused 10002),
-//   code.fetch (a user code and a group invite code).
+//   addConversation, removeConversation, addUser, removeUser (the SDK sends
+//   circleID, not circle_id: refused 10002), user.rotateCode,
+//   code.fetch (a user code, the bot's rotated code, a group invite code).
 // The Go test prepared a circle "Prepared" holding the contact conversation
 // with user 1 and a group whose invite code is MIXIN_GROUP_CODE; it compares
 // what this script read with what the Go client reads afterwards.
@@ -69,6 +70,17 @@ let addConv;
 try { await bot.circle.addConversation(env('MIXIN_GROUP_ID'), made.circle_id); } catch (e) { addConv = e; }
 await call('circle.addConversation', async () => ({ code: addConv && addConv.code }),
   (r) => expect(r.code === 10002, `addConversation (sends circleID) answered ${JSON.stringify(addConv)}`));
+// The SDK's removeConversation, addUser and removeUser send circleID too.
+for (const [name, fn] of [
+  ['circle.removeConversation', () => bot.circle.removeConversation(env('MIXIN_GROUP_ID'), made.circle_id)],
+  ['circle.addUser', () => bot.circle.addUser(u1, made.circle_id)],
+  ['circle.removeUser', () => bot.circle.removeUser(u1, made.circle_id)],
+]) {
+  let refused;
+  try { await fn(); } catch (e) { refused = e; }
+  await call(name, async () => ({ code: refused && refused.code }),
+    (r) => expect(r.code === 10002, `${name} (sends circleID) answered ${JSON.stringify(refused)}`));
+}
 const doomed = await call('circle.create.doomed', () => bot.circle.create('Doomed'));
 await call('circle.delete', () => bot.circle.delete(doomed.circle_id));
 let gone;
@@ -76,7 +88,11 @@ try { await bot.circle.fetch(doomed.circle_id); } catch (e) { gone = e; }
 await call('circle.fetch.deleted', async () => ({ code: gone && gone.code }), (r) => expect(r.code === 404, `deleted circle: ${JSON.stringify(gone)}`));
 await call('circle.fetchList.final', () => bot.circle.fetchList(), (cs) => expect(cs.length === 2, `circles ${cs.length}`));
 
-// Codes.
+// Codes; user.rotateCode replaces the bot's own code.
+const rotated = await call('user.rotateCode', () => bot.user.rotateCode(),
+  (me) => expect(me.code_id && me.code_url === `https://mixin.one/codes/${me.code_id}`, `rotateCode ${JSON.stringify(me)}`));
+await call('code.fetch.self', () => bot.code.fetch(rotated.code_id),
+  (c) => expect(c.type === 'user' && c.user_id === botKS.app_id, `own code ${JSON.stringify(c)}`));
 await call('code.fetch.user', () => bot.code.fetch(env('MIXIN_USER_CODE')),
   (c) => expect(c.type === 'user' && c.user_id === u1, `user code ${JSON.stringify(c)}`));
 await call('code.fetch.group', () => bot.code.fetch(env('MIXIN_GROUP_CODE')),
