@@ -31,7 +31,7 @@ func pngBytes(t *testing.T, w, h int) []byte {
 
 func TestUploadImageSendAndDownload(t *testing.T) {
 	s := mixintest.NewServer(t)
-	c := s.Client()
+	c := botClient(t, s)
 	u := s.NewUser("Alice")
 	ctx := ctxT(t)
 	data := pngBytes(t, 300, 200)
@@ -63,7 +63,7 @@ func TestUploadImageSendAndDownload(t *testing.T) {
 	require.NoError(t, err)
 	inbox, err := u.WaitInbox(ctx, 1)
 	require.NoError(t, err)
-	assert.Equal(t, "PLAIN_IMAGE", inbox[0].Category)
+	assert.Equal(t, mixin.CategoryPlainImage, inbox[0].Category)
 	assert.Contains(t, string(inbox[0].Data), att.AttachmentID)
 
 	_, err = c.ShowAttachment(ctx, mixin.NewUUID())
@@ -89,7 +89,7 @@ func (p *patternReader) Read(b []byte) (int, error) {
 
 func TestUpload50MBStreamsWithFlatMemory(t *testing.T) {
 	s := mixintest.NewServer(t, mixintest.WithDiscardUploads())
-	c := s.Client()
+	c := botClient(t, s)
 	const size = 50 << 20
 	var last, calls int64
 	monotonic := true
@@ -135,7 +135,7 @@ func (c *cancelAfter) Read(b []byte) (int, error) {
 
 func TestCancelledUploadStops(t *testing.T) {
 	s := mixintest.NewServer(t, mixintest.WithDiscardUploads())
-	c := s.Client()
+	c := botClient(t, s)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	const size = 20 << 20
@@ -145,7 +145,7 @@ func TestCancelledUploadStops(t *testing.T) {
 
 func TestUploadBadInputSendsNothing(t *testing.T) {
 	s := mixintest.NewServer(t)
-	c := s.Client()
+	c := botClient(t, s)
 	ctx := ctxT(t)
 	for name, call := range map[string]func() error{
 		"nil reader":   func() error { _, err := c.UploadFile(ctx, nil, 1); return err },
@@ -162,20 +162,20 @@ func TestUploadBadInputSendsNothing(t *testing.T) {
 
 func TestUploadShortReaderFails(t *testing.T) {
 	s := mixintest.NewServer(t)
-	c := s.Client()
+	c := botClient(t, s)
 	_, err := c.UploadFile(ctxT(t), strings.NewReader("short"), 100)
 	require.Error(t, err)
 }
 
 func TestAttachmentSizeLimits(t *testing.T) {
 	s := mixintest.NewServer(t)
-	c := s.Client(mixin.WithMaxAttachmentSize(1000))
+	c := botClient(t, s, mixin.WithMaxAttachmentSize(1000))
 	ctx := ctxT(t)
 	_, err := c.UploadFile(ctx, strings.NewReader(strings.Repeat("x", 1001)), -1)
 	assert.ErrorIs(t, err, mixin.ErrInvalidInput)
 	assert.Empty(t, s.Requests(), "refused before any request")
 
-	big := s.Client()
+	big := botClient(t, s)
 	att, err := big.UploadFile(ctx, strings.NewReader(strings.Repeat("x", 5000)), -1)
 	require.NoError(t, err)
 	var buf bytes.Buffer

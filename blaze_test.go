@@ -97,7 +97,7 @@ func (r *recorder) duplicates() int {
 
 func TestBlazeReceivesInOrderAndAcks(t *testing.T) {
 	s := mixintest.NewServer(t)
-	c := s.Client()
+	c := botClient(t, s)
 	u := s.NewUser("Alice")
 	ctx := ctxT(t)
 	// Sent before the loop runs: delivered as pending.
@@ -130,7 +130,7 @@ func TestBlazeReceivesInOrderAndAcks(t *testing.T) {
 
 func TestBlazeReconnectsAfterDropsWithNothingLost(t *testing.T) {
 	s := mixintest.NewServer(t, mixintest.WithFaults(mixintest.Faults{Seed: 1, DropAfterFrames: 7}))
-	c := s.Client()
+	c := botClient(t, s)
 	ctx := ctxT(t)
 	users := make([]*mixintest.User, 5)
 	for i := range users {
@@ -165,7 +165,7 @@ func TestBlazeReconnectsAfterDropsWithNothingLost(t *testing.T) {
 
 func TestBlazeHandlerErrorRetriesAndAcksOnlyAfterSuccess(t *testing.T) {
 	s := mixintest.NewServer(t)
-	c := s.Client()
+	c := botClient(t, s)
 	u := s.NewUser("Alice")
 	var calls atomic.Int32
 	release := make(chan struct{})
@@ -193,7 +193,7 @@ func TestBlazeHandlerErrorRetriesAndAcksOnlyAfterSuccess(t *testing.T) {
 
 func TestBlazePanicAndDeadLetter(t *testing.T) {
 	s := mixintest.NewServer(t)
-	c := s.Client()
+	c := botClient(t, s)
 	u := s.NewUser("Alice")
 	var dead []string
 	var dmu sync.Mutex
@@ -226,7 +226,7 @@ func TestBlazePanicAndDeadLetter(t *testing.T) {
 
 func TestBlazeOrderPerConversationWithParallelWorkers(t *testing.T) {
 	s := mixintest.NewServer(t)
-	c := s.Client()
+	c := botClient(t, s)
 	ctx := ctxT(t)
 	const convs, per = 50, 20
 	users := make([]*mixintest.User, convs)
@@ -274,7 +274,7 @@ func TestBlazeOrderPerConversationWithParallelWorkers(t *testing.T) {
 
 func TestBlazeSerialWithOneWorker(t *testing.T) {
 	s := mixintest.NewServer(t)
-	c := s.Client()
+	c := botClient(t, s)
 	ctx := ctxT(t)
 	var running, maxRunning atomic.Int32
 	h := mixin.HandlerFunc(func(ctx context.Context, m *mixin.Message) error {
@@ -297,7 +297,7 @@ func TestBlazeSerialWithOneWorker(t *testing.T) {
 
 func TestBlazeBatchesAcks(t *testing.T) {
 	s := mixintest.NewServer(t)
-	c := s.Client()
+	c := botClient(t, s)
 	ctx := ctxT(t)
 	u := s.NewUser("Alice")
 	for i := range 250 {
@@ -315,7 +315,7 @@ func TestBlazeBatchesAcks(t *testing.T) {
 
 func TestBlazeShutdownFlushesAcksAndLeaksNothing(t *testing.T) {
 	s := mixintest.NewServer(t)
-	c := s.Client()
+	c := botClient(t, s)
 	u := s.NewUser("Alice")
 	ctx := ctxT(t)
 	_, err := c.Me(ctx) // warm the HTTP pool so its goroutines count as baseline
@@ -340,7 +340,7 @@ func TestBlazeShutdownFlushesAcksAndLeaksNothing(t *testing.T) {
 
 func TestBlazeUnauthorizedEndsTheLoop(t *testing.T) {
 	s := mixintest.NewServer(t, mixintest.WithFaults(mixintest.Faults{UnauthorizedBlaze: true}))
-	c := s.Client()
+	c := botClient(t, s)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	err := c.RunBlaze(ctx, newRecorder(), fastBlaze...)
@@ -351,7 +351,7 @@ func TestBlazeUnauthorizedEndsTheLoop(t *testing.T) {
 
 func TestBlazeReconnectsWhenUpgradeRefused(t *testing.T) {
 	s := mixintest.NewServer(t, mixintest.WithFaults(mixintest.Faults{RefuseUpgrade: true}))
-	c := s.Client()
+	c := botClient(t, s)
 	u := s.NewUser("Alice")
 	_, err := u.SendText(ctxT(t), s.Bot().ID, "waiting")
 	require.NoError(t, err)
@@ -370,7 +370,7 @@ func TestBlazeReconnectsWhenUpgradeRefused(t *testing.T) {
 
 func TestBlazeReconnectGivesUpAfterAttempts(t *testing.T) {
 	s := mixintest.NewServer(t, mixintest.WithFaults(mixintest.Faults{RefuseUpgrade: true}))
-	c := s.Client()
+	c := botClient(t, s)
 	var dials atomic.Int32
 	err := c.RunBlaze(ctxT(t), newRecorder(),
 		mixin.WithReconnect(mixin.Retry{Attempts: 3, Min: time.Millisecond, Max: time.Millisecond}),
@@ -386,7 +386,7 @@ func TestBlazeReconnectGivesUpAfterAttempts(t *testing.T) {
 
 func TestBlazeHooks(t *testing.T) {
 	s := mixintest.NewServer(t)
-	c := s.Client()
+	c := botClient(t, s)
 	u := s.NewUser("Alice")
 	ctx := ctxT(t)
 	_, err := c.CreateContactConversation(ctx, u.ID)
@@ -419,7 +419,7 @@ func TestBlazeHooks(t *testing.T) {
 
 	g, err := u.CreateGroup(ctx, "club")
 	require.NoError(t, err)
-	_, err = u.AddParticipants(ctx, g.ID, s.Bot().ID)
+	_, err = u.AddParticipants(ctx, g.ConversationID, s.Bot().ID)
 	require.NoError(t, err)
 	eventually(t, "system message", func() bool { mu.Lock(); defer mu.Unlock(); return len(systems) >= 1 })
 	eventually(t, "all acked", func() bool { return s.Pending(s.Bot().ID) == 0 })
@@ -435,7 +435,7 @@ func TestBlazeHooks(t *testing.T) {
 
 func TestBlazeSendGoesOverTheSocket(t *testing.T) {
 	s := mixintest.NewServer(t)
-	c := s.Client()
+	c := botClient(t, s)
 	u := s.NewUser("Alice")
 	ctx := ctxT(t)
 	_, err := c.CreateContactConversation(ctx, u.ID)

@@ -115,7 +115,7 @@ func TestCircleBelongsToOwner(t *testing.T) {
 	require.NoError(t, err)
 	circle, err := c.CreateCircle(ctx, "Mine")
 	require.NoError(t, err)
-	_, err = c.UpdateCircleConversations(ctx, circle.CircleID, []mixin.CircleConversationRequest{{ConversationID: g.ID, Action: mixin.CircleAdd}})
+	_, err = c.UpdateCircleConversations(ctx, circle.CircleID, []mixin.CircleConversationRequest{{ConversationID: g.ConversationID, Action: mixin.CircleAdd}})
 	assert.True(t, mixin.IsForbidden(err), "%v", err)
 }
 

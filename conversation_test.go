@@ -25,7 +25,7 @@ func newSeedServer(t *testing.T, opts ...mixintest.Option) (*mixintest.Server, *
 	opts = append([]mixintest.Option{mixintest.WithBotID(seedBotID), mixintest.WithPathPrefix("/v1")}, opts...)
 	s := mixintest.NewServer(t, opts...)
 	u := s.NewUserWithID(seedUserID, "Seed User")
-	return s, s.Client(), u
+	return s, botClient(t, s), u
 }
 
 func ctxT(t *testing.T) context.Context {
@@ -168,31 +168,31 @@ func TestPermissionRules(t *testing.T) {
 	require.NoError(t, err)
 	other := s.NewUser("Other")
 
-	_, err = c.AddParticipants(ctx, g.ID, other.ID)
+	_, err = c.AddParticipants(ctx, g.ConversationID, other.ID)
 	assert.True(t, mixin.IsForbidden(err), "member adding: %v", err)
-	_, err = c.AdminParticipants(ctx, g.ID, seedBotID)
+	_, err = c.AdminParticipants(ctx, g.ConversationID, seedBotID)
 	assert.True(t, mixin.IsForbidden(err), "member changing roles: %v", err)
-	_, err = c.UpdateConversation(ctx, g.ID, mixin.ConversationUpdate{Name: "hijack"})
+	_, err = c.UpdateConversation(ctx, g.ConversationID, mixin.ConversationUpdate{Name: "hijack"})
 	assert.True(t, mixin.IsForbidden(err), "member renaming: %v", err)
-	_, err = c.RotateConversation(ctx, g.ID)
+	_, err = c.RotateConversation(ctx, g.ConversationID)
 	assert.True(t, mixin.IsForbidden(err), "member rotating: %v", err)
-	_, err = c.DisappearConversation(ctx, g.ID, time.Hour)
+	_, err = c.DisappearConversation(ctx, g.ConversationID, time.Hour)
 	assert.True(t, mixin.IsForbidden(err), "member setting timer: %v", err)
 
 	// Made admin, the bot may add but still not change roles.
-	_, err = u.SetRole(ctx, g.ID, "ADMIN", seedBotID)
+	_, err = u.SetRole(ctx, g.ConversationID, "ADMIN", seedBotID)
 	require.NoError(t, err)
-	_, err = c.AddParticipants(ctx, g.ID, other.ID)
+	_, err = c.AddParticipants(ctx, g.ConversationID, other.ID)
 	require.NoError(t, err)
-	_, err = c.AdminParticipants(ctx, g.ID, other.ID)
+	_, err = c.AdminParticipants(ctx, g.ConversationID, other.ID)
 	assert.True(t, mixin.IsForbidden(err), "admin changing roles: %v", err)
-	_, err = c.RemoveParticipants(ctx, g.ID, seedUserID)
+	_, err = c.RemoveParticipants(ctx, g.ConversationID, seedUserID)
 	assert.Error(t, err, "nobody removes the owner")
 
 	// A conversation the bot is not in.
 	g2, err := u.CreateGroup(ctx, "private", other.ID)
 	require.NoError(t, err)
-	_, err = c.ReadConversation(ctx, g2.ID)
+	_, err = c.ReadConversation(ctx, g2.ConversationID)
 	assert.True(t, mixin.IsForbidden(err), "reading a foreign group: %v", err)
 	_, err = c.ReadConversation(ctx, "00000000-0000-4000-8000-00000000abcd")
 	assert.True(t, mixin.IsNotFound(err), "reading a missing group: %v", err)

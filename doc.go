@@ -118,7 +118,7 @@
 // blaze, with a registered bot, simulated users and fault injection:
 //
 //	s := mixintest.NewServer(t)          // closed by t.Cleanup
-//	client := s.Client()                 // a *Client for the bot, wired to s
+//	client, err := s.Client()            // a *Client for the bot, wired to s
 //	alice := s.NewUser("Alice")
 //	alice.SendText(ctx, s.Bot().ID, "hi") // reaches the bot's blaze loop
 //	inbox, err := alice.WaitInbox(ctx, 1) // what the bot sent her

@@ -59,7 +59,10 @@ func ExampleClient_CreateContactConversation() {
 	s := exampleServer()
 	defer s.Close()
 	s.NewUserWithID(exampleAliceID, "Alice")
-	client := s.Client()
+	client, err := s.Client()
+	if err != nil {
+		log.Fatal(err)
+	}
 
 	conv, err := client.CreateContactConversation(context.Background(), exampleAliceID)
 	if err != nil {
@@ -77,7 +80,10 @@ func ExampleClient_CreateGroupConversation() {
 	defer s.Close()
 	s.NewUserWithID(exampleAliceID, "Alice")
 	s.NewUserWithID(exampleBobID, "Bob")
-	client := s.Client()
+	client, err := s.Client()
+	if err != nil {
+		log.Fatal(err)
+	}
 	ctx := context.Background()
 
 	g, err := client.CreateGroupConversation(ctx, mixin.GroupConversationRequest{
@@ -110,7 +116,10 @@ func ExampleClient_SendText() {
 	s := exampleServer()
 	defer s.Close()
 	alice := s.NewUserWithID(exampleAliceID, "Alice")
-	client := s.Client()
+	client, err := s.Client()
+	if err != nil {
+		log.Fatal(err)
+	}
 	ctx := context.Background()
 
 	// A contact conversation must exist before the bot writes to a user.
@@ -139,7 +148,10 @@ func ExampleClient_SendMessages() {
 	s := exampleServer()
 	defer s.Close()
 	alice := s.NewUserWithID(exampleAliceID, "Alice")
-	client := s.Client()
+	client, err := s.Client()
+	if err != nil {
+		log.Fatal(err)
+	}
 	ctx := context.Background()
 	conv, err := client.CreateContactConversation(ctx, alice.ID)
 	if err != nil {
@@ -170,7 +182,10 @@ func ExampleClient_UploadFile() {
 	s := exampleServer()
 	defer s.Close()
 	alice := s.NewUserWithID(exampleAliceID, "Alice")
-	client := s.Client()
+	client, err := s.Client()
+	if err != nil {
+		log.Fatal(err)
+	}
 	ctx := context.Background()
 
 	var img bytes.Buffer
@@ -210,7 +225,10 @@ func ExampleClient_RunBlaze() {
 	s := exampleServer()
 	defer s.Close()
 	alice := s.NewUserWithID(exampleAliceID, "Alice")
-	client := s.Client()
+	client, err := s.Client()
+	if err != nil {
+		log.Fatal(err)
+	}
 
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -249,7 +267,10 @@ func ExampleRouter() {
 	s := exampleServer()
 	defer s.Close()
 	alice := s.NewUserWithID(exampleAliceID, "Alice")
-	client := s.Client()
+	client, err := s.Client()
+	if err != nil {
+		log.Fatal(err)
+	}
 
 	reply := func(text string) mixin.HandlerFunc {
 		return func(ctx context.Context, msg *mixin.Message) error {
@@ -302,10 +323,13 @@ func ExampleAPIError() {
 	s := exampleServer()
 	defer s.Close()
 	s.NewUserWithID(exampleAliceID, "Alice")
-	client := s.Client()
+	client, err := s.Client()
+	if err != nil {
+		log.Fatal(err)
+	}
 
 	// No contact conversation was created: the API refuses with 403.
-	_, err := client.SendText(context.Background(), mixin.ToUser(exampleAliceID), "hi")
+	_, err = client.SendText(context.Background(), mixin.ToUser(exampleAliceID), "hi")
 	var apiErr *mixin.APIError
 	if errors.As(err, &apiErr) {
 		fmt.Println("code", apiErr.Code, "forbidden:", mixin.IsForbidden(err))

@@ -80,7 +80,7 @@ func TestSendToGroupMemberQuoteSilentAndChosenID(t *testing.T) {
 
 func TestFailedSendRetriedWithSameIDArrivesOnce(t *testing.T) {
 	s, _, u := newSeedServer(t)
-	c := s.Client(fastRetry)
+	c := botClient(t, s, fastRetry)
 	ctx := ctxT(t)
 	_, err := c.CreateContactConversation(ctx, u.ID)
 	require.NoError(t, err)
@@ -140,7 +140,7 @@ func TestSendMessagesChunks(t *testing.T) {
 
 func TestSendMessagesEmptyAndByteLimit(t *testing.T) {
 	s, _, u := newSeedServer(t)
-	c := s.Client(mixin.WithMaxMessageBody(16 << 10))
+	c := botClient(t, s, mixin.WithMaxMessageBody(16<<10))
 	ctx := ctxT(t)
 	conv, err := c.CreateContactConversation(ctx, u.ID)
 	require.NoError(t, err)
@@ -261,7 +261,7 @@ func TestMessageBadInputSendsNothing(t *testing.T) {
 // identical replies in one call are two messages.
 func TestReplyIDsPerHandlerInvocation(t *testing.T) {
 	s := mixintest.NewServer(t)
-	c := s.Client()
+	c := botClient(t, s)
 	u := s.NewUser("Alice")
 	ctx := ctxT(t)
 	in, err := u.SendText(ctx, s.Bot().ID, "ping")

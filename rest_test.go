@@ -27,11 +27,19 @@ func countRequests(s *mixintest.Server, method, path string) int {
 	return n
 }
 
+// botClient is s.Client for a test: an error fails t.
+func botClient(t testing.TB, s *mixintest.Server, opts ...mixin.Option) *mixin.Client {
+	t.Helper()
+	c, err := s.Client(opts...)
+	require.NoError(t, err)
+	return c
+}
+
 var fastRetry = mixin.WithRetry(mixin.Retry{Attempts: 4, Min: time.Millisecond, Max: 5 * time.Millisecond})
 
 func TestRetryServerErrorThenSuccess(t *testing.T) {
 	s := mixintest.NewServer(t)
-	c := s.Client(fastRetry)
+	c := botClient(t, s, fastRetry)
 	s.FailNext("GET", "/me", 2, 500, 500, 0)
 	me, err := c.Me(ctxT(t))
 	require.NoError(t, err)
@@ -41,7 +49,7 @@ func TestRetryServerErrorThenSuccess(t *testing.T) {
 
 func TestRetryGivesUpAfterMaxAttempts(t *testing.T) {
 	s := mixintest.NewServer(t)
-	c := s.Client(fastRetry)
+	c := botClient(t, s, fastRetry)
 	s.FailNext("GET", "/me", 10, 500, 500, 0)
 	_, err := c.Me(ctxT(t))
 	var apiErr *mixin.APIError
@@ -53,7 +61,7 @@ func TestRetryGivesUpAfterMaxAttempts(t *testing.T) {
 
 func TestRetryAfterIsHonoured(t *testing.T) {
 	s := mixintest.NewServer(t)
-	c := s.Client(fastRetry)
+	c := botClient(t, s, fastRetry)
 	s.FailNext("GET", "/me", 1, 429, 429, time.Second)
 	start := time.Now()
 	_, err := c.Me(ctxT(t))
@@ -64,7 +72,7 @@ func TestRetryAfterIsHonoured(t *testing.T) {
 
 func TestRetryAfterTooLongReturnsTheHint(t *testing.T) {
 	s := mixintest.NewServer(t)
-	c := s.Client(fastRetry) // MaxRetryAfter 30s by default
+	c := botClient(t, s, fastRetry) // MaxRetryAfter 30s by default
 	s.FailNext("GET", "/me", 1, 429, 429, time.Hour)
 	_, err := c.Me(ctxT(t))
 	assert.True(t, mixin.IsRateLimited(err), "%v", err)
@@ -74,7 +82,7 @@ func TestRetryAfterTooLongReturnsTheHint(t *testing.T) {
 
 func TestCancelledContextStopsTheWait(t *testing.T) {
 	s := mixintest.NewServer(t)
-	c := s.Client(mixin.WithRetry(mixin.Retry{Attempts: 5, Min: time.Millisecond, Max: time.Millisecond}), mixin.WithMaxRetryAfter(time.Minute))
+	c := botClient(t, s, mixin.WithRetry(mixin.Retry{Attempts: 5, Min: time.Millisecond, Max: time.Millisecond}), mixin.WithMaxRetryAfter(time.Minute))
 	s.FailNext("GET", "/me", 1, 429, 429, 30*time.Second)
 	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
 	defer cancel()
@@ -86,7 +94,7 @@ func TestCancelledContextStopsTheWait(t *testing.T) {
 
 func TestNonIdempotentWriteIsNotRepeated(t *testing.T) {
 	s, c, _ := newSeedServer(t)
-	c = s.Client(fastRetry)
+	c = botClient(t, s, fastRetry)
 	ctx := ctxT(t)
 	g, err := c.CreateGroupConversation(ctx, mixin.GroupConversationRequest{Name: "g", Participants: []mixin.ParticipantRequest{{UserID: seedUserID}}})
 	require.NoError(t, err)
@@ -104,7 +112,7 @@ func TestNonIdempotentWriteIsNotRepeated(t *testing.T) {
 func TestClockSkewIsCorrectedFromDate(t *testing.T) {
 	s := mixintest.NewServer(t)
 	// The local clock is 20 minutes slow: a 5-minute token is expired on arrival.
-	c := s.Client(mixin.WithClock(func() time.Time { return time.Now().Add(-20 * time.Minute) }))
+	c := botClient(t, s, mixin.WithClock(func() time.Time { return time.Now().Add(-20 * time.Minute) }))
 	me, err := c.Me(ctxT(t))
 	require.NoError(t, err)
 	assert.Equal(t, s.Bot().ID, me.UserID)

@@ -76,7 +76,7 @@ func TestNoSecretsInLogsErrorsOrPanics(t *testing.T) {
 	var logs syncBuffer
 	logger := slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	s := mixintest.NewServer(t, mixintest.WithFaults(mixintest.Faults{Seed: 7, DropAfterFrames: 3}))
-	c := s.Client(mixin.WithLogger(logger), fastRetry)
+	c := botClient(t, s, mixin.WithLogger(logger), fastRetry)
 	ctx := ctxT(t)
 	u := s.NewUser("Alice")
 	var errs []error
@@ -407,7 +407,7 @@ func TestBadInputTable(t *testing.T) {
 
 	// Input the client can refuse without asking: near-miss ids, oversize
 	// lists, duplicate entries, option values. Nothing may reach the server.
-	c := s.Client()
+	c := botClient(t, s)
 	s.ResetRequests()
 	upper := strings.ToUpper(id)
 	tooMany := make([]string, mixin.MaxParticipants+1)

@@ -19,7 +19,7 @@ func TestSentHook(t *testing.T) {
 	type key struct{}
 	var mu sync.Mutex
 	var calls [][]string
-	c := s.Client(mixin.WithSentHook(func(ctx context.Context, sent []*mixin.Message) {
+	c := botClient(t, s, mixin.WithSentHook(func(ctx context.Context, sent []*mixin.Message) {
 		assert.Equal(t, "mine", ctx.Value(key{}), "the send's ctx")
 		var ids []string
 		for _, m := range sent {

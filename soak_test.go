@@ -96,7 +96,7 @@ func TestSoak(t *testing.T) {
 		FrameJitter:     0,
 	}
 	s := mixintest.NewServer(t, mixintest.WithFaults(faults))
-	c := s.Client(mixin.WithRetry(mixin.Retry{Attempts: 6, Min: 2 * time.Millisecond, Max: 50 * time.Millisecond}), mixin.WithMaxRetryAfter(2*time.Second))
+	c := botClient(t, s, mixin.WithRetry(mixin.Retry{Attempts: 6, Min: 2 * time.Millisecond, Max: 50 * time.Millisecond}), mixin.WithMaxRetryAfter(2*time.Second))
 	bot := s.Bot().ID
 	ctx, cancelSends := context.WithTimeout(context.Background(), budget+time.Minute)
 	defer cancelSends()

@@ -119,7 +119,7 @@ func userClient(t *testing.T, s *mixintest.Server, u *mixintest.User) *mixin.Cli
 // validation, and returns the response body.
 func rawPost(t *testing.T, s *mixintest.Server, path string, body []byte) string {
 	t.Helper()
-	c := s.Client()
+	c := botClient(t, s)
 	u, err := url.Parse(s.URL() + path)
 	require.NoError(t, err)
 	reqID := uuid.NewString()

@@ -8,6 +8,8 @@ import (
 	"net/http"
 	"strings"
 	"time"
+
+	"github.com/gomixin/mixin"
 )
 
 // adminEndpoint is one route of the admin API. The table is the one list
@@ -164,7 +166,7 @@ func (s *Server) adminSend(w http.ResponseWriter, r *http.Request) {
 		req.ConversationID = u.ContactConversationID(normID(req.RecipientID))
 	}
 	m, err := u.Send(r.Context(), MessageRequest{ConversationID: req.ConversationID, RecipientID: req.RecipientID,
-		MessageID: req.MessageID, Category: strings.ToUpper(req.Category), QuoteMessageID: req.QuoteMessageID,
+		MessageID: req.MessageID, Category: mixin.Category(strings.ToUpper(req.Category)), QuoteMessageID: req.QuoteMessageID,
 		RepresentativeID: req.RepresentativeID, Data: data, Silent: req.Silent})
 	if err != nil {
 		var se simError
@@ -200,7 +202,7 @@ func (s *Server) adminAck(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	for _, a := range acks {
-		if err := u.Ack(context.Background(), a.MessageID, a.Status); err != nil {
+		if err := u.Ack(context.Background(), a.MessageID, mixin.AckStatus(a.Status)); err != nil {
 			s.adminError(w, r, http.StatusBadRequest, err.(simError).e)
 			return
 		}

@@ -49,7 +49,7 @@ func (s *Server) adminConvView(w http.ResponseWriter, r *http.Request, u *User, 
 		return
 	}
 	s.mu.Lock()
-	v := s.conversationViewLocked(s.convs[c.ID], u)
+	v := s.conversationViewLocked(s.convs[c.ConversationID], u)
 	s.mu.Unlock()
 	s.writeJSON(w, r, http.StatusOK, v)
 }

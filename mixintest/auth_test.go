@@ -6,9 +6,12 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"testing"
 	"time"
+
+	"github.com/gomixin/mixin"
 )
 
 func TestSigVectors(t *testing.T) {
@@ -199,7 +202,30 @@ func TestPathPrefix(t *testing.T) {
 
 func TestClientIsWired(t *testing.T) {
 	s := NewServer(t)
-	if s.Client() == nil {
-		t.Fatal("nil client")
+	c, err := s.Client()
+	if err != nil {
+		t.Fatal(err)
+	}
+	me, err := c.Me(ctxT(t))
+	if err != nil || me.UserID != s.Bot().ID {
+		t.Fatalf("Me: %+v, %v", me, err)
+	}
+	if _, err := s.Client(mixin.WithTimeout(-1)); !errors.Is(err, mixin.ErrInvalidInput) {
+		t.Fatalf("invalid option: %v, want ErrInvalidInput", err)
+	}
+}
+
+func TestClientWithoutTestOrStartFailsWithoutPanic(t *testing.T) {
+	s := NewUnstartedServer()
+	defer s.Close()
+	if c, err := s.Client(); err == nil || c != nil {
+		t.Fatalf("unstarted: %v, %v; want an error", c, err)
+	}
+	s.Start()
+	if _, err := s.Client(mixin.WithBaseURL("nope")); !errors.Is(err, mixin.ErrInvalidInput) {
+		t.Fatalf("invalid option without a t: %v, want ErrInvalidInput", err)
+	}
+	if _, err := s.Client(); err != nil {
+		t.Fatal(err)
 	}
 }

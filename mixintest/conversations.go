@@ -6,6 +6,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/gomixin/mixin"
 	"github.com/google/uuid"
 )
 
@@ -79,7 +80,7 @@ func (s *Server) conversationViewLocked(c *conversation, viewer *User) conversat
 		}
 	}
 	for _, p := range c.participants {
-		v.Participants = append(v.Participants, participantView{Type: "participant", UserID: p.UserID, Role: p.Role, CreatedAt: p.CreatedAt})
+		v.Participants = append(v.Participants, participantView{Type: "participant", UserID: p.UserID, Role: string(p.Role), CreatedAt: p.CreatedAt})
 		if u := s.users[p.UserID]; u != nil {
 			v.ParticipantSessions = append(v.ParticipantSessions, s.sessionViewsLocked(u, "participant", false)...)
 		}
@@ -142,7 +143,7 @@ func (s *Server) createConversationLocked(actor *User, req createConversationReq
 		if c.participant(id) != nil {
 			continue
 		}
-		c.participants = append(c.participants, &Participant{UserID: id, Role: role, CreatedAt: now})
+		c.participants = append(c.participants, &Participant{UserID: id, Role: mixin.ParticipantRole(role), CreatedAt: now})
 	}
 	if len(c.participants) > maxParticipants {
 		return nil, errGroupFull
@@ -340,8 +341,8 @@ func (s *Server) manageParticipantsLocked(actor *User, id, action string, reqs [
 	case "ROLE":
 		for _, r := range reqs {
 			target := conv.participant(normID(r.UserID))
-			target.Role = strings.ToUpper(r.Role)
-			s.systemLocked(conv, actor, "ROLE", target.UserID, target.Role, nil)
+			target.Role = mixin.ParticipantRole(strings.ToUpper(r.Role))
+			s.systemLocked(conv, actor, "ROLE", target.UserID, string(target.Role), nil)
 		}
 	}
 	return conv, nil

@@ -4,7 +4,7 @@
 // users, fault injection and a record of every request.
 //
 //	s := mixintest.NewServer(t)            // started; closed by t.Cleanup
-//	client := s.Client()                   // a mixin.Client for the bot
+//	client, err := s.Client()              // a mixin.Client for the bot
 //	alice := s.NewUser("Alice")
 //	alice.SendText(ctx, s.Bot().ID, "hi")  // reaches the bot's blaze queue
 //	in, _ := alice.WaitInbox(ctx, 1)       // what the bot sent her

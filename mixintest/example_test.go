@@ -41,7 +41,10 @@ func Example() {
 func ExampleNewServer() {
 	testGreeting := func(t *testing.T) {
 		s := mixintest.NewServer(t)
-		client := s.Client() // a *mixin.Client for the bot, wired to s
+		client, err := s.Client() // a *mixin.Client for the bot, wired to s
+		if err != nil {
+			t.Fatal(err)
+		}
 		alice := s.NewUser("Alice")
 		ctx := t.Context()
 
@@ -72,7 +75,11 @@ func ExampleNewUnstartedServer() {
 	s.Start()
 	defer s.Close()
 
-	me, err := s.Client().Me(context.Background())
+	client, err := s.Client()
+	if err != nil {
+		log.Fatal(err)
+	}
+	me, err := client.Me(context.Background())
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -88,7 +95,10 @@ func ExampleUser_WaitInbox() {
 	defer s.Close()
 	ctx := context.Background()
 	alice := s.NewUser("Alice")
-	client := s.Client()
+	client, err := s.Client()
+	if err != nil {
+		log.Fatal(err)
+	}
 
 	if _, err := client.CreateContactConversation(ctx, alice.ID); err != nil {
 		log.Fatal(err)
@@ -118,7 +128,10 @@ func ExampleUser_JoinByCode() {
 	defer s.Close()
 	ctx := context.Background()
 	alice, carol := s.NewUser("Alice"), s.NewUser("Carol")
-	client := s.Client()
+	client, err := s.Client()
+	if err != nil {
+		log.Fatal(err)
+	}
 
 	g, err := client.CreateGroupConversation(ctx, mixin.GroupConversationRequest{
 		Name: "Gophers", Participants: []mixin.ParticipantRequest{{UserID: alice.ID}},
@@ -154,7 +167,10 @@ func ExampleServer_FailNext() {
 	defer s.Close()
 	ctx := context.Background()
 	alice := s.NewUser("Alice")
-	client := s.Client(mixin.WithRetry(mixin.Retry{Attempts: 4, Min: time.Millisecond, Max: 10 * time.Millisecond}))
+	client, err := s.Client(mixin.WithRetry(mixin.Retry{Attempts: 4, Min: time.Millisecond, Max: 10 * time.Millisecond}))
+	if err != nil {
+		log.Fatal(err)
+	}
 	if _, err := client.CreateContactConversation(ctx, alice.ID); err != nil {
 		log.Fatal(err)
 	}
@@ -183,7 +199,10 @@ func ExampleWithFaults() {
 	s.Start()
 	defer s.Close()
 	alice := s.NewUser("Alice")
-	client := s.Client()
+	client, err := s.Client()
+	if err != nil {
+		log.Fatal(err)
+	}
 
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()

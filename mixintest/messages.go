@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/gomixin/mixin"
 	"github.com/google/uuid"
 )
 
@@ -45,7 +46,7 @@ func viewOf(m *Message, source string) messageView {
 	return messageView{
 		Type: "message", RepresentativeID: m.RepresentativeID, QuoteMessageID: m.QuoteMessageID,
 		ConversationID: m.ConversationID, UserID: m.UserID, SessionID: m.SessionID, MessageID: m.MessageID,
-		Category: m.Category, Data: base64.StdEncoding.EncodeToString(m.Data),
+		Category: string(m.Category), Data: base64.StdEncoding.EncodeToString(m.Data),
 		DataBase64: base64.RawURLEncoding.EncodeToString(m.Data), Status: m.Status, Source: source,
 		Silent: m.Silent, ExpireIn: m.ExpireIn, CreatedAt: m.CreatedAt, UpdatedAt: m.UpdatedAt,
 	}
@@ -141,7 +142,7 @@ func (s *Server) prepareLocked(sender *User, r messageRequestJSON) (prepared, *a
 	now := s.now()
 	m := &Message{
 		ConversationID: conv.id, UserID: sender.ID, SessionID: sender.SessionID, RecipientID: normID(r.RecipientID),
-		MessageID: r.MessageID, Category: r.Category, QuoteMessageID: r.QuoteMessageID,
+		MessageID: r.MessageID, Category: mixin.Category(r.Category), QuoteMessageID: r.QuoteMessageID,
 		RepresentativeID: r.RepresentativeID, Status: statusSent, Source: sourceCreate, Data: data, Silent: r.Silent,
 		ExpireIn: conv.expireIn, CreatedAt: now, UpdatedAt: now,
 	}

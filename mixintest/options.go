@@ -7,8 +7,15 @@ import (
 )
 
 // Option configures a Server. Options are applied in order by NewServer and
-// NewUnstartedServer.
-type Option func(*config)
+// NewUnstartedServer. Build them with the With… functions.
+type Option interface {
+	applyServer(*config)
+}
+
+// serverOption adapts a function to [Option].
+type serverOption func(*config)
+
+func (f serverOption) applyServer(c *config) { f(c) }
 
 type config struct {
 	prefix         string
@@ -49,72 +56,74 @@ func defaultConfig() config {
 // the path prefix p, e.g. "/api". URL and BlazeURL include it. Tokens must
 // sign the request URI as received, prefix included.
 func WithPathPrefix(p string) Option {
-	return func(c *config) {
+	return serverOption(func(c *config) {
 		p = strings.TrimRight(p, "/")
 		if p != "" && !strings.HasPrefix(p, "/") {
 			p = "/" + p
 		}
 		c.prefix = p
-	}
+	})
 }
 
 // WithClock sets the server clock used for token expiry checks, the Date
 // header and every timestamp the server produces.
 func WithClock(now func() time.Time) Option {
-	return func(c *config) {
+	return serverOption(func(c *config) {
 		if now != nil {
 			c.clock = now
 		}
-	}
+	})
 }
 
 // WithBotID fixes the user id (app_id) of the registered bot instead of a
 // random UUID.
-func WithBotID(id string) Option { return func(c *config) { c.botID = strings.ToLower(id) } }
+func WithBotID(id string) Option {
+	return serverOption(func(c *config) { c.botID = strings.ToLower(id) })
+}
 
 // WithBotName sets the bot's full name and app name.
-func WithBotName(name string) Option { return func(c *config) { c.botName = name } }
+func WithBotName(name string) Option { return serverOption(func(c *config) { c.botName = name }) }
 
 // WithMaxMessageBody sets the largest raw body POST /messages accepts
 // (default 128 KiB); a larger body is answered with error 10002.
 func WithMaxMessageBody(n int) Option {
-	return func(c *config) {
+	return serverOption(func(c *config) {
 		if n > 0 {
 			c.maxMessageBody = n
 		}
-	}
+	})
 }
 
 // WithPingInterval sets how often the server pings every blaze connection
 // (default 10s).
 func WithPingInterval(d time.Duration) Option {
-	return func(c *config) {
+	return serverOption(func(c *config) {
 		if d > 0 {
 			c.pingInterval = d
 		}
-	}
+	})
 }
 
 // WithDiscardUploads makes the server keep only the size and SHA-256 of
 // uploaded attachments, not their bytes.
-func WithDiscardUploads() Option { return func(c *config) { c.discardUploads = true } }
+func WithDiscardUploads() Option { return serverOption(func(c *config) { c.discardUploads = true }) }
 
 // WithFaults sets the initial fault configuration; see Server.SetFaults.
-func WithFaults(f Faults) Option { return func(c *config) { c.faults = f } }
+func WithFaults(f Faults) Option { return serverOption(func(c *config) { c.faults = f }) }
 
 // WithLogger makes the server log its decisions (rejected tokens, dropped
 // connections) at debug level. The default is silent.
-func WithLogger(l *slog.Logger) Option { return func(c *config) { c.logger = l } }
+func WithLogger(l *slog.Logger) Option { return serverOption(func(c *config) { c.logger = l }) }
 
 // WithMaxTokenAge rejects tokens whose lifetime (exp - iat) exceeds d. The
 // default accepts up to 90 days plus one hour, the lifetime the official Go
 // client uses.
 func WithMaxTokenAge(d time.Duration) Option {
-	return func(c *config) {
+	return serverOption(func(c *config) {
 		if d > 0 {
 			c.maxTokenAge = d
 		}
-	}
+	})
 }
 
 // WithEmptySendAnswer makes a single-message POST /messages answer {} like
@@ -122,29 +131,29 @@ func WithMaxTokenAge(d time.Duration) Option {
 // by default the server answers the message view, which is what the Node
 // SDK types it as (bot-api-nodejs-client src/client/message.ts,
 // sendMessage: Promise<MessageView>). Clients should accept both.
-func WithEmptySendAnswer() Option { return func(c *config) { c.emptySendAnswer = true } }
+func WithEmptySendAnswer() Option { return serverOption(func(c *config) { c.emptySendAnswer = true }) }
 
 // WithMaxImageSize sets the largest avatar (POST /me avatar_base64) and
 // group icon (icon_base64) the server accepts, in decoded bytes; a larger
 // one is answered with error 10002. No source states the real limit; the
 // default is 512 KiB, the bound the SDK applies.
 func WithMaxImageSize(n int) Option {
-	return func(c *config) {
+	return serverOption(func(c *config) {
 		if n > 0 {
 			c.maxImageBytes = n
 		}
-	}
+	})
 }
 
 // WithStatusPageSize sets how many status changes one GET
 // /messages/status/:offset answers at most. No source states the real page
 // size; the default is 500.
 func WithStatusPageSize(n int) Option {
-	return func(c *config) {
+	return serverOption(func(c *config) {
 		if n > 0 {
 			c.statusPageSize = n
 		}
-	}
+	})
 }
 
 // WithReceiptsUntilAcked keeps receipts (ACKNOWLEDGE_MESSAGE_RECEIPT pushes)

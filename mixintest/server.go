@@ -3,6 +3,8 @@ package mixintest
 import (
 	"crypto/ed25519"
 	"crypto/rand"
+	"errors"
+	"fmt"
 	"math"
 	mrand "math/rand"
 	"net/http"
@@ -71,7 +73,7 @@ func NewUnstartedServer(opts ...Option) *Server {
 	cfg := defaultConfig()
 	for _, o := range opts {
 		if o != nil {
-			o(&cfg)
+			o.applyServer(&cfg)
 		}
 	}
 	_, key, err := ed25519.GenerateKey(rand.Reader)
@@ -161,19 +163,15 @@ func (s *Server) Close() {
 
 // Client returns a mixin.Client for the bot, wired to this server (and, for
 // a TLS server, trusting its certificate). Extra options are applied after
-// the base and blaze URLs. On error it fails the test given to NewServer, or
-// panics without one.
-func (s *Server) Client(opts ...mixin.Option) *mixin.Client {
-	fail := func(err error) {
-		if s.t != nil {
-			s.t.Helper()
-			s.t.Fatalf("mixintest: client: %v", err)
-		}
-		panic("mixintest: client: " + err.Error())
+// the base and blaze URLs. It fails, and never panics, when the server is
+// not started or an option is invalid.
+func (s *Server) Client(opts ...mixin.Option) (*mixin.Client, error) {
+	if s.ts == nil {
+		return nil, errors.New("mixintest: client: the server is not started (call Start, or use NewServer)")
 	}
 	ks, err := mixin.ParseKeystore(s.KeystoreJSON())
 	if err != nil {
-		fail(err)
+		return nil, fmt.Errorf("mixintest: client: %w", err)
 	}
 	base := []mixin.Option{mixin.WithBaseURL(s.URL()), mixin.WithBlazeURL(s.BlazeURL())}
 	if s.isTLS() {
@@ -182,9 +180,9 @@ func (s *Server) Client(opts ...mixin.Option) *mixin.Client {
 	all := append(base, opts...)
 	c, err := mixin.NewClient(ks, all...)
 	if err != nil {
-		fail(err)
+		return nil, fmt.Errorf("mixintest: client: %w", err)
 	}
-	return c
+	return c, nil
 }
 
 // Bot returns the registered bot.

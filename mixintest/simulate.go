@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"fmt"
 
+	"github.com/gomixin/mixin"
 	"github.com/google/uuid"
 )
 
@@ -54,7 +55,7 @@ func (u *User) Send(ctx context.Context, m MessageRequest) (Message, error) {
 		m.MessageID = uuid.NewString()
 	}
 	req := messageRequestJSON{ConversationID: m.ConversationID, RecipientID: m.RecipientID, MessageID: m.MessageID,
-		Category: m.Category, DataBase64: base64.RawURLEncoding.EncodeToString(m.Data),
+		Category: string(m.Category), DataBase64: base64.RawURLEncoding.EncodeToString(m.Data),
 		RepresentativeID: m.RepresentativeID, QuoteMessageID: m.QuoteMessageID, Silent: m.Silent}
 	s := u.s
 	s.mu.Lock()
@@ -115,11 +116,11 @@ func (u *User) WaitInbox(ctx context.Context, n int) ([]Message, error) {
 
 // Ack acknowledges a message the user received with status READ or
 // DELIVERED: it leaves the user's queue and its sender gets a receipt.
-func (u *User) Ack(ctx context.Context, messageID, status string) error {
+func (u *User) Ack(ctx context.Context, messageID string, status mixin.AckStatus) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	a := ackRequest{MessageID: messageID, Status: status}
+	a := ackRequest{MessageID: messageID, Status: string(status)}
 	if err := validateAck(a); err != nil {
 		return wrap(err)
 	}
@@ -160,9 +161,10 @@ func (u *User) RemoveParticipants(ctx context.Context, conversationID string, us
 	return u.manage(ctx, conversationID, "REMOVE", "", userIDs)
 }
 
-// SetRole sets the role ("ADMIN" or "") of members of a group the user owns.
-func (u *User) SetRole(ctx context.Context, conversationID, role string, userIDs ...string) (Conversation, error) {
-	return u.manage(ctx, conversationID, "ROLE", role, userIDs)
+// SetRole sets the role (mixin.RoleAdmin or mixin.RoleMember) of members of
+// a group the user owns.
+func (u *User) SetRole(ctx context.Context, conversationID string, role mixin.ParticipantRole, userIDs ...string) (Conversation, error) {
+	return u.manage(ctx, conversationID, "ROLE", string(role), userIDs)
 }
 
 func (u *User) manage(ctx context.Context, conversationID, action, role string, ids []string) (Conversation, error) {

@@ -14,6 +14,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/gomixin/mixin"
 	"github.com/google/uuid"
 )
 
@@ -43,7 +44,7 @@ type Message struct {
 	SessionID        string // sender's session
 	RecipientID      string
 	MessageID        string
-	Category         string
+	Category         mixin.Category
 	QuoteMessageID   string
 	RepresentativeID string
 	Status           string
@@ -64,7 +65,7 @@ type MessageRequest struct {
 	ConversationID   string
 	RecipientID      string
 	MessageID        string
-	Category         string
+	Category         mixin.Category
 	QuoteMessageID   string
 	RepresentativeID string
 	Data             []byte
@@ -73,24 +74,24 @@ type MessageRequest struct {
 
 // Conversation is a snapshot of a conversation, for assertions.
 type Conversation struct {
-	ID           string
-	CreatorID    string
-	Category     string
-	Name         string
-	Announcement string
-	CodeID       string
-	IconURL      string
-	ExpireIn     int64
-	MuteUntil    map[string]time.Time
-	Participants []Participant
-	CreatedAt    time.Time
+	ConversationID string
+	CreatorID      string
+	Category       mixin.ConversationCategory
+	Name           string
+	Announcement   string
+	CodeID         string
+	IconURL        string
+	ExpireIn       int64
+	MuteUntil      map[string]time.Time
+	Participants   []Participant
+	CreatedAt      time.Time
 }
 
-// Participant is a member of a conversation with its role: "OWNER", "ADMIN"
-// or "" for a plain member.
+// Participant is a member of a conversation with its role:
+// mixin.RoleOwner, mixin.RoleAdmin or mixin.RoleMember ("").
 type Participant struct {
 	UserID    string
-	Role      string
+	Role      mixin.ParticipantRole
 	CreatedAt time.Time
 }
 
@@ -114,7 +115,7 @@ func (c *conversation) participant(userID string) *Participant {
 
 func (c *conversation) snapshot() Conversation {
 	out := Conversation{
-		ID: c.id, CreatorID: c.creatorID, Category: c.category, Name: c.name,
+		ConversationID: c.id, CreatorID: c.creatorID, Category: mixin.ConversationCategory(c.category), Name: c.name,
 		Announcement: c.announcement, CodeID: c.codeID, IconURL: c.iconURL,
 		ExpireIn: c.expireIn, CreatedAt: c.createdAt,
 		MuteUntil: make(map[string]time.Time, len(c.muteUntil)),

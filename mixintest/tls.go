@@ -35,13 +35,13 @@ var defaultTLSHosts = []string{"localhost", "127.0.0.1", "::1"}
 // WithTLSHosts adds DNS names or IP addresses to the certificate the server
 // generates for TLS (it always covers localhost, 127.0.0.1 and ::1).
 func WithTLSHosts(hosts ...string) Option {
-	return func(c *config) {
+	return serverOption(func(c *config) {
 		for _, h := range hosts {
 			if h = strings.TrimSpace(h); h != "" && !slices.Contains(c.tlsHosts, h) {
 				c.tlsHosts = append(c.tlsHosts, h)
 			}
 		}
-	}
+	})
 }
 
 // NewTLSServer starts a new emulator serving HTTPS and WSS with a generated

@@ -34,7 +34,10 @@ func TestTLSServer(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 
-	client := s.Client()
+	client, err := s.Client()
+	if err != nil {
+		t.Fatal(err)
+	}
 	if _, err := client.Me(ctx); err != nil {
 		t.Fatalf("Me over HTTPS: %v", err)
 	}

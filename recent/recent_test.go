@@ -532,7 +532,8 @@ func TestBlazeEndToEnd(t *testing.T) {
 	s := mixintest.NewServer(t)
 	ctx := t.Context()
 	r := newTracker(t, sqliteOpener(t, nil)(t), recent.WithSelf(s.Bot().ID))
-	c := s.Client(mixin.WithSentHook(r.SentHook())) // sends are recorded by the client
+	c, err := s.Client(mixin.WithSentHook(r.SentHook())) // sends are recorded by the client
+	require.NoError(t, err)
 	handler := mixin.HandlerFunc(func(ctx context.Context, m *mixin.Message) error {
 		if m.Text() == "ping" {
 			_, err := c.Reply(ctx, m, mixin.Text("pong"))
@@ -549,7 +550,7 @@ func TestBlazeEndToEnd(t *testing.T) {
 		_, err := a.SendText(ctx, s.Bot().ID, text)
 		require.NoError(t, err)
 	}
-	_, err := b.SendText(ctx, s.Bot().ID, "hello")
+	_, err = b.SendText(ctx, s.Bot().ID, "hello")
 	require.NoError(t, err)
 	deadline := time.Now().Add(20 * time.Second)
 	for {

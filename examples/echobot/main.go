@@ -55,7 +55,10 @@ func run(ctx context.Context, keystore string, out io.Writer) error {
 		srv = mixintest.NewUnstartedServer(mixintest.WithBotID(demo.BotID), mixintest.WithBotName("Echo Bot"))
 		srv.Start()
 		defer srv.Close()
-		client = srv.Client()
+		var err error
+		if client, err = srv.Client(); err != nil {
+			return err
+		}
 	}
 
 	echo := mixin.HandlerFunc(func(ctx context.Context, msg *mixin.Message) error {

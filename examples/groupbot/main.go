@@ -145,7 +145,7 @@ func script(ctx context.Context, env *demo.Env) error {
 		return err
 	}
 	env.Printf("-- carol leaves")
-	if err = carol.Exit(ctx, g.ID); err != nil {
+	if err = carol.Exit(ctx, g.ConversationID); err != nil {
 		return err
 	}
 	_, err = alice.Until(ctx, isText("goodbye"))

@@ -88,7 +88,11 @@ func Emulate(ctx context.Context, botName string, out io.Writer, run func(contex
 	srv := mixintest.NewUnstartedServer(mixintest.WithBotName(botName), mixintest.WithBotID(BotID))
 	srv.Start()
 	defer srv.Close()
-	env := NewEnv(srv.Client(), srv)
+	client, err := srv.Client()
+	if err != nil {
+		return err
+	}
+	env := NewEnv(client, srv)
 	env.out = out
 	return run(ctx, env)
 }
@@ -190,7 +194,7 @@ func (u *User) SendPayload(ctx context.Context, p mixin.Payload) error {
 	}
 	u.env.Printf("%s → bot: %s", u.Name, u.env.Render(string(p.Category()), data))
 	_, err = u.Send(ctx, mixintest.MessageRequest{ConversationID: u.ContactConversationID(bot),
-		Category: string(p.Category()), Data: data})
+		Category: p.Category(), Data: data})
 	return err
 }
 
@@ -215,7 +219,7 @@ func (u *User) Next(ctx context.Context) (mixintest.Message, error) {
 	u.env.printed[m.MessageID] = true
 	u.env.mu.Unlock()
 	if !again {
-		u.env.Printf("%s → %s: %s", u.env.Name(m.UserID), to, u.env.Render(m.Category, m.Data))
+		u.env.Printf("%s → %s: %s", u.env.Name(m.UserID), to, u.env.Render(string(m.Category), m.Data))
 	}
 	return m, u.Ack(ctx, m.MessageID, "READ")
 }
