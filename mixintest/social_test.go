@@ -51,12 +51,12 @@ func TestSocialWire(t *testing.T) {
 	a.do("POST", "/circles", map[string]string{"name": "C"}).ok(t, &circle)
 	a.do("POST", "/circles", map[string]string{"name": strings.Repeat("n", 129)}).fails(t, codeInvalidField)
 	var items []map[string]any
-	a.do("POST", "/conversations/"+group.ID+"/circles", map[string]string{"circle_id": circle.CircleID, "action": "ADD"}).ok(t, &items)
+	a.do("POST", "/conversations/"+group.ConversationID+"/circles", map[string]string{"circle_id": circle.CircleID, "action": "ADD"}).ok(t, &items)
 	if len(items) != 1 || items[0]["type"] != "circle_conversation" {
 		t.Fatalf("items %v", items)
 	}
-	a.do("POST", "/conversations/"+group.ID+"/circles", map[string]string{"circleID": circle.CircleID, "action": "ADD"}).fails(t, codeInvalidField)
-	a.do("POST", "/conversations/"+group.ID+"/circles", []map[string]string{{"circle_id": circle.CircleID, "action": "MOVE"}}).fails(t, codeInvalidField)
+	a.do("POST", "/conversations/"+group.ConversationID+"/circles", map[string]string{"circleID": circle.CircleID, "action": "ADD"}).fails(t, codeInvalidField)
+	a.do("POST", "/conversations/"+group.ConversationID+"/circles", []map[string]string{{"circle_id": circle.CircleID, "action": "MOVE"}}).fails(t, codeInvalidField)
 	newREST(t, s, bob).do("GET", "/circles/"+circle.CircleID, nil).fails(t, codeNotFound)
 	a.do("GET", "/circles/"+circle.CircleID+"/conversations?offset=yesterday", nil).fails(t, codeInvalidField)
 	r := a.do("POST", "/circles/"+circle.CircleID+"/delete", nil)
