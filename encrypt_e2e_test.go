@@ -46,7 +46,7 @@ func requireNoPlainPost(t *testing.T, s *mixintest.Server, secret string) {
 func TestEncryptedSendToUser(t *testing.T) {
 	ctx := context.Background()
 	s := mixintest.NewServer(t)
-	c := s.Client()
+	c := botClient(t, s)
 	alice := s.NewUser("Alice")
 	_, err := c.CreateContactConversation(ctx, alice.ID)
 	require.NoError(t, err)
@@ -61,7 +61,7 @@ func TestEncryptedSendToUser(t *testing.T) {
 	in, err := alice.WaitInbox(ctx, 1)
 	require.NoError(t, err)
 	require.Len(t, in, 1)
-	assert.Equal(t, "ENCRYPTED_TEXT", in[0].Category)
+	assert.Equal(t, mixin.CategoryEncryptedText, in[0].Category)
 	assert.Equal(t, view.MessageID, in[0].MessageID)
 	assert.Equal(t, "meet at noon", string(in[0].Plaintext))
 	assert.NotContains(t, string(in[0].Data), "noon")
@@ -110,7 +110,7 @@ func TestEncryptedSendToGroupAndMember(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			ctx := context.Background()
 			s := mixintest.NewServer(t)
-			c := s.Client()
+			c := botClient(t, s)
 			convID, users := groupWith(t, s, c, tc.members, tc.each)
 			s.ResetRequests()
 			_, err := c.SendPost(ctx, mixin.ToConversation(convID), "**all hands**", mixin.WithEncryption())
@@ -119,7 +119,7 @@ func TestEncryptedSendToGroupAndMember(t *testing.T) {
 				in, err := u.WaitInbox(ctx, 1)
 				require.NoError(t, err)
 				last := in[len(in)-1]
-				assert.Equal(t, "ENCRYPTED_POST", last.Category)
+				assert.Equal(t, mixin.CategoryEncryptedPost, last.Category)
 				assert.Equal(t, "**all hands**", string(last.Plaintext))
 			}
 			posts := encryptedPosts(t, s)
@@ -159,7 +159,7 @@ func TestEncryptedSendRefreshesStaleSessionsOnce(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			ctx := context.Background()
 			s := mixintest.NewServer(t, tc.opts...)
-			c := s.Client()
+			c := botClient(t, s)
 			convID, users := groupWith(t, s, c, 3, 0)
 			extra := users[1].AddSession()
 			c.InvalidateConversation(convID) // the create answer predates the new session
@@ -195,7 +195,7 @@ func TestEncryptedSendRefreshesStaleSessionsOnce(t *testing.T) {
 func TestEncryptedSendGivesUpAfterOneRefresh(t *testing.T) {
 	ctx := context.Background()
 	s := mixintest.NewServer(t)
-	c := s.Client()
+	c := botClient(t, s)
 	alice := s.NewUser("Alice")
 	_, err := c.CreateContactConversation(ctx, alice.ID)
 	require.NoError(t, err)
@@ -218,7 +218,7 @@ func TestEncryptedSendGivesUpAfterOneRefresh(t *testing.T) {
 func TestEncryptedSendRefusals(t *testing.T) {
 	ctx := context.Background()
 	s := mixintest.NewServer(t)
-	c := s.Client()
+	c := botClient(t, s)
 	alice := s.NewUser("Alice")
 	_, err := c.CreateContactConversation(ctx, alice.ID)
 	require.NoError(t, err)
@@ -266,7 +266,7 @@ func botInbound(m mixintest.Message) *mixin.Message {
 func TestEncryptedMessagesFromUsersDecrypt(t *testing.T) {
 	ctx := context.Background()
 	s := mixintest.NewServer(t, mixintest.WithBotCapabilities("CONTACT", "GROUP", "ENCRYPTED"))
-	c := s.Client()
+	c := botClient(t, s)
 	me, err := c.Me(ctx)
 	require.NoError(t, err)
 	assert.Contains(t, me.App.Capabilities, "ENCRYPTED")
@@ -276,7 +276,7 @@ func TestEncryptedMessagesFromUsersDecrypt(t *testing.T) {
 	require.NoError(t, err)
 	in := s.Bot().Inbox()
 	require.Len(t, in, 1)
-	assert.Equal(t, "ENCRYPTED_TEXT", in[0].Category)
+	assert.Equal(t, mixin.CategoryEncryptedText, in[0].Category)
 	assert.False(t, bytes.Contains(in[0].Data, []byte("ping")))
 
 	msg := botInbound(in[0])
@@ -303,7 +303,7 @@ func TestEncryptedMessagesFromUsersDecrypt(t *testing.T) {
 func TestLookupConversationCaches(t *testing.T) {
 	ctx := context.Background()
 	s := mixintest.NewServer(t)
-	c := s.Client(mixin.WithConversationCache(8, time.Hour))
+	c := botClient(t, s, mixin.WithConversationCache(8, time.Hour))
 	convID, users := groupWith(t, s, c, 2, 0)
 	s.ResetRequests()
 	reads := func() int {

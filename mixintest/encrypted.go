@@ -43,7 +43,7 @@ type e2eServer struct {
 // (android-app vo/EncryptCategory.kt getEncryptedCategory,
 // SendMessageHelper.kt).
 func WithBotCapabilities(caps ...string) Option {
-	return func(c *config) { c.botCapabilities = append([]string{}, caps...) }
+	return serverOption(func(c *config) { c.botCapabilities = append([]string{}, caps...) })
 }
 
 // WithStaleChecksumError makes POST /encrypted_messages answer a message
@@ -52,7 +52,9 @@ func WithBotCapabilities(caps ...string) Option {
 // FAILED results carrying the recipients' current sessions. Which of the two
 // the live API does is unconfirmed: the docs show the FAILED results, and the
 // apps get 20140 for a stale conversation_checksum over blaze.
-func WithStaleChecksumError() Option { return func(c *config) { c.staleChecksumError = true } }
+func WithStaleChecksumError() Option {
+	return serverOption(func(c *config) { c.staleChecksumError = true })
+}
 
 func (s *Server) botCapabilities() []string {
 	if s.cfg.botCapabilities != nil {
@@ -140,8 +142,8 @@ func (u *User) SessionIDs() []string {
 // session of the user must be able to read it, as every device of a real
 // user shows it.
 func (u *User) Decrypt(m Message) (string, []byte, error) {
-	if !strings.HasPrefix(m.Category, encryptedPrefix) {
-		return "", nil, errors.New("mixintest: " + m.Category + " is not an encrypted category")
+	if !strings.HasPrefix(string(m.Category), encryptedPrefix) {
+		return "", nil, errors.New("mixintest: " + string(m.Category) + " is not an encrypted category")
 	}
 	s := u.s
 	s.mu.Lock()
@@ -151,7 +153,7 @@ func (u *User) Decrypt(m Message) (string, []byte, error) {
 	if err != nil {
 		return "", nil, err
 	}
-	return plainPrefix + strings.TrimPrefix(m.Category, encryptedPrefix), plain, nil
+	return plainPrefix + strings.TrimPrefix(string(m.Category), encryptedPrefix), plain, nil
 }
 
 // decryptAll opens data with every session and requires one plaintext.
@@ -415,8 +417,8 @@ func (u *User) SendEncrypted(ctx context.Context, m MessageRequest) (Message, er
 	if err := ctx.Err(); err != nil {
 		return Message{}, err
 	}
-	if !strings.HasPrefix(m.Category, plainPrefix) {
-		return Message{}, errors.New("mixintest: SendEncrypted needs a PLAIN_* category, got " + m.Category)
+	if !strings.HasPrefix(string(m.Category), plainPrefix) {
+		return Message{}, errors.New("mixintest: SendEncrypted needs a PLAIN_* category, got " + string(m.Category))
 	}
 	if m.MessageID == "" {
 		m.MessageID = uuid.NewString()
@@ -442,7 +444,7 @@ func (u *User) SendEncrypted(ctx context.Context, m MessageRequest) (Message, er
 		return Message{}, err
 	}
 	req := messageRequestJSON{ConversationID: m.ConversationID, RecipientID: m.RecipientID, MessageID: m.MessageID,
-		Category: encryptedPrefix + strings.TrimPrefix(m.Category, plainPrefix), DataBase64: encodeRawURL(data),
+		Category: encryptedPrefix + strings.TrimPrefix(string(m.Category), plainPrefix), DataBase64: encodeRawURL(data),
 		RepresentativeID: m.RepresentativeID, QuoteMessageID: m.QuoteMessageID, Silent: m.Silent}
 	out, aerr := s.sendLocked(u, []messageRequestJSON{req})
 	if aerr != nil {
