@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gomixin/mixin"
 	"github.com/google/uuid"
 	"github.com/gorilla/websocket"
 )
@@ -235,7 +236,7 @@ func TestBlazeReceiptsUntilAcked(t *testing.T) {
 	send(t, conn, uuid.NewString(), "CREATE_MESSAGE", map[string]any{"conversation_id": conv, "recipient_id": alice.ID,
 		"message_id": mid, "category": "PLAIN_TEXT", "data_base64": "aGk"})
 	mustRecv(t, conn)
-	for _, st := range []string{"DELIVERED", "READ"} {
+	for _, st := range []mixin.AckStatus{mixin.AckDelivered, mixin.AckRead} {
 		if err := alice.Ack(ctxT(t), mid, st); err != nil {
 			t.Fatal(err)
 		}

@@ -161,4 +161,6 @@ func WithStatusPageSize(n int) Option {
 // again on every listing. No source says the real server does: the
 // official Go, fox-one, Android and iOS clients never acknowledge
 // receipts, so by default the emulator delivers each receipt once.
-func WithReceiptsUntilAcked() Option { return func(c *config) { c.receiptsUntilAcked = true } }
+func WithReceiptsUntilAcked() Option {
+	return serverOption(func(c *config) { c.receiptsUntilAcked = true })
+}
