@@ -33,22 +33,27 @@ type Attachment struct {
 	MimeType string `json:"-"`
 	Width    int    `json:"-"`
 	Height   int    `json:"-"`
+	// Key and Digest are set when the file was uploaded encrypted
+	// ([WithEncryption]): the payload helpers copy them, and the message must
+	// then be sent with WithEncryption too.
+	Key    string `json:"-"`
+	Digest string `json:"-"`
 }
 
 // ImagePayload returns a PLAIN_IMAGE payload for the uploaded image.
 func (a *Attachment) ImagePayload() ImagePayload {
-	return ImagePayload{AttachmentID: a.AttachmentID, MimeType: a.MimeType, Width: a.Width, Height: a.Height, Size: a.Size}
+	return ImagePayload{AttachmentID: a.AttachmentID, MimeType: a.MimeType, Width: a.Width, Height: a.Height, Size: a.Size, Key: a.Key, Digest: a.Digest}
 }
 
 // DataPayload returns a PLAIN_DATA payload for the uploaded file.
 func (a *Attachment) DataPayload(name string) DataPayload {
-	return DataPayload{AttachmentID: a.AttachmentID, MimeType: a.MimeType, Size: a.Size, Name: name}
+	return DataPayload{AttachmentID: a.AttachmentID, MimeType: a.MimeType, Size: a.Size, Name: name, Key: a.Key, Digest: a.Digest}
 }
 
 // VideoPayload returns a PLAIN_VIDEO payload; the caller supplies what a
 // video container does not reveal cheaply.
 func (a *Attachment) VideoPayload(width, height int, duration time.Duration) VideoPayload {
-	return VideoPayload{AttachmentID: a.AttachmentID, MimeType: a.MimeType, Width: width, Height: height, Size: a.Size, Duration: int64(duration / time.Second)}
+	return VideoPayload{AttachmentID: a.AttachmentID, MimeType: a.MimeType, Width: width, Height: height, Size: a.Size, Duration: int64(duration / time.Second), Key: a.Key, Digest: a.Digest}
 }
 
 // CreateAttachment asks the API for a new attachment with an upload URL.
@@ -90,6 +95,7 @@ func (f uploadOption) applyUpload(c *uploadConfig) { f(c) }
 type uploadConfig struct {
 	progress func(sent, total int64)
 	mimeType string
+	encrypt  bool // WithEncryption (encrypt_media.go)
 }
 
 // WithProgress calls fn as bytes go out, with the running total and the
@@ -144,11 +150,20 @@ func (c *Client) UploadFile(ctx context.Context, r io.Reader, size int64, opts .
 	}
 	head := &headBuffer{limit: sniffLen}
 	body := &countingReader{r: io.TeeReader(io.LimitReader(r, size), head), total: size, progress: cfg.progress}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPut, att.UploadURL, body)
+	var upload io.Reader = body
+	length := size
+	var enc *attachmentEncrypter
+	if cfg.encrypt {
+		if enc, err = newAttachmentEncrypter(body, size); err != nil {
+			return nil, err
+		}
+		upload, length = enc, enc.length
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPut, att.UploadURL, upload)
 	if err != nil {
 		return nil, fmt.Errorf("mixin: upload: bad upload URL")
 	}
-	req.ContentLength = size
+	req.ContentLength = length
 	req.Header.Set("Content-Type", "application/octet-stream")
 	req.Header.Set("x-amz-acl", "public-read")
 	req.GetBody = nil // the stream cannot be replayed
@@ -168,6 +183,9 @@ func (c *Client) UploadFile(ctx context.Context, r io.Reader, size int64, opts .
 		return nil, &FieldError{Field: "file", Reason: "ended after " + strconv.FormatInt(body.sent, 10) + " of " + strconv.FormatInt(size, 10) + " bytes"}
 	}
 	att.Size = size
+	if enc != nil {
+		att.Key, att.Digest = enc.keyAndDigest()
+	}
 	att.MimeType = cfg.mimeType
 	if att.MimeType == "" {
 		att.MimeType = http.DetectContentType(head.b)

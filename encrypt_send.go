@@ -22,8 +22,14 @@ import (
 // the send with a [*SessionKeyError]; the client never falls back to plain
 // text. A legacy RSA keystore cannot encrypt ([ErrEncryptionUnsupported]).
 // Encrypted messages are sent one at a time ([Client.SendMessages] refuses
-// them) and always over REST, even with [WithBlazeSend].
-func WithEncryption() SendOption { return sendOption(func(c *sendConfig) { c.encrypt = true }) }
+// them) and always over REST.
+//
+// Given to [Client.UploadFile], it uploads the file encrypted as the apps do
+// (AES-256-CBC with an HMAC-SHA256, under a fresh key) and the attachment's
+// payload helpers carry the key and digest: send that payload with
+// WithEncryption too, or the key travels in clear. [Client.DownloadMedia]
+// decrypts such attachments.
+func WithEncryption() EncryptionOption { return encryptionOption{} }
 
 // checkEncryption validates a request marked with [WithEncryption]; index is
 // the message's place in a batch, or -1.

@@ -24,6 +24,12 @@ type ImagePayload struct {
 	Size         int64  `json:"size"`      // bytes
 	// Thumbnail is an optional tiny preview image, base64 as sent.
 	Thumbnail string `json:"thumbnail,omitempty"`
+	// Key and Digest are set for an attachment uploaded encrypted (see
+	// [WithEncryption]): base64 of the 64-byte AES-256 and HMAC-SHA256 keys,
+	// and of the SHA-256 of the uploaded bytes (android-app
+	// AttachmentMessagePayload, ios-app TransferAttachmentData).
+	Key    string `json:"key,omitempty"`
+	Digest string `json:"digest,omitempty"`
 }
 
 // Category returns PLAIN_IMAGE.
@@ -36,6 +42,7 @@ func (ImagePayload) payload() {}
 // size.
 func (p ImagePayload) Validate() error {
 	return firstError(
+		checkAttachmentKey(p.Key, p.Digest),
 		checkUUID("attachment_id", p.AttachmentID),
 		checkMimeType("mime_type", p.MimeType, "image/"),
 		checkDimension("width", p.Width),
@@ -50,6 +57,9 @@ type DataPayload struct {
 	MimeType     string `json:"mime_type"` // e.g. "application/pdf"
 	Size         int64  `json:"size"`      // bytes, > 0
 	Name         string `json:"name"`      // the file name shown
+	// Key and Digest: as in [ImagePayload].
+	Key    string `json:"key,omitempty"`
+	Digest string `json:"digest,omitempty"`
 }
 
 // Category returns PLAIN_DATA.
@@ -61,6 +71,7 @@ func (DataPayload) payload() {}
 // of size 0 as an unknown message).
 func (p DataPayload) Validate() error {
 	return firstError(
+		checkAttachmentKey(p.Key, p.Digest),
 		checkUUID("attachment_id", p.AttachmentID),
 		checkNonEmpty("mime_type", p.MimeType),
 		checkSize("size", p.Size),
@@ -82,6 +93,9 @@ type VideoPayload struct {
 	Duration int64 `json:"duration"`
 	// Thumbnail is an optional tiny preview image, base64 as sent.
 	Thumbnail string `json:"thumbnail,omitempty"`
+	// Key and Digest: as in [ImagePayload].
+	Key    string `json:"key,omitempty"`
+	Digest string `json:"digest,omitempty"`
 }
 
 // Category returns PLAIN_VIDEO.
@@ -116,6 +130,9 @@ type AudioPayload struct {
 	Duration     int64  `json:"duration"`  // milliseconds
 	// Waveform is the optional amplitude track, base64 exactly as sent.
 	Waveform string `json:"waveform,omitempty"`
+	// Key and Digest: as in [ImagePayload].
+	Key    string `json:"key,omitempty"`
+	Digest string `json:"digest,omitempty"`
 }
 
 // Category returns PLAIN_AUDIO.
@@ -126,6 +143,8 @@ func (AudioPayload) payload() {}
 // Validate checks the attachment id, mime type, size and duration.
 func (p AudioPayload) Validate() error {
 	return firstError(
+		checkAttachmentKey(p.Key, p.Digest),
+		checkAttachmentKey(p.Key, p.Digest),
 		checkUUID("attachment_id", p.AttachmentID),
 		checkNonEmpty("mime_type", p.MimeType),
 		checkSize("size", p.Size),
@@ -143,11 +162,13 @@ func (p *AudioPayload) UnmarshalJSON(b []byte) error {
 		Duration     int64  `json:"duration"`
 		Waveform     string `json:"waveform"`
 		WaveForm     string `json:"wave_form"`
+		Key          string `json:"key"`
+		Digest       string `json:"digest"`
 	}
 	if err := json.Unmarshal(b, &v); err != nil {
 		return err
 	}
-	*p = AudioPayload{AttachmentID: v.AttachmentID, MimeType: v.MimeType, Size: v.Size, Duration: v.Duration, Waveform: v.Waveform}
+	*p = AudioPayload{AttachmentID: v.AttachmentID, MimeType: v.MimeType, Size: v.Size, Duration: v.Duration, Waveform: v.Waveform, Key: v.Key, Digest: v.Digest}
 	if p.Waveform == "" {
 		p.Waveform = v.WaveForm
 	}

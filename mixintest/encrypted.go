@@ -374,6 +374,8 @@ func (s *Server) commitEncryptedLocked(p encryptedPlan) {
 			plain, err := decryptAll(s.sessionsLocked(u), cp.Data)
 			if err != nil {
 				s.problemLocked("user %s cannot read encrypted message %s: %v", rid, cp.MessageID, err)
+			} else {
+				s.checkAttachmentLocked(rid, cp.MessageID, cp.Category, plain)
 			}
 			cp.Plaintext = plain
 		}
