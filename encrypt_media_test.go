@@ -27,7 +27,7 @@ func tinyPNG(t *testing.T) []byte {
 func TestEncryptedImageToUser(t *testing.T) {
 	ctx := context.Background()
 	s := mixintest.NewServer(t)
-	c := s.Client()
+	c := botClient(t, s)
 	alice := s.NewUser("Alice")
 	_, err := c.CreateContactConversation(ctx, alice.ID)
 	require.NoError(t, err)
@@ -53,7 +53,7 @@ func TestEncryptedImageToUser(t *testing.T) {
 	require.NoError(t, err)
 	in, err := alice.WaitInbox(ctx, 1)
 	require.NoError(t, err)
-	assert.Equal(t, "ENCRYPTED_IMAGE", in[0].Category)
+	assert.Equal(t, mixin.CategoryEncryptedImage, in[0].Category)
 	var sent map[string]any
 	require.NoError(t, json.Unmarshal(in[0].Plaintext, &sent))
 	assert.Equal(t, att.Key, sent["key"])
@@ -64,7 +64,7 @@ func TestEncryptedImageToUser(t *testing.T) {
 func TestEncryptedAttachmentsFromUsers(t *testing.T) {
 	ctx := context.Background()
 	s := mixintest.NewServer(t, mixintest.WithBotCapabilities("CONTACT", "ENCRYPTED"))
-	c := s.Client()
+	c := botClient(t, s)
 	alice := s.NewUser("Alice")
 	_, err := c.CreateContactConversation(ctx, alice.ID)
 	require.NoError(t, err)
@@ -96,7 +96,7 @@ func TestEncryptedAttachmentsFromUsers(t *testing.T) {
 func TestDownloadMediaRejectsTampering(t *testing.T) {
 	ctx := context.Background()
 	s := mixintest.NewServer(t)
-	c := s.Client()
+	c := botClient(t, s)
 	alice := s.NewUser("Alice")
 	file := bytes.Repeat([]byte("secret file "), 100)
 	upload, key, digest := mixintest.EncryptAttachment(file)

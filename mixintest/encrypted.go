@@ -375,7 +375,7 @@ func (s *Server) commitEncryptedLocked(p encryptedPlan) {
 			if err != nil {
 				s.problemLocked("user %s cannot read encrypted message %s: %v", rid, cp.MessageID, err)
 			} else {
-				s.checkAttachmentLocked(rid, cp.MessageID, cp.Category, plain)
+				s.checkAttachmentLocked(rid, cp.MessageID, string(cp.Category), plain)
 			}
 			cp.Plaintext = plain
 		}
