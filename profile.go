@@ -153,19 +153,18 @@ func (c *Client) UpdatePreferences(ctx context.Context, p PreferencesUpdate) (*U
 		return nil, &FieldError{Field: "preferences", Reason: "sets nothing"}
 	}
 	checks := []struct {
-		field   string
-		v       MessageSource
-		nobody  bool
-		present bool
+		field, allowed string
+		v              MessageSource
+		nobody         bool
 	}{
-		{"receive_message_source", p.ReceiveMessageSource, false, p.ReceiveMessageSource != ""},
-		{"accept_conversation_source", p.AcceptConversationSource, false, p.AcceptConversationSource != ""},
-		{"accept_search_source", p.AcceptSearchSource, true, p.AcceptSearchSource != ""},
+		{"receive_message_source", "EVERYBODY or CONTACTS", p.ReceiveMessageSource, false},
+		{"accept_conversation_source", "EVERYBODY or CONTACTS", p.AcceptConversationSource, false},
+		{"accept_search_source", "EVERYBODY, CONTACTS or NOBODY", p.AcceptSearchSource, true},
 	}
 	for _, ch := range checks {
-		ok := ch.v == SourceEverybody || ch.v == SourceContacts || (ch.nobody && ch.v == SourceNobody)
-		if ch.present && !ok {
-			return nil, &FieldError{Field: ch.field, Reason: "must be EVERYBODY or CONTACTS" + map[bool]string{true: " or NOBODY"}[ch.nobody] + ", got " + strconvQuote(string(ch.v))}
+		ok := ch.v == "" || ch.v == SourceEverybody || ch.v == SourceContacts || (ch.nobody && ch.v == SourceNobody)
+		if !ok {
+			return nil, &FieldError{Field: ch.field, Reason: "must be " + ch.allowed + ", got " + strconvQuote(string(ch.v))}
 		}
 	}
 	if p.FiatCurrency != "" && !isCurrencyCode(p.FiatCurrency) {
