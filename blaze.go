@@ -60,6 +60,13 @@ const writeTimeout = 10 * time.Second
 // bot from another of its sessions is acknowledged without reaching the
 // handler. Receipts go to [WithReceiptHook] and are not acknowledged unless
 // [WithReceiptAcks] says so.
+//
+// ENCRYPTED_* messages reach the handler decrypted (see
+// [Client.DecryptMessage]: the PLAIN_* category and payload, with
+// [Message].Encrypted set); one that cannot be decrypted goes to the
+// dead-letter hook with a [*DecryptError] and is acknowledged, so it never
+// comes back to stall its conversation. SYSTEM_CONVERSATION events drop the
+// conversation from the cache behind [Client.LookupConversation].
 func (c *Client) RunBlaze(ctx context.Context, h Handler, opts ...BlazeOption) error {
 	if h == nil {
 		return &FieldError{Field: "handler", Reason: "is nil"}

@@ -226,8 +226,9 @@ func WithHandlerRetry(r Retry) BlazeOption {
 // WithDeadLetter sets the hook that receives a message whose handler failed
 // every attempt or with a permanent error, with the last error, before the
 // message is acknowledged. It also receives messages whose data does not
-// decode, with a [*MessageDecodeError], and those are acknowledged too. A
-// panic in it is recovered and logged.
+// decode, with a [*MessageDecodeError], and ENCRYPTED_* messages the client
+// cannot decrypt, with a [*DecryptError] (still encrypted); those are
+// acknowledged too. A panic in it is recovered and logged.
 func WithDeadLetter(fn func(ctx context.Context, msg *Message, err error)) BlazeOption {
 	return blazeOption(func(c *blazeConfig) error { c.deadLetter = fn; return nil })
 }

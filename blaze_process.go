@@ -115,8 +115,13 @@ func (r *blazeRun) process(it *item) {
 
 // prepare readies a message for its handler. A failure cannot pass on
 // retry: the message goes to the dead-letter hook and is acknowledged.
+// ENCRYPTED_* messages are decrypted here (a *DecryptError otherwise), and
+// SYSTEM_CONVERSATION events refresh the conversation cache.
 func (r *blazeRun) prepare(it *item) error {
-	return it.bad
+	if it.bad != nil || it.receipt || it.own {
+		return it.bad
+	}
+	return r.c.prepareInbound(&it.msg)
 }
 
 // attempt makes one handler attempt, recording where a runtime.Goexit

@@ -1,0 +1,97 @@
+package mixin_test
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"testing"
+
+	"github.com/gomixin/mixin"
+	"github.com/gomixin/mixin/mixintest"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// TestBlazeDecryptsAndAnswersEncrypted: an encrypted bot receives ENCRYPTED_*
+// decrypted, answers encrypted, and a message it cannot decrypt goes to the
+// dead-letter hook, is acknowledged and does not hold up what follows.
+func TestBlazeDecryptsAndAnswersEncrypted(t *testing.T) {
+	s := mixintest.NewServer(t, mixintest.WithBotCapabilities("CONTACT", "GROUP", "ENCRYPTED"))
+	c := botClient(t, s)
+	alice := s.NewUser("Alice")
+	var mu sync.Mutex
+	var seen []string
+	var dead []error
+	h := mixin.HandlerFunc(func(ctx context.Context, m *mixin.Message) error {
+		mu.Lock()
+		seen = append(seen, m.Text())
+		mu.Unlock()
+		if !m.Encrypted || m.Category != mixin.CategoryPlainText {
+			return mixin.Permanent(errors.New("not decrypted: " + string(m.Category)))
+		}
+		_, err := c.Reply(ctx, m, mixin.Text("re: "+m.Text()), mixin.WithEncryption())
+		return err
+	})
+	runBlaze(t, c, h, mixin.WithDeadLetter(func(ctx context.Context, m *mixin.Message, err error) {
+		mu.Lock()
+		dead = append(dead, err)
+		mu.Unlock()
+	}))
+	ctx := ctxT(t)
+	_, err := alice.SendText(ctx, s.Bot().ID, "first")
+	require.NoError(t, err)
+	conv := alice.ContactConversationID(s.Bot().ID)
+	_, err = alice.Send(ctx, mixintest.MessageRequest{ConversationID: conv, Category: mixin.CategoryEncryptedText, Data: []byte("\x01garbage that is no envelope at all, not even close")})
+	require.NoError(t, err)
+	_, err = alice.SendText(ctx, s.Bot().ID, "second")
+	require.NoError(t, err)
+
+	in, err := alice.WaitInbox(ctx, 2)
+	require.NoError(t, err)
+	eventually(t, "everything acknowledged", func() bool { return s.Pending(s.Bot().ID) == 0 })
+	for i, want := range []string{"re: first", "re: second"} {
+		assert.Equal(t, mixin.CategoryEncryptedText, in[i].Category)
+		assert.Equal(t, want, string(in[i].Plaintext))
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	assert.Equal(t, []string{"first", "second"}, seen, "the undecryptable message reached the handler")
+	require.Len(t, dead, 1)
+	var de *mixin.DecryptError
+	require.ErrorAs(t, dead[0], &de)
+	assert.Equal(t, mixin.DecryptMalformed, de.Reason)
+	assert.Empty(t, s.EncryptionProblems())
+}
+
+// TestBlazeSystemConversationRefreshesTheCache: a member added by someone
+// else shows in the next lookup once the loop has seen the event.
+func TestBlazeSystemConversationRefreshesTheCache(t *testing.T) {
+	s := mixintest.NewServer(t)
+	c := botClient(t, s)
+	owner, carol := s.NewUser("Owner"), s.NewUser("Carol")
+	ctx := ctxT(t)
+	conv, err := owner.CreateGroup(ctx, "club", s.Bot().ID)
+	require.NoError(t, err)
+	info, err := c.LookupConversation(ctx, conv.ConversationID)
+	require.NoError(t, err)
+	_, ok := info.Role(carol.ID)
+	require.False(t, ok)
+
+	events := make(chan mixin.SystemConversationPayload, 8)
+	runBlaze(t, c, mixin.HandlerFunc(func(context.Context, *mixin.Message) error { return nil }),
+		mixin.WithSystemConversationHook(func(ctx context.Context, m *mixin.Message, p mixin.SystemConversationPayload) error {
+			events <- p
+			return nil
+		}))
+	_, err = owner.AddParticipants(ctx, conv.ConversationID, carol.ID)
+	require.NoError(t, err)
+	for p := range events {
+		if p.Action == mixin.SystemConversationActionAdd && p.ParticipantID == carol.ID {
+			break
+		}
+	}
+	info, err = c.LookupConversation(ctx, conv.ConversationID)
+	require.NoError(t, err)
+	_, ok = info.Role(carol.ID)
+	assert.True(t, ok, "the cache still shows the group before the ADD")
+}
