@@ -84,6 +84,7 @@ type blazeOption func(*blazeConfig) error
 func (f blazeOption) applyBlaze(c *blazeConfig) error { return f(c) }
 
 type blazeConfig struct {
+	state           storeConfig
 	workers         int
 	queueSize       int
 	laneSize        int

@@ -1,0 +1,367 @@
+package mixin
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"log/slog"
+	"sync"
+	"time"
+)
+
+// DefaultHandledHorizon is how long a handled record is kept unless
+// [WithHandledHorizon] says otherwise: the server keeps an unacknowledged
+// message for 7 days, so none can come again after that.
+const DefaultHandledHorizon = 7 * 24 * time.Hour
+
+// DefaultLease is how long a replica holds a conversation without renewing
+// it, unless [WithReplica] says otherwise.
+const DefaultLease = 10 * time.Second
+
+// ErrNoStore is the error of [Tx] outside a handler of a loop run
+// [WithStore].
+var ErrNoStore = errors.New("mixin: no store: run the blaze loop WithStore to use Tx")
+
+type storeConfig struct {
+	store   Store
+	horizon time.Duration
+	replica string
+	lease   time.Duration
+}
+
+// WithStore makes the loop keep its state in s (see [Store]; packages
+// store/sqlite and store/postgres):
+//
+//   - handled once across crashes: a message whose handler returned nil is
+//     recorded in s before its acknowledgement is sent, and a recorded
+//     message is never handed to a handler again, not after a crash or a
+//     restart. Records are committed in groups (whatever finished while the
+//     previous commit ran), so throughput stays high; only a message whose
+//     handler finished but whose group had not committed when the process
+//     died is handled again. Records expire after [WithHandledHorizon].
+//   - exactly-once effects for database work: a handler that calls [Tx]
+//     does its writes in a transaction of s that also records the message;
+//     both commit or neither does, so after any crash its writes happened
+//     exactly once. Calls to outside services (sending a message, an HTTP
+//     request) cannot join the transaction: after a crash between such a
+//     call and the commit the message is handled again and the call repeats;
+//     make those idempotent (e.g. a reply id derived from the message id).
+//   - replicas: see [WithReplica].
+//
+// A store failure never loses a message: an unrecorded message is not
+// acknowledged, and comes again.
+func WithStore(s Store) BlazeOption {
+	return blazeOption(func(c *blazeConfig) error {
+		if s == nil {
+			return &FieldError{Field: "store", Reason: "is nil"}
+		}
+		c.state.store = s
+		return nil
+	})
+}
+
+// WithHandledHorizon sets how long handled records are kept (default
+// [DefaultHandledHorizon]); a message redelivered after its record expired
+// would be handled again.
+func WithHandledHorizon(d time.Duration) BlazeOption {
+	return blazeOption(func(c *blazeConfig) error {
+		if d < time.Hour {
+			return &FieldError{Field: "handled horizon", Reason: "must be at least an hour"}
+		}
+		c.state.horizon = d
+		return nil
+	})
+}
+
+// WithReplica makes this process one of several that run the loop for the
+// same bot on one store ([WithStore], e.g. PostgreSQL): each message is
+// handled by one of them. A replica takes a lease on a conversation before
+// handling its messages, renews it while it has work and releases it when
+// idle, so one conversation is handled by one replica at a time, in order;
+// the messages of a conversation another replica holds wait, and are
+// handled here only if that replica stops renewing (it died) and its lease
+// (default [DefaultLease] if lease is 0) ends. id names the replica; give
+// it the same id after a restart (e.g. the host name) and it takes back its
+// conversations at once instead of after the lease. Replicas' clocks must
+// agree to well within the lease. Whether the server sends a message to one
+// connection of the session or to all, each is handled once; a replica
+// stalled for longer than its lease may see a message it was handling go
+// to another (the transactional path of [Tx] still commits it once).
+func WithReplica(id string, lease time.Duration) BlazeOption {
+	return blazeOption(func(c *blazeConfig) error {
+		if id == "" {
+			return &FieldError{Field: "replica id", Reason: "is empty"}
+		}
+		if lease == 0 {
+			lease = DefaultLease
+		}
+		if lease < 100*time.Millisecond {
+			return &FieldError{Field: "replica lease", Reason: "must be at least 100ms"}
+		}
+		c.state.replica, c.state.lease = id, lease
+		return nil
+	})
+}
+
+// txKey is the context key of a handler's transaction slot.
+type txKey struct{}
+
+// txSlot is the transaction of one handler attempt, begun on demand.
+type txSlot struct {
+	s   Store
+	ctx context.Context
+	tx  *sql.Tx
+	err error
+}
+
+// Tx returns the transaction of the message being handled, beginning it on
+// the first call (later calls in the same attempt return the same one). The
+// loop records the message in it and commits it when the handler returns
+// nil; it rolls it back when the handler fails (a retry gets a new one), or
+// when another replica recorded the message first. Do not commit or roll it
+// back yourself. On SQLite the transaction holds the database's write lock
+// until the handler returns: keep the handler short, and do not wait in it
+// for another write to the same database file (such as a recent.Tracker on
+// the same store recording a message sent from the handler). Outside a
+// handler of a loop run [WithStore], Tx returns [ErrNoStore].
+func Tx(ctx context.Context) (*sql.Tx, error) {
+	slot, _ := ctx.Value(txKey{}).(*txSlot)
+	if slot == nil {
+		return nil, ErrNoStore
+	}
+	if slot.tx == nil && slot.err == nil {
+		slot.tx, slot.err = slot.s.BeginTx(slot.ctx)
+	}
+	return slot.tx, slot.err
+}
+
+// finish ends an attempt's transaction: on success it records id in it and
+// commits. recorded reports that the message needs no other record (it was
+// committed here, or by someone first).
+func (slot *txSlot) finish(id string, handlerErr error) (recorded bool, err error) {
+	if slot.tx == nil {
+		return false, handlerErr
+	}
+	if handlerErr != nil {
+		_ = slot.tx.Rollback()
+		return false, handlerErr
+	}
+	ok, err := slot.s.MarkHandledTx(slot.ctx, slot.tx, id)
+	if err != nil {
+		_ = slot.tx.Rollback()
+		return false, err
+	}
+	if !ok {
+		_ = slot.tx.Rollback() // recorded by another: its effects stand, ours go
+		return true, nil
+	}
+	if err := slot.tx.Commit(); err != nil {
+		return false, err
+	}
+	return true, nil
+}
+
+// storeRun is the loop's use of its store during one RunBlaze.
+type storeRun struct {
+	cfg    storeConfig
+	log    *slog.Logger
+	rec    *recorder
+	leases *leaseBook // nil without WithReplica
+
+	stop chan struct{}
+	wg   sync.WaitGroup
+}
+
+func newStoreRun(cfg storeConfig, log *slog.Logger) *storeRun {
+	if cfg.horizon == 0 {
+		cfg.horizon = DefaultHandledHorizon
+	}
+	s := &storeRun{cfg: cfg, log: log, stop: make(chan struct{})}
+	s.rec = &recorder{s: cfg.store, log: log, kick: make(chan struct{}, 1)}
+	if cfg.replica != "" {
+		s.leases = &leaseBook{s: cfg.store, owner: cfg.replica, ttl: cfg.lease, held: map[string]*leaseEntry{}}
+	}
+	return s
+}
+
+// start runs the recorder, the expiry and the lease renewal.
+func (s *storeRun) start(ctx context.Context) {
+	s.wg.Add(2)
+	go func() { defer s.wg.Done(); s.rec.run(ctx, s.stop) }()
+	go func() { defer s.wg.Done(); s.expire(ctx) }()
+	if s.leases != nil {
+		s.wg.Add(1)
+		go func() { defer s.wg.Done(); s.leases.run(ctx, s.stop) }()
+	}
+}
+
+// shutdown commits what is queued (bounded by ctx) and releases the leases.
+func (s *storeRun) shutdown(ctx context.Context) {
+	close(s.stop)
+	s.wg.Wait()
+	if err := s.rec.commit(ctx); err != nil {
+		s.log.LogAttrs(ctx, slog.LevelWarn, "mixin: blaze: handled records not committed at shutdown; those messages will be handled again",
+			slog.String("error", err.Error()))
+	}
+	if s.leases != nil {
+		s.leases.releaseAll(ctx)
+	}
+}
+
+// expireEvery is how often old records are deleted.
+const expireEvery = time.Hour
+
+func (s *storeRun) expire(ctx context.Context) {
+	t := time.NewTimer(time.Minute)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.stop:
+			return
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if err := s.cfg.store.Expire(ctx, s.cfg.horizon); err != nil && ctx.Err() == nil {
+				s.log.LogAttrs(ctx, slog.LevelWarn, "mixin: blaze: expiring handled records failed", slog.String("error", err.Error()))
+			}
+			t.Reset(expireEvery)
+		}
+	}
+}
+
+// gate is what the loop does with a message before its handler runs.
+type gate int
+
+const (
+	gateHandle  gate = iota // handle it
+	gateHandled             // recorded already: acknowledge, do not handle
+	gateDefer               // not now: another replica holds its conversation, or the store failed
+)
+
+// check decides whether the message keyed id in lane may be handled. live
+// says it was pushed as it was sent (source CREATE_MESSAGE), not listed
+// as pending: the first delivery of a message, which cannot have been
+// handled before, so a single process skips the lookup (replicas cannot:
+// another may have handled it).
+func (s *storeRun) check(ctx context.Context, id, lane string, live bool) gate {
+	if s.leases != nil {
+		held, err := s.leases.acquire(ctx, lane)
+		if err != nil {
+			s.log.LogAttrs(ctx, slog.LevelWarn, "mixin: blaze: lease failed; message deferred", slog.String("error", err.Error()))
+			return gateDefer
+		}
+		if !held {
+			return gateDefer
+		}
+	} else if live {
+		return gateHandle
+	}
+	got, err := s.cfg.store.Handled(ctx, []string{id})
+	if err != nil {
+		s.log.LogAttrs(ctx, slog.LevelWarn, "mixin: blaze: store lookup failed; message deferred", slog.String("error", err.Error()))
+		s.done(lane)
+		return gateDefer
+	}
+	if got[0] {
+		s.done(lane)
+		return gateHandled
+	}
+	return gateHandle
+}
+
+// done says a message of lane admitted by check is settled (recorded, or
+// given back), so its lease may be released once idle.
+func (s *storeRun) done(lane string) {
+	if s.leases != nil {
+		s.leases.done(lane)
+	}
+}
+
+// attempt returns the ctx for one handler attempt, with its transaction
+// slot.
+func (s *storeRun) attempt(ctx context.Context) (context.Context, *txSlot) {
+	slot := &txSlot{s: s.cfg.store, ctx: ctx}
+	return context.WithValue(ctx, txKey{}, slot), slot
+}
+
+// record queues id for the next group commit; done runs once it committed.
+func (s *storeRun) record(id string, done func()) { s.rec.add(id, done) }
+
+// deferred holds the messages the loop may not handle yet (gateDefer), in
+// arrival order, until they were handled elsewhere or may be handled here.
+type deferred struct {
+	mu   sync.Mutex
+	msgs []Message
+	ids  map[string]struct{}
+}
+
+// maxDeferred bounds the deferred messages; past it the oldest are dropped
+// unacknowledged (the server keeps them pending).
+const maxDeferred = 10000
+
+func (d *deferred) add(id string, m Message) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.ids == nil {
+		d.ids = map[string]struct{}{}
+	}
+	if _, dup := d.ids[id]; dup {
+		return
+	}
+	d.ids[id] = struct{}{}
+	d.msgs = append(d.msgs, m)
+	if len(d.msgs) > maxDeferred {
+		d.msgs = d.msgs[len(d.msgs)-maxDeferred:]
+	}
+}
+
+func (d *deferred) take() []Message {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	out := d.msgs
+	d.msgs = nil
+	clear(d.ids)
+	return out
+}
+
+// sweepEvery is how often deferred messages are looked at again: a quarter
+// of the lease, or a second without replicas (a store that failed).
+func (s *storeRun) sweepEvery() time.Duration {
+	if s.leases != nil {
+		return max(s.cfg.lease/4, 25*time.Millisecond)
+	}
+	return time.Second
+}
+
+// sweep runs every sweepEvery: deferred messages recorded as handled
+// meanwhile go to handled (to be acknowledged), the others to again (to be
+// admitted anew), in order.
+func (s *storeRun) sweep(ctx context.Context, d *deferred, key func(*Message) string, handled, again func(*Message)) {
+	t := time.NewTicker(s.sweepEvery())
+	defer t.Stop()
+	for {
+		select {
+		case <-s.stop:
+			return
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		msgs := d.take()
+		if len(msgs) == 0 {
+			continue
+		}
+		ids := make([]string, len(msgs))
+		for i := range msgs {
+			ids[i] = key(&msgs[i])
+		}
+		got, err := s.cfg.store.Handled(ctx, ids)
+		for i := range msgs {
+			if err == nil && got[i] {
+				handled(&msgs[i])
+			} else {
+				again(&msgs[i])
+			}
+		}
+	}
+}
