@@ -65,7 +65,8 @@ type blazeConn struct {
 	wake      chan struct{} // capacity 1: the queue has frames
 	done      chan struct{}
 	closeOnce sync.Once
-	listed    bool // guarded by s.mu: LIST_PENDING_MESSAGES was received
+	listed    bool   // guarded by s.mu: LIST_PENDING_MESSAGES was received
+	seq       uint64 // order of connection, for FanoutOne; set under s.mu
 }
 
 func (s *Server) serveBlaze(w http.ResponseWriter, r *http.Request) {
@@ -119,6 +120,8 @@ func (s *Server) serveBlaze(w http.ResponseWriter, r *http.Request) {
 		_ = ws.Close()
 		return
 	}
+	s.connSeq++
+	c.seq = s.connSeq
 	s.mailboxes[user.ID].conns[c] = struct{}{}
 	s.wg.Add(1)
 	s.mu.Unlock()
@@ -131,6 +134,7 @@ func (s *Server) serveBlaze(w http.ResponseWriter, r *http.Request) {
 	c.close()
 	s.mu.Lock()
 	delete(s.mailboxes[user.ID].conns, c)
+	s.handOverLocked(s.mailboxes[user.ID], c)
 	s.mu.Unlock()
 }
 
@@ -327,7 +331,7 @@ func (c *blazeConn) handle(f frame) {
 		s.mu.Lock()
 		c.reply(f.ID, f.Action, nil, nil)
 		c.listed = true
-		c.queueBacklog(s.mailboxes[c.user.ID].pending)
+		c.queueBacklog(s.backlogLocked(s.mailboxes[c.user.ID], c))
 		s.mu.Unlock()
 	case actionAck, actionAcks:
 		// ACKNOWLEDGE_MESSAGE_RECEIPTS carries params.messages [{message_id,

@@ -207,11 +207,7 @@ func (s *Server) enqueueLocked(userID string, e *pendingEntry) {
 	mb.pending = append(mb.pending, e)
 	mb.byID[e.messageID] = append(mb.byID[e.messageID], e)
 	mb.live++
-	for c := range mb.conns {
-		if c.listed {
-			c.send(outFrame{entry: e, source: sourceCreate})
-		}
-	}
+	s.pushLocked(mb, e)
 }
 
 // pushFrame builds the blaze push for a pending entry.

@@ -31,6 +31,8 @@ type config struct {
 	// emptySendAnswer: a single POST /messages answers {} like a batch.
 	emptySendAnswer bool
 
+	fanout Fanout
+
 	tlsHosts       []string
 	maxImageBytes  int
 	statusPageSize int

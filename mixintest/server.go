@@ -41,6 +41,7 @@ type Server struct {
 	users       map[string]*User
 	byIdentity  map[string]*User
 	mailboxes   map[string]*mailbox
+	connSeq     uint64 // blaze connections accepted; guarded by mu
 	convs       map[string]*conversation
 	codes       map[string]string // code id -> conversation id
 	sent        map[string]*Message

@@ -136,6 +136,7 @@ type pendingEntry struct {
 	msg       *Message    // set for messages
 	receipt   *receiptRec // set for receipts
 	acked     atomic.Bool // set under Server.mu; read by blaze writers
+	holder    *blazeConn  // FanoutOne: the connection it was pushed to; guarded by Server.mu
 }
 
 type receiptRec struct {
@@ -153,6 +154,7 @@ type mailbox struct {
 	live     int                        // unacked entries
 	notify   chan struct{}              // closed and replaced on every inbox append
 	conns    map[*blazeConn]struct{}
+	turn     uint64 // FanoutOne round-robin
 }
 
 func newMailbox() *mailbox {
