@@ -105,6 +105,9 @@ type blazeRun struct {
 	idle     chan struct{} // closed when the last worker ended
 
 	received atomic.Int64 // frames carrying a message or receipt
+
+	st     *storeRun // WithStore; nil without (see blaze_store.go)
+	parked parked    // messages the store says to handle later
 }
 
 func newBlazeRun(c *Client, cfg blazeConfig, h Handler) *blazeRun {
@@ -116,6 +119,9 @@ func newBlazeRun(c *Client, cfg blazeConfig, h Handler) *blazeRun {
 	r.acks.confirm = r.disp.confirmed
 	r.acks.room = func() { signal(r.room) }
 	r.notify = newNotifier(cfg.onState, r.log)
+	if cfg.state.store != nil {
+		r.st = newStoreRun(cfg.state, r.log)
+	}
 	return r
 }
 
@@ -134,6 +140,7 @@ func (r *blazeRun) run(ctx context.Context) error {
 	for range r.cfg.workers {
 		go r.worker(nil, nil)
 	}
+	r.startState(r.handlers)
 
 	err := r.connectLoop(ctx)
 
@@ -153,6 +160,7 @@ func (r *blazeRun) run(ctx context.Context) error {
 	// Then what they acknowledged is flushed, within the same bound again.
 	flushCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), r.cfg.shutdownTimeout)
 	defer cancel()
+	r.stopState(flushCtx) // records commit before the acknowledgements go
 	close(stopAcks)
 	stopAckLoop := context.AfterFunc(flushCtx, cancelAcks)
 	<-ackDone

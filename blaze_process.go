@@ -1,6 +1,7 @@
 package mixin
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -87,6 +88,9 @@ func (r *blazeRun) process(it *item) {
 		it.phase = phaseNone
 		err = ErrHandlerExited
 	default:
+		if r.gate(it) {
+			return
+		}
 		if err = r.prepare(it); err != nil {
 			r.deadLetter(it, err)
 			r.settle(it, true)
@@ -129,14 +133,16 @@ func (r *blazeRun) prepare(it *item) error {
 func (r *blazeRun) attempt(it *item) error {
 	it.attempt++
 	it.phase = phaseHandler
-	err := r.invoke(it)
+	ctx, finish, abort := r.txAttempt(r.handlers, it)
+	defer abort() // a runtime.Goexit leaves the transaction open
+	err := finish(r.invoke(ctx, it))
 	it.phase = phaseNone
 	return err
 }
 
 // invoke calls the hook or handler that takes the message, once.
-func (r *blazeRun) invoke(it *item) error {
-	ctx := replyScope(r.handlers) // a fresh reply counter for this invocation
+func (r *blazeRun) invoke(ctx context.Context, it *item) error {
+	ctx = replyScope(ctx) // a fresh reply counter for this invocation
 	m := &it.msg
 	switch {
 	case it.own:
@@ -215,6 +221,14 @@ func (r *blazeRun) deadLetter(it *item, err error) {
 // the window of done ids); an unhandled one is forgotten, so it is handled
 // when it comes again.
 func (r *blazeRun) settle(it *item, wasHandled bool) {
+	if r.settleState(it, wasHandled) {
+		return // settled once its record committed
+	}
+	r.settleNow(it, wasHandled)
+}
+
+// settleNow acknowledges a handled item or forgets an unhandled one.
+func (r *blazeRun) settleNow(it *item, wasHandled bool) {
 	ack := wasHandled && r.needsAck(it)
 	r.disp.resolve(it.key, wasHandled, ack)
 	if ack {

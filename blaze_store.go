@@ -7,6 +7,8 @@ import (
 	"log/slog"
 	"sync"
 	"time"
+
+	"github.com/google/uuid"
 )
 
 // DefaultHandledHorizon is how long a handled record is kept unless
@@ -287,44 +289,48 @@ func (s *storeRun) attempt(ctx context.Context) (context.Context, *txSlot) {
 // record queues id for the next group commit; done runs once it committed.
 func (s *storeRun) record(id string, done func()) { s.rec.add(id, done) }
 
-// deferred holds the messages the loop may not handle yet (gateDefer), in
+// sourceLive is the source of a message pushed as it was sent.
+const sourceLive = "CREATE_MESSAGE"
+
+// parked holds the messages the loop may not handle yet (gateDefer), in
 // arrival order, until they were handled elsewhere or may be handled here.
-type deferred struct {
-	mu   sync.Mutex
-	msgs []Message
-	ids  map[string]struct{}
+type parked struct {
+	mu    sync.Mutex
+	items []*item
+	ids   map[[16]byte]struct{}
 }
 
-// maxDeferred bounds the deferred messages; past it the oldest are dropped
+// maxParked bounds the parked messages; past it the oldest are dropped
 // unacknowledged (the server keeps them pending).
-const maxDeferred = 10000
+const maxParked = 10000
 
-func (d *deferred) add(id string, m Message) {
+// add keeps a fresh copy of it, as admission made it.
+func (d *parked) add(it *item) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if d.ids == nil {
-		d.ids = map[string]struct{}{}
+		d.ids = map[[16]byte]struct{}{}
 	}
-	if _, dup := d.ids[id]; dup {
+	if _, dup := d.ids[it.key]; dup {
 		return
 	}
-	d.ids[id] = struct{}{}
-	d.msgs = append(d.msgs, m)
-	if len(d.msgs) > maxDeferred {
-		d.msgs = d.msgs[len(d.msgs)-maxDeferred:]
+	d.ids[it.key] = struct{}{}
+	d.items = append(d.items, &item{msg: it.msg, key: it.key, lane: it.lane, receipt: it.receipt, bad: it.bad})
+	if len(d.items) > maxParked {
+		d.items = d.items[len(d.items)-maxParked:]
 	}
 }
 
-func (d *deferred) take() []Message {
+func (d *parked) take() []*item {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	out := d.msgs
-	d.msgs = nil
+	out := d.items
+	d.items = nil
 	clear(d.ids)
 	return out
 }
 
-// sweepEvery is how often deferred messages are looked at again: a quarter
+// sweepEvery is how often parked messages are looked at again: a quarter
 // of the lease, or a second without replicas (a store that failed).
 func (s *storeRun) sweepEvery() time.Duration {
 	if s.leases != nil {
@@ -333,10 +339,10 @@ func (s *storeRun) sweepEvery() time.Duration {
 	return time.Second
 }
 
-// sweep runs every sweepEvery: deferred messages recorded as handled
+// sweep runs every sweepEvery: parked messages recorded as handled
 // meanwhile go to handled (to be acknowledged), the others to again (to be
 // admitted anew), in order.
-func (s *storeRun) sweep(ctx context.Context, d *deferred, key func(*Message) string, handled, again func(*Message)) {
+func (s *storeRun) sweep(ctx context.Context, d *parked, handled, again func(*item)) {
 	t := time.NewTicker(s.sweepEvery())
 	defer t.Stop()
 	for {
@@ -347,21 +353,145 @@ func (s *storeRun) sweep(ctx context.Context, d *deferred, key func(*Message) st
 			return
 		case <-t.C:
 		}
-		msgs := d.take()
-		if len(msgs) == 0 {
+		items := d.take()
+		if len(items) == 0 {
 			continue
 		}
-		ids := make([]string, len(msgs))
-		for i := range msgs {
-			ids[i] = key(&msgs[i])
+		ids := make([]string, len(items))
+		for i, it := range items {
+			ids[i] = storeID(it.key)
 		}
 		got, err := s.cfg.store.Handled(ctx, ids)
-		for i := range msgs {
+		for i, it := range items {
 			if err == nil && got[i] {
-				handled(&msgs[i])
+				handled(it)
 			} else {
-				again(&msgs[i])
+				again(it)
 			}
 		}
+	}
+}
+
+// The seam between the loop and its store: each function below is called
+// from one place in the loop (run, process, attempt, settle).
+
+// startState starts the store's goroutines; a no-op without a store.
+func (r *blazeRun) startState(ctx context.Context) {
+	if r.st == nil {
+		return
+	}
+	r.st.start(ctx)
+	r.st.wg.Add(1)
+	go func() {
+		defer r.st.wg.Done()
+		r.st.sweep(ctx, &r.parked,
+			func(it *item) { // handled elsewhere meanwhile
+				if r.needsAck(it) {
+					r.acks.add(it.msg.MessageID, r.ackStatus(it), it.key)
+				}
+			},
+			r.readmit)
+	}()
+}
+
+// stopState commits the records queued, after the handlers finished and
+// before the last acknowledgements are flushed.
+func (r *blazeRun) stopState(ctx context.Context) {
+	if r.st != nil {
+		r.st.shutdown(ctx)
+	}
+}
+
+// storeID is the id a message is recorded under: its dedupe key.
+func storeID(key [16]byte) string { return uuid.UUID(key).String() }
+
+// tracked says whether the store keeps a record of it: not of what no user
+// code sees (the bot's own messages, receipts without a hook).
+func (r *blazeRun) tracked(it *item) bool {
+	return r.st != nil && !it.own && (!it.receipt || r.cfg.onReceipt != nil)
+}
+
+// gate runs before a message's first attempt; true means the store took
+// care of it (handled before: acknowledged; or parked for later).
+func (r *blazeRun) gate(it *item) bool {
+	if !r.tracked(it) {
+		return false
+	}
+	switch r.st.check(r.handlers, storeID(it.key), it.lane, it.msg.Source == sourceLive) {
+	case gateHandled:
+		it.recorded = true
+		r.settleNow(it, true)
+		return true
+	case gateDefer:
+		r.settleNow(it, false) // forgotten here: a redelivery may come in
+		r.parked.add(it)
+		return true
+	}
+	it.gated = true
+	return false
+}
+
+// txAttempt gives a handler attempt its transaction slot (see [Tx]);
+// finish ends the transaction with the attempt's error, abort rolls back
+// one the attempt left behind (it exited with runtime.Goexit).
+func (r *blazeRun) txAttempt(ctx context.Context, it *item) (context.Context, func(error) error, func()) {
+	if !r.tracked(it) {
+		return ctx, func(err error) error { return err }, func() {}
+	}
+	ctx, slot := r.st.attempt(ctx)
+	finished := false
+	finish := func(err error) error {
+		finished = true
+		recorded, err := slot.finish(storeID(it.key), err)
+		if recorded {
+			it.recorded = true
+		}
+		return err
+	}
+	abort := func() {
+		if !finished && slot.tx != nil {
+			_ = slot.tx.Rollback()
+		}
+	}
+	return ctx, finish, abort
+}
+
+// settleState is settle's first step: a handled message not recorded yet is
+// recorded, and settled once its group committed. True means it will be.
+func (r *blazeRun) settleState(it *item, wasHandled bool) bool {
+	if !it.gated {
+		return false
+	}
+	if !wasHandled || it.recorded {
+		r.st.done(it.lane)
+		return false
+	}
+	r.st.record(storeID(it.key), func() {
+		it.recorded = true
+		r.settleNow(it, true)
+		r.st.done(it.lane)
+	})
+	return true
+}
+
+// readmit offers a parked message to the dispatcher again, waiting for room.
+func (r *blazeRun) readmit(it *item) {
+	ack := r.needsAck(it)
+	for !r.stopping.Load() {
+		v, _ := r.disp.offer(it, r.acks.full(), ack)
+		switch v {
+		case admitted, repeat, deferred:
+			return
+		case handled:
+			r.acks.add(it.msg.MessageID, r.ackStatus(it), it.key)
+			return
+		}
+		t := time.NewTimer(50 * time.Millisecond)
+		select {
+		case <-r.room:
+		case <-r.st.stop:
+		case <-t.C:
+		}
+		t.Stop()
 	}
 }
