@@ -27,7 +27,6 @@ func listed(t *testing.T, s *Server, backlog int) (conn interface{ Close() error
 	return c, ids, next
 }
 
-
 func TestFanoutAllIsTheDefault(t *testing.T) {
 	s := NewServer(t)
 	alice := s.NewUser("Alice")
