@@ -30,7 +30,7 @@ const (
 // WithFanout sets how messages reach several blaze connections of one
 // session (default [FanoutAll]).
 func WithFanout(f Fanout) Option {
-	return func(c *config) { c.fanout = f }
+	return serverOption(func(c *config) { c.fanout = f })
 }
 
 // pushLocked delivers a new pending entry live, as the fan-out says.

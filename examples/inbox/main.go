@@ -85,7 +85,11 @@ func start(ctx context.Context, srv *mixintest.Server, path string) (*bot, error
 		_ = db.Close()
 		return nil, err
 	}
-	client := srv.Client(mixin.WithSentHook(tracker.SentHook())) // what the bot sends is recorded
+	client, err := srv.Client(mixin.WithSentHook(tracker.SentHook())) // what the bot sends is recorded
+	if err != nil {
+		_ = db.Close()
+		return nil, err
+	}
 	answer := mixin.HandlerFunc(func(ctx context.Context, msg *mixin.Message) error {
 		if msg.Category != mixin.CategoryPlainText {
 			return nil
@@ -133,7 +137,11 @@ func run(ctx context.Context, o options, out io.Writer) error {
 	srv := mixintest.NewUnstartedServer(mixintest.WithBotName("Inbox Bot"), mixintest.WithBotID(demo.BotID))
 	srv.Start()
 	defer srv.Close()
-	env := demo.NewEnv(srv.Client(), srv).SetOutput(out)
+	client, err := srv.Client()
+	if err != nil {
+		return err
+	}
+	env := demo.NewEnv(client, srv).SetOutput(out)
 
 	b, err := start(ctx, srv, o.db)
 	if err != nil {
@@ -147,7 +155,7 @@ func run(ctx context.Context, o options, out io.Writer) error {
 	if err != nil {
 		return errors.Join(err, b.stop())
 	}
-	env.SetName(group.ID, "Team")
+	env.SetName(group.ConversationID, "Team")
 	env.SetName(alice.ContactConversationID(srv.Bot().ID), "alice")
 	env.SetName(bob.ContactConversationID(srv.Bot().ID), "bob")
 	say := func(u *demo.User, text string) error {
@@ -159,7 +167,7 @@ func run(ctx context.Context, o options, out io.Writer) error {
 	}
 	inGroup := func(u *demo.User, text string) error {
 		env.Printf("%s → Team: %s", u.Name, text)
-		_, err := u.Send(sctx, mixintest.MessageRequest{ConversationID: group.ID, Category: "PLAIN_TEXT", Data: []byte(text)})
+		_, err := u.Send(sctx, mixintest.MessageRequest{ConversationID: group.ConversationID, Category: "PLAIN_TEXT", Data: []byte(text)})
 		return err
 	}
 
