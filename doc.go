@@ -91,6 +91,28 @@
 // connection state. Cancelling ctx lets running handlers finish, flushes the
 // pending acknowledgements and closes the socket.
 //
+// # End-to-end encryption
+//
+// [WithEncryption] makes a send end-to-end encrypted: the message becomes
+// the ENCRYPTED_* counterpart of its PLAIN_* category, encrypted for every
+// device session of its recipients (X25519 keys derived from the Ed25519
+// session keys, AES-CBC key wrap, AES-GCM body, as the official clients do)
+// and posted with the conversation checksum; when the API answers that the
+// sessions changed, the client refreshes them and encrypts once more under
+// the same message id. Given to [Client.UploadFile], the same option uploads
+// the file encrypted, and [Client.DownloadMedia] checks and decrypts such
+// files. The blaze loop decrypts inbound ENCRYPTED_* messages before the
+// handler sees them ([Message].Encrypted tells) and sends the ones it cannot
+// decrypt to [WithDeadLetter] with a [*DecryptError]; [Client.DecryptMessage]
+// does the same outside the loop. A legacy RSA keystore cannot take part
+// ([ErrEncryptionUnsupported]).
+//
+// Session lists come from a bounded cache of conversations,
+// [Client.LookupConversation], which also tells a handler whether a
+// conversation is a group and who is an admin, without a request per
+// message; SYSTEM_CONVERSATION events and the bot's own conversation calls
+// keep it current ([WithConversationCache]).
+//
 // # Errors
 //
 // The API's refusals are [*APIError] values (HTTP status, Mixin code such as

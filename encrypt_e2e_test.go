@@ -78,6 +78,16 @@ func TestEncryptedSendToUser(t *testing.T) {
 	assert.Len(t, m["recipient_sessions"], 1)
 	assert.Len(t, m["checksum"], 32)
 	requireNoPlainPost(t, s, "noon")
+
+	raw := mixin.MessageRequest{ConversationID: alice.ContactConversationID(s.Bot().ID), RecipientID: alice.ID,
+		Category: mixin.CategoryPlainText, DataBase64: mixin.EncodeBase64Data([]byte("raw request"))}
+	_, err = c.SendMessage(ctx, raw, mixin.WithEncryption())
+	require.NoError(t, err)
+	in, err = alice.WaitInbox(ctx, 2)
+	require.NoError(t, err)
+	assert.Equal(t, mixin.CategoryEncryptedText, in[1].Category)
+	assert.Equal(t, "raw request", string(in[1].Plaintext))
+	requireNoPlainPost(t, s, "raw request")
 	assert.Empty(t, s.EncryptionProblems())
 }
 

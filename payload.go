@@ -43,7 +43,8 @@ const (
 	CategorySystemSafeSnapshot    Category = "SYSTEM_SAFE_SNAPSHOT"
 
 	// The end-to-end encrypted counterparts of the PLAIN_* categories. Their
-	// data is ciphertext; this SDK neither sends nor decodes them.
+	// data is ciphertext: send them with [WithEncryption]; the blaze loop
+	// decrypts them ([Client.DecryptMessage]).
 	CategoryEncryptedText       Category = "ENCRYPTED_TEXT"
 	CategoryEncryptedPost       Category = "ENCRYPTED_POST"
 	CategoryEncryptedImage      Category = "ENCRYPTED_IMAGE"
@@ -80,8 +81,8 @@ func (c Category) Valid() bool {
 
 // Sendable reports whether a bot may send c through this SDK: the PLAIN_*
 // categories, APP_CARD, APP_BUTTON_GROUP, MESSAGE_RECALL and MESSAGE_PIN.
-// SYSTEM_* categories are inbound only, and ENCRYPTED_* ones are not sent
-// by this SDK.
+// SYSTEM_* categories are inbound only, and ENCRYPTED_* ones are sent by
+// giving a PLAIN_* payload [WithEncryption].
 func (c Category) Sendable() bool {
 	switch c {
 	case CategoryAppCard, CategoryAppButtonGroup, CategoryMessageRecall, CategoryMessagePin:
@@ -164,7 +165,8 @@ func (Post) payload() {}
 func (p Post) Validate() error { return validateText("post", string(p)) }
 
 // ErrEncryptedCategory is matched (errors.Is) by the error DecodePayload
-// returns for an ENCRYPTED_* category, whose data is ciphertext.
+// returns for an ENCRYPTED_* category, whose data is ciphertext: decrypt the
+// message first with [Client.DecryptMessage] (the blaze loop does).
 var ErrEncryptedCategory = errors.New("mixin: encrypted message category")
 
 func nilPayloadError() error { return &FieldError{Field: "payload", Reason: "is nil"} }

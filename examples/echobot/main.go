@@ -2,11 +2,18 @@
 // else is described ("got an image 300×200").
 //
 //	go run ./examples/echobot                      # on the embedded emulator
+//	go run ./examples/echobot -encrypted           # the same, end-to-end encrypted
 //	go run ./examples/echobot -keystore bot.json   # on the real Mixin API
 //
 // On the emulator a simulated user, Alice, sends one message of each kind
 // and the program prints the conversation, then stops. On the real API the
 // bot serves until Ctrl-C.
+//
+// With -encrypted the emulated bot's app declares the ENCRYPTED capability,
+// so Alice's app sends ENCRYPTED_* messages as the Android app does; the loop
+// decrypts them before the handler, and the bot answers an encrypted message
+// encrypted (mixin.WithEncryption). On the real API the bot always answers
+// encrypted messages encrypted; declare the capability in the dashboard.
 package main
 
 import (
@@ -27,11 +34,12 @@ import (
 
 func main() {
 	keystore := flag.String("keystore", "", "a bot keystore JSON file: serve real users instead of the emulator")
+	encrypted := flag.Bool("encrypted", false, "on the emulator: the bot declares the ENCRYPTED capability, so the conversation is end-to-end encrypted")
 	flag.Parse()
 	// Ctrl-C (or SIGTERM) cancels ctx: the loop finishes running handlers,
 	// flushes its acknowledgements and returns.
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	err := run(ctx, *keystore, os.Stdout)
+	err := run(ctx, *keystore, *encrypted, os.Stdout)
 	stop()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "echobot:", err)
@@ -39,7 +47,7 @@ func main() {
 	}
 }
 
-func run(ctx context.Context, keystore string, out io.Writer) error {
+func run(ctx context.Context, keystore string, encrypted bool, out io.Writer) error {
 	var client *mixin.Client
 	var srv *mixintest.Server // the emulator; nil on the real API
 	if keystore != "" {
@@ -52,7 +60,11 @@ func run(ctx context.Context, keystore string, out io.Writer) error {
 		}
 		fmt.Fprintln(os.Stderr, "echobot: serving", ks.AppID, "until Ctrl-C")
 	} else {
-		srv = mixintest.NewUnstartedServer(mixintest.WithBotID(demo.BotID), mixintest.WithBotName("Echo Bot"))
+		opts := []mixintest.Option{mixintest.WithBotID(demo.BotID), mixintest.WithBotName("Echo Bot")}
+		if encrypted {
+			opts = append(opts, mixintest.WithBotCapabilities("CONTACT", "GROUP", "ENCRYPTED"))
+		}
+		srv = mixintest.NewUnstartedServer(opts...)
 		srv.Start()
 		defer srv.Close()
 		var err error
@@ -64,7 +76,13 @@ func run(ctx context.Context, keystore string, out io.Writer) error {
 	echo := mixin.HandlerFunc(func(ctx context.Context, msg *mixin.Message) error {
 		// Reply answers in the message's conversation. Its message id is
 		// derived from the inbound one, so a redelivery sends no duplicate.
-		_, err := client.Reply(ctx, msg, mixin.Text(describe(msg)))
+		// A message that came encrypted (the loop decrypted it) is answered
+		// encrypted.
+		var opts []mixin.SendOption
+		if msg.Encrypted {
+			opts = append(opts, mixin.WithEncryption())
+		}
+		_, err := client.Reply(ctx, msg, mixin.Text(describe(msg)), opts...)
 		return err // nil: the loop acknowledges msg; an error: it retries
 	})
 	// System messages (a group was created, someone joined…) go to their

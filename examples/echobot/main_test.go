@@ -15,7 +15,7 @@ func TestRunEndsOnItsOwn(t *testing.T) {
 	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
 	defer cancel()
 	var out bytes.Buffer
-	if err := run(ctx, "", &out); err != nil {
+	if err := run(ctx, "", false, &out); err != nil {
 		t.Fatalf("%v\n%s", err, out.String())
 	}
 	demo.CheckTranscript(t, out.String(),
@@ -23,5 +23,22 @@ func TestRunEndsOnItsOwn(t *testing.T) {
 		"bot → alice: 你好，世界 👋",
 		"bot → alice: got an image 300×200 (image/png, 12.1 KB)",
 		"bot → alice: got a location: Eiffel Tower at 48.8584, 2.2945",
+	)
+}
+
+// With -encrypted the same conversation runs end-to-end encrypted: the
+// emulator's Alice encrypts, the bot decrypts and answers encrypted, and
+// Alice reads the answers.
+func TestRunEncrypted(t *testing.T) {
+	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
+	defer cancel()
+	var out bytes.Buffer
+	if err := run(ctx, "", true, &out); err != nil {
+		t.Fatalf("%v\n%s", err, out.String())
+	}
+	demo.CheckTranscript(t, out.String(),
+		"bot → alice: 🔒 hello",
+		"bot → alice: 🔒 你好，世界 👋",
+		"bot → alice: 🔒 got an image 300×200 (image/png, 12.1 KB)",
 	)
 }

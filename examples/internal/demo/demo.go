@@ -219,7 +219,11 @@ func (u *User) Next(ctx context.Context) (mixintest.Message, error) {
 	u.env.printed[m.MessageID] = true
 	u.env.mu.Unlock()
 	if !again {
-		u.env.Printf("%s → %s: %s", u.env.Name(m.UserID), to, u.env.Render(string(m.Category), m.Data))
+		content := u.env.Render(string(m.Category), m.Data)
+		if m.Plaintext != nil { // an ENCRYPTED_* message, as the user's app decrypted it
+			content = "🔒 " + u.env.Render(string(m.Category.Plain()), m.Plaintext)
+		}
+		u.env.Printf("%s → %s: %s", u.env.Name(m.UserID), to, content)
 	}
 	return m, u.Ack(ctx, m.MessageID, "READ")
 }
