@@ -15,6 +15,10 @@ import (
 	"os"
 	"strconv"
 	"time"
+
+	_ "golang.org/x/image/bmp"  // register BMP for image dimensions
+	_ "golang.org/x/image/tiff" // register TIFF for image dimensions
+	_ "golang.org/x/image/webp" // register WebP for image dimensions
 )
 
 // Attachment is an uploaded (or to be uploaded) file. UploadURL is a
@@ -27,8 +31,9 @@ type Attachment struct {
 	CreatedAt    time.Time `json:"created_at"`
 
 	// Size, MimeType, Width and Height describe what [Client.UploadFile]
-	// sent: the byte count, the sniffed content type and, for PNG, JPEG and
-	// GIF images, the pixel dimensions. They are not part of the API object.
+	// sent: the byte count, the sniffed content type and, for PNG, JPEG,
+	// GIF, WebP, BMP and TIFF images, the pixel dimensions. They are not
+	// part of the API object.
 	Size     int64  `json:"-"`
 	MimeType string `json:"-"`
 	Width    int    `json:"-"`
@@ -40,7 +45,9 @@ type Attachment struct {
 	Digest string `json:"-"`
 }
 
-// ImagePayload returns a PLAIN_IMAGE payload for the uploaded image.
+// ImagePayload returns a PLAIN_IMAGE payload for the uploaded image. Sending
+// it fails with a [*FieldError] before any request when the file was not an
+// image whose dimensions were detected (mime_type, width or height).
 func (a *Attachment) ImagePayload() ImagePayload {
 	return ImagePayload{AttachmentID: a.AttachmentID, MimeType: a.MimeType, Width: a.Width, Height: a.Height, Size: a.Size, Key: a.Key, Digest: a.Digest}
 }
@@ -51,9 +58,10 @@ func (a *Attachment) DataPayload(name string) DataPayload {
 }
 
 // VideoPayload returns a PLAIN_VIDEO payload; the caller supplies what a
-// video container does not reveal cheaply.
+// video container does not reveal cheaply. The duration is sent in
+// milliseconds, as the apps read it: 60*time.Second is 60000.
 func (a *Attachment) VideoPayload(width, height int, duration time.Duration) VideoPayload {
-	return VideoPayload{AttachmentID: a.AttachmentID, MimeType: a.MimeType, Width: width, Height: height, Size: a.Size, Duration: int64(duration / time.Second), Key: a.Key, Digest: a.Digest}
+	return VideoPayload{AttachmentID: a.AttachmentID, MimeType: a.MimeType, Width: width, Height: height, Size: a.Size, Duration: duration.Milliseconds(), Key: a.Key, Digest: a.Digest}
 }
 
 // CreateAttachment asks the API for a new attachment with an upload URL.
@@ -96,6 +104,8 @@ type uploadConfig struct {
 	progress func(sent, total int64)
 	mimeType string
 	encrypt  bool // WithEncryption (encrypt_media.go)
+	size     int64
+	sizeSet  bool
 }
 
 // WithProgress calls fn as bytes go out, with the running total and the
@@ -109,40 +119,50 @@ func WithMimeType(mime string) UploadOption {
 	return uploadOption(func(u *uploadConfig) { u.mimeType = mime })
 }
 
+// WithSize gives the number of bytes to upload from the reader. Without it
+// the size is taken from the reader: an *os.File, or a reader with a Len or
+// Size method (bytes.Reader, strings.Reader, bytes.Buffer…).
+func WithSize(n int64) UploadOption {
+	return uploadOption(func(u *uploadConfig) { u.size, u.sizeSet = n, true })
+}
+
 // MaxAttachmentSize is the largest upload the client accepts (2 GiB, as the
 // official clients).
 const MaxAttachmentSize = 2 << 30
 
 // sniffLen is how much of the file's head is kept to detect its type and
-// image size while streaming.
-const sniffLen = 64 << 10
+// image size while streaming (a JPEG's metadata segments come before its
+// dimensions).
+const sniffLen = 256 << 10
 
-// UploadFile creates an attachment and streams size bytes from r to its
-// upload URL without buffering the file; ctx cancels the transfer. If r is
-// an *os.File (or has Len or Size methods) size may be -1 to use its size.
+// UploadFile creates an attachment and streams the bytes of r to its upload
+// URL without buffering the file; ctx cancels the transfer. The size comes
+// from [WithSize] or from r itself (an *os.File, or a Len or Size method).
 // The returned attachment carries the size, content type and, for images,
 // the dimensions, ready for [Attachment.ImagePayload] and friends.
-func (c *Client) UploadFile(ctx context.Context, r io.Reader, size int64, opts ...UploadOption) (*Attachment, error) {
+func (c *Client) UploadFile(ctx context.Context, r io.Reader, opts ...UploadOption) (*Attachment, error) {
 	if r == nil {
 		return nil, &FieldError{Field: "file", Reason: "is nil"}
-	}
-	if size < 0 {
-		size = readerSize(r)
-	}
-	if size < 0 {
-		return nil, &FieldError{Field: "size", Reason: "is unknown: pass the file size"}
-	}
-	if size == 0 {
-		return nil, &FieldError{Field: "size", Reason: "is zero: the API rejects empty attachments"}
-	}
-	if size > c.cfg.maxAttachment {
-		return nil, &FieldError{Field: "size", Reason: strconv.FormatInt(size, 10) + " bytes is over the " + strconv.FormatInt(c.cfg.maxAttachment, 10) + "-byte limit"}
 	}
 	var cfg uploadConfig
 	for _, o := range opts {
 		if o != nil {
 			o.applyUpload(&cfg)
 		}
+	}
+	size := cfg.size
+	if !cfg.sizeSet {
+		if size = readerSize(r); size < 0 {
+			return nil, &FieldError{Field: "size", Reason: "is unknown for this reader: pass WithSize"}
+		}
+	}
+	switch {
+	case size < 0:
+		return nil, &FieldError{Field: "size", Reason: "must not be negative, got " + strconv.FormatInt(size, 10)}
+	case size == 0:
+		return nil, &FieldError{Field: "size", Reason: "is zero: the API rejects empty attachments"}
+	case size > c.cfg.maxAttachment:
+		return nil, &FieldError{Field: "size", Reason: strconv.FormatInt(size, 10) + " bytes is over the " + strconv.FormatInt(c.cfg.maxAttachment, 10) + "-byte limit"}
 	}
 	att, err := c.CreateAttachment(ctx)
 	if err != nil {
@@ -200,15 +220,17 @@ func (c *Client) UploadFile(ctx context.Context, r io.Reader, size int64, opts .
 }
 
 // Download streams the file at an attachment's view URL into w and returns
-// the bytes written. maxBytes (0 = the client's [WithMaxAttachmentSize])
-// bounds the transfer.
+// the bytes written. It stops with an error after maxBytes (which must be
+// positive; pass [MaxAttachmentSize] for no limit of your own), and never
+// reads more than the client's [WithMaxAttachmentSize].
 func (c *Client) Download(ctx context.Context, viewURL string, w io.Writer, maxBytes int64) (int64, error) {
 	if viewURL == "" {
 		return 0, &FieldError{Field: "view_url", Reason: "is empty"}
 	}
-	if maxBytes <= 0 || maxBytes > c.cfg.maxAttachment {
-		maxBytes = c.cfg.maxAttachment
+	if maxBytes <= 0 {
+		return 0, &FieldError{Field: "max_bytes", Reason: "must be positive, got " + strconv.FormatInt(maxBytes, 10)}
 	}
+	maxBytes = min(maxBytes, c.cfg.maxAttachment)
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, viewURL, nil)
 	if err != nil {
 		return 0, &FieldError{Field: "view_url", Reason: "is not a valid URL"}
@@ -243,7 +265,7 @@ func (c *Client) DownloadAttachment(ctx context.Context, attachmentID string, w 
 	if err != nil {
 		return 0, err
 	}
-	return c.Download(ctx, a.ViewURL, w, 0)
+	return c.Download(ctx, a.ViewURL, w, c.cfg.maxAttachment)
 }
 
 func readerSize(r io.Reader) int64 {

@@ -5,18 +5,25 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/binary"
+	"encoding/json"
 	"image"
 	"image/color"
+	"image/gif"
+	"image/jpeg"
 	"image/png"
 	"io"
 	"runtime"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/gomixin/mixin"
 	"github.com/gomixin/mixin/mixintest"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"golang.org/x/image/bmp"
+	"golang.org/x/image/tiff"
 )
 
 func pngBytes(t *testing.T, w, h int) []byte {
@@ -35,7 +42,7 @@ func TestUploadImageSendAndDownload(t *testing.T) {
 	u := s.NewUser("Alice")
 	ctx := ctxT(t)
 	data := pngBytes(t, 300, 200)
-	att, err := c.UploadFile(ctx, bytes.NewReader(data), -1)
+	att, err := c.UploadFile(ctx, bytes.NewReader(data))
 	require.NoError(t, err)
 	assert.Equal(t, int64(len(data)), att.Size)
 	assert.Equal(t, "image/png", att.MimeType)
@@ -68,7 +75,7 @@ func TestUploadImageSendAndDownload(t *testing.T) {
 
 	_, err = c.ShowAttachment(ctx, mixin.NewUUID())
 	assert.True(t, mixin.IsNotFound(err), "%v", err)
-	_, err = c.Download(ctx, att.ViewURL+"-missing", io.Discard, 0)
+	_, err = c.Download(ctx, att.ViewURL+"-missing", io.Discard, mixin.MaxAttachmentSize)
 	assert.Error(t, err)
 }
 
@@ -96,7 +103,7 @@ func TestUpload50MBStreamsWithFlatMemory(t *testing.T) {
 	runtime.GC()
 	var before, after runtime.MemStats
 	runtime.ReadMemStats(&before)
-	att, err := c.UploadFile(ctxT(t), &patternReader{left: size}, size, mixin.WithProgress(func(sent, total int64) {
+	att, err := c.UploadFile(ctxT(t), &patternReader{left: size}, mixin.WithSize(size), mixin.WithProgress(func(sent, total int64) {
 		if sent < last || total != size {
 			monotonic = false
 		}
@@ -139,7 +146,7 @@ func TestCancelledUploadStops(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	const size = 20 << 20
-	_, err := c.UploadFile(ctx, &cancelAfter{r: &patternReader{left: size}, n: 1 << 20, cancel: cancel}, size)
+	_, err := c.UploadFile(ctx, &cancelAfter{r: &patternReader{left: size}, n: 1 << 20, cancel: cancel}, mixin.WithSize(size))
 	assert.ErrorIs(t, err, context.Canceled)
 }
 
@@ -148,12 +155,12 @@ func TestUploadBadInputSendsNothing(t *testing.T) {
 	c := botClient(t, s)
 	ctx := ctxT(t)
 	for name, call := range map[string]func() error{
-		"nil reader":   func() error { _, err := c.UploadFile(ctx, nil, 1); return err },
-		"empty":        func() error { _, err := c.UploadFile(ctx, strings.NewReader(""), -1); return err },
-		"unknown size": func() error { _, err := c.UploadFile(ctx, io.MultiReader(strings.NewReader("x")), -1); return err },
-		"too big":      func() error { _, err := c.UploadFile(ctx, strings.NewReader("x"), 3<<30); return err },
+		"nil reader":   func() error { _, err := c.UploadFile(ctx, nil, mixin.WithSize(1)); return err },
+		"empty":        func() error { _, err := c.UploadFile(ctx, strings.NewReader("")); return err },
+		"unknown size": func() error { _, err := c.UploadFile(ctx, io.MultiReader(strings.NewReader("x"))); return err },
+		"too big":      func() error { _, err := c.UploadFile(ctx, strings.NewReader("x"), mixin.WithSize(3<<30)); return err },
 		"show bad id":  func() error { _, err := c.ShowAttachment(ctx, "x"); return err },
-		"no view url":  func() error { _, err := c.Download(ctx, "", io.Discard, 0); return err },
+		"no view url":  func() error { _, err := c.Download(ctx, "", io.Discard, mixin.MaxAttachmentSize); return err },
 	} {
 		assert.ErrorIs(t, call(), mixin.ErrInvalidInput, name)
 	}
@@ -163,7 +170,7 @@ func TestUploadBadInputSendsNothing(t *testing.T) {
 func TestUploadShortReaderFails(t *testing.T) {
 	s := mixintest.NewServer(t)
 	c := botClient(t, s)
-	_, err := c.UploadFile(ctxT(t), strings.NewReader("short"), 100)
+	_, err := c.UploadFile(ctxT(t), strings.NewReader("short"), mixin.WithSize(100))
 	require.Error(t, err)
 }
 
@@ -171,20 +178,153 @@ func TestAttachmentSizeLimits(t *testing.T) {
 	s := mixintest.NewServer(t)
 	c := botClient(t, s, mixin.WithMaxAttachmentSize(1000))
 	ctx := ctxT(t)
-	_, err := c.UploadFile(ctx, strings.NewReader(strings.Repeat("x", 1001)), -1)
+	_, err := c.UploadFile(ctx, strings.NewReader(strings.Repeat("x", 1001)))
 	assert.ErrorIs(t, err, mixin.ErrInvalidInput)
 	assert.Empty(t, s.Requests(), "refused before any request")
 
 	big := botClient(t, s)
-	att, err := big.UploadFile(ctx, strings.NewReader(strings.Repeat("x", 5000)), -1)
+	att, err := big.UploadFile(ctx, strings.NewReader(strings.Repeat("x", 5000)))
 	require.NoError(t, err)
 	var buf bytes.Buffer
-	_, err = c.Download(ctx, att.ViewURL, &buf, 0)
+	_, err = c.Download(ctx, att.ViewURL, &buf, mixin.MaxAttachmentSize)
 	var re *mixin.ResponseError
 	require.ErrorAs(t, err, &re, "a download over the limit stops")
 	assert.LessOrEqual(t, buf.Len(), 1001)
 	ks, err := mixin.ParseKeystore(s.KeystoreJSON())
 	require.NoError(t, err)
 	_, err = mixin.NewClient(ks, mixin.WithMaxAttachmentSize(0))
+	assert.ErrorIs(t, err, mixin.ErrInvalidInput)
+}
+
+// webpHeader is the head of an extended (VP8X) WebP file of w×h pixels, as
+// the WebP container specification lays it out; dimensions are all a
+// decoder needs from it.
+func webpHeader(w, h int) []byte {
+	chunk := make([]byte, 10)
+	put24 := func(b []byte, v int) { b[0], b[1], b[2] = byte(v), byte(v>>8), byte(v>>16) }
+	put24(chunk[4:], w-1)
+	put24(chunk[7:], h-1)
+	var b bytes.Buffer
+	b.WriteString("RIFF")
+	_ = binary.Write(&b, binary.LittleEndian, uint32(4+8+len(chunk)+8+4))
+	b.WriteString("WEBPVP8X")
+	_ = binary.Write(&b, binary.LittleEndian, uint32(len(chunk)))
+	b.Write(chunk)
+	b.WriteString("VP8L")
+	_ = binary.Write(&b, binary.LittleEndian, uint32(4))
+	b.Write([]byte{0x2f, 0, 0, 0})
+	return b.Bytes()
+}
+
+// UploadFile detects the dimensions of the image formats people send.
+func TestUploadDetectsImageFormats(t *testing.T) {
+	s := mixintest.NewServer(t)
+	c := botClient(t, s)
+	ctx := ctxT(t)
+	img := image.NewRGBA(image.Rect(0, 0, 37, 21))
+	enc := func(f func(io.Writer, image.Image) error) []byte {
+		var b bytes.Buffer
+		require.NoError(t, f(&b, img))
+		return b.Bytes()
+	}
+	cases := map[string]struct {
+		data []byte
+		mime string
+		w, h int
+	}{
+		"png":  {enc(png.Encode), "image/png", 37, 21},
+		"jpeg": {enc(func(w io.Writer, m image.Image) error { return jpeg.Encode(w, m, nil) }), "image/jpeg", 37, 21},
+		"gif":  {enc(func(w io.Writer, m image.Image) error { return gif.Encode(w, m, nil) }), "image/gif", 37, 21},
+		"bmp":  {enc(bmp.Encode), "image/bmp", 37, 21},
+		"tiff": {enc(func(w io.Writer, m image.Image) error { return tiff.Encode(w, m, nil) }), "image/tiff", 37, 21},
+		"webp": {webpHeader(1920, 1080), "image/webp", 1920, 1080},
+	}
+	for name, tc := range cases {
+		att, err := c.UploadFile(ctx, bytes.NewReader(tc.data))
+		require.NoError(t, err, name)
+		assert.Equal(t, tc.mime, att.MimeType, name)
+		assert.Equal(t, tc.w, att.Width, name)
+		assert.Equal(t, tc.h, att.Height, name)
+		require.NoError(t, att.ImagePayload().Validate(), name)
+	}
+}
+
+// An image payload for a file that is not an image is refused before any
+// request, and the emulator sees no message.
+func TestImagePayloadOfTextFileRefused(t *testing.T) {
+	s := mixintest.NewServer(t)
+	c := botClient(t, s)
+	u := s.NewUser("Alice")
+	ctx := ctxT(t)
+	_, err := c.CreateContactConversation(ctx, u.ID)
+	require.NoError(t, err)
+	att, err := c.UploadFile(ctx, strings.NewReader("just some notes\n"))
+	require.NoError(t, err)
+	assert.Equal(t, "text/plain; charset=utf-8", att.MimeType)
+	assert.Zero(t, att.Width)
+	s.ResetRequests()
+	_, err = c.SendImage(ctx, mixin.ToUser(u.ID), att.ImagePayload())
+	var fe *mixin.FieldError
+	require.ErrorAs(t, err, &fe)
+	assert.Equal(t, "mime_type", fe.Field)
+	// With the right mime type forced, the missing dimensions are caught.
+	forced, err := c.UploadFile(ctx, strings.NewReader("not really a png"), mixin.WithMimeType("image/png"))
+	require.NoError(t, err)
+	s.ResetRequests()
+	_, err = c.SendImage(ctx, mixin.ToUser(u.ID), forced.ImagePayload())
+	require.ErrorAs(t, err, &fe)
+	assert.Equal(t, "width", fe.Field)
+	assert.Empty(t, s.Requests(), "refused before any request")
+	assert.Empty(t, u.Inbox())
+}
+
+// A 60 s video is sent as 60000: the apps read milliseconds.
+func TestVideoPayloadDurationInMilliseconds(t *testing.T) {
+	s := mixintest.NewServer(t)
+	c := botClient(t, s)
+	u := s.NewUser("Alice")
+	ctx := ctxT(t)
+	_, err := c.CreateContactConversation(ctx, u.ID)
+	require.NoError(t, err)
+	att, err := c.UploadFile(ctx, bytes.NewReader(make([]byte, 4096)), mixin.WithMimeType("video/mp4"))
+	require.NoError(t, err)
+	p := att.VideoPayload(1280, 720, 60*time.Second)
+	assert.Equal(t, int64(60000), p.Duration)
+	_, err = c.SendVideo(ctx, mixin.ToUser(u.ID), p)
+	require.NoError(t, err)
+	inbox, err := u.WaitInbox(ctx, 1)
+	require.NoError(t, err)
+	var sent struct {
+		Duration int64 `json:"duration"`
+	}
+	require.NoError(t, json.Unmarshal(inbox[0].Data, &sent))
+	assert.Equal(t, int64(60000), sent.Duration)
+}
+
+// Download needs an explicit positive limit; WithSize gives the size of a
+// reader that does not tell it.
+func TestTransferSizesAreExplicit(t *testing.T) {
+	s := mixintest.NewServer(t)
+	c := botClient(t, s)
+	ctx := ctxT(t)
+	att, err := c.UploadFile(ctx, io.MultiReader(strings.NewReader("hello, world")), mixin.WithSize(12))
+	require.NoError(t, err)
+	assert.Equal(t, int64(12), att.Size)
+	for _, n := range []int64{0, -1} {
+		_, err = c.Download(ctx, att.ViewURL, io.Discard, n)
+		var fe *mixin.FieldError
+		require.ErrorAs(t, err, &fe)
+		assert.Equal(t, "max_bytes", fe.Field)
+	}
+	var buf bytes.Buffer
+	_, err = c.Download(ctx, att.ViewURL, &buf, 5)
+	var re *mixin.ResponseError
+	require.ErrorAs(t, err, &re, "over the caller's limit")
+	buf.Reset()
+	n, err := c.Download(ctx, att.ViewURL, &buf, 12)
+	require.NoError(t, err)
+	assert.Equal(t, int64(12), n)
+	assert.Equal(t, "hello, world", buf.String())
+	_, err = c.UploadFile(ctx, strings.NewReader("x"), mixin.WithSize(-2))
 	assert.ErrorIs(t, err, mixin.ErrInvalidInput)
 }

@@ -193,7 +193,7 @@ func ExampleClient_UploadFile() {
 		log.Fatal(err)
 	}
 	size := int64(img.Len())
-	att, err := client.UploadFile(ctx, &img, size, mixin.WithProgress(func(sent, total int64) {
+	att, err := client.UploadFile(ctx, &img, mixin.WithSize(size), mixin.WithProgress(func(sent, total int64) {
 		if sent == total {
 			fmt.Println("uploaded", sent == size)
 		}

@@ -17,7 +17,12 @@ func NewUUID() string { return uuid.NewString() }
 // conversation between two users: a version-3 UUID of MD5(min‖max) of the
 // two lower-case ids. Both users compute the same id.
 func UniqueConversationID(userID, recipientID string) string {
-	a, b := strings.ToLower(userID), strings.ToLower(recipientID)
+	return pairUUID(strings.ToLower(userID), strings.ToLower(recipientID))
+}
+
+// pairUUID is the official clients' UniqueConversationId on a and b as
+// given: a version-3 UUID of MD5(min‖max), compared bytewise.
+func pairUUID(a, b string) string {
 	if a > b {
 		a, b = b, a
 	}
@@ -33,9 +38,11 @@ func UniqueObjectID(args ...string) string {
 
 // GroupConversationID returns the deterministic id of a group created by
 // ownerID with name, the participants and randomID (a UUID sent as
-// random_id), as the official clients compute it.
+// random_id), as the official clients compute it (bot-api-go-client
+// utils.go GroupConversationId; docs conversations/create.md). The name
+// keeps its case; the ids are taken in their lower-case form.
 func GroupConversationID(ownerID, name string, participants []string, randomID string) string {
-	g := UniqueConversationID(ownerID, name)
+	g := pairUUID(strings.ToLower(ownerID), name)
 	g = UniqueConversationID(g, strings.ToLower(randomID))
 	ids := make([]string, len(participants))
 	for i, p := range participants {

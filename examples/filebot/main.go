@@ -66,7 +66,7 @@ func (b *bot) sendFiles(ctx context.Context, msg *mixin.Message) error {
 	if err != nil {
 		return err
 	}
-	img, err := b.client.UploadFile(ctx, bytes.NewReader(photo), -1, progress("photo.png"))
+	img, err := b.client.UploadFile(ctx, bytes.NewReader(photo), progress("photo.png"))
 	if err != nil {
 		return err
 	}
@@ -78,7 +78,7 @@ func (b *bot) sendFiles(ctx context.Context, msg *mixin.Message) error {
 	// 4 MB streamed from a generator: nothing is held in memory.
 	const size = 4 << 20
 	noise := io.LimitReader(rand.NewChaCha8([32]byte{}), size)
-	file, err := b.client.UploadFile(ctx, noise, size, mixin.WithMimeType("application/octet-stream"), progress("noise.bin"))
+	file, err := b.client.UploadFile(ctx, noise, mixin.WithSize(size), mixin.WithMimeType("application/octet-stream"), progress("noise.bin"))
 	if err != nil {
 		return err
 	}
@@ -94,7 +94,7 @@ func (b *bot) sendFiles(ctx context.Context, msg *mixin.Message) error {
 			return err
 		}
 		defer f.Close()
-		video, err = b.client.UploadFile(ctx, f, -1, mixin.WithMimeType("video/mp4"), progress(b.videoFile))
+		video, err = b.client.UploadFile(ctx, f, mixin.WithMimeType("video/mp4"), progress(b.videoFile))
 		if err != nil {
 			return err
 		}
@@ -102,7 +102,7 @@ func (b *bot) sendFiles(ctx context.Context, msg *mixin.Message) error {
 		// Stand-in bytes: the emulator does not look inside files. A real
 		// bot uploads an MP4 and reads its size and length from it.
 		stub := io.LimitReader(rand.NewChaCha8([32]byte{1}), 2<<20)
-		video, err = b.client.UploadFile(ctx, stub, 2<<20, mixin.WithMimeType("video/mp4"), progress("clip.mp4"))
+		video, err = b.client.UploadFile(ctx, stub, mixin.WithSize(2<<20), mixin.WithMimeType("video/mp4"), progress("clip.mp4"))
 		if err != nil {
 			return err
 		}
@@ -187,7 +187,7 @@ func script(ctx context.Context, env *demo.Env) error {
 	if err != nil {
 		return err
 	}
-	att, err := alice.Client.UploadFile(ctx, bytes.NewReader(photo), -1)
+	att, err := alice.Client.UploadFile(ctx, bytes.NewReader(photo))
 	if err != nil {
 		return err
 	}
@@ -200,7 +200,7 @@ func script(ctx context.Context, env *demo.Env) error {
 	}
 
 	notes := strings.Repeat("gophers like files\n", 50_000)
-	att, err = alice.Client.UploadFile(ctx, strings.NewReader(notes), -1, mixin.WithMimeType("text/plain"))
+	att, err = alice.Client.UploadFile(ctx, strings.NewReader(notes), mixin.WithMimeType("text/plain"))
 	if err != nil {
 		return err
 	}
