@@ -33,7 +33,7 @@ func TestEncryptedImageToUser(t *testing.T) {
 	require.NoError(t, err)
 
 	pic := tinyPNG(t)
-	att, err := c.UploadFile(ctx, bytes.NewReader(pic), int64(len(pic)), mixin.WithEncryption())
+	att, err := c.UploadFile(ctx, bytes.NewReader(pic), mixin.WithEncryption())
 	require.NoError(t, err)
 	assert.Equal(t, "image/png", att.MimeType, "sniffing reads the plaintext")
 	assert.Equal(t, 3, att.Width)
