@@ -302,7 +302,7 @@ func (c *Client) DownloadMedia(ctx context.Context, p MediaPayload, w io.Writer)
 		return 0, err
 	}
 	if key == "" {
-		return c.Download(ctx, a.ViewURL, w, 0)
+		return c.Download(ctx, a.ViewURL, w, c.cfg.maxAttachment)
 	}
 	k, _ := DecodeBase64Data(key)
 	dg, _ := DecodeBase64Data(digest)
@@ -311,7 +311,7 @@ func (c *Client) DownloadMedia(ctx context.Context, p MediaPayload, w io.Writer)
 	if err != nil {
 		return 0, err
 	}
-	if _, err := c.Download(ctx, a.ViewURL, dec, 0); err != nil {
+	if _, err := c.Download(ctx, a.ViewURL, dec, c.cfg.maxAttachment); err != nil {
 		return dec.written, err
 	}
 	if err := dec.Close(); err != nil {
