@@ -26,7 +26,8 @@ type convCacheConfig struct {
 // WithConversationCache bounds the client's cache of conversations (kind,
 // participants with roles, participant sessions; see
 // [Client.LookupConversation]): at most size conversations are kept (least
-// recently used ones are dropped; default 1024), and an entry older than
+// recently used ones are dropped; default 1024; an entry takes about 300
+// bytes per member session), and an entry older than
 // maxAge is fetched again (default one hour; it is also refreshed by
 // SYSTEM_CONVERSATION events, by the bot's own participant calls and when an
 // encrypted send finds its sessions stale).

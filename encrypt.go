@@ -116,8 +116,8 @@ func (c *Client) e2eKey() (*e2eKey, error) {
 }
 
 // sessionPeer is one recipient session with what encrypting for it needs.
-// The wrap key (the AES-256 block of the shared secret) is computed on first
-// use and kept: the X25519 agreement is the costly step of a send.
+// The shared secret is computed on first use and kept: the X25519 agreement
+// is the costly step of a send.
 type sessionPeer struct {
 	userID    string
 	sessionID string
@@ -128,7 +128,9 @@ type sessionPeer struct {
 	wrap      atomic.Pointer[wrapKey]
 }
 
-type wrapKey struct{ block cipher.Block }
+// wrapKey is the X25519 shared secret with a peer: 32 bytes kept per
+// cached session (an expanded AES key would be 15 times more).
+type wrapKey struct{ secret [32]byte }
 
 func newSessionPeer(userID, sessionID, publicKey string) *sessionPeer {
 	p := &sessionPeer{userID: userID, sessionID: sessionID, publicKey: publicKey}
@@ -167,25 +169,23 @@ func (e *SessionKeyError) Error() string {
 }
 
 // wrapBlock returns the AES-256 block keyed with the shared secret of k and
-// the peer, computing it on first use.
+// the peer; the secret is computed on first use and kept.
 func (p *sessionPeer) wrapBlock(k *e2eKey) (cipher.Block, error) {
-	if w := p.wrap.Load(); w != nil {
-		return w.block, nil
+	w := p.wrap.Load()
+	if w == nil {
+		if p.pub == nil {
+			return nil, &SessionKeyError{UserID: p.userID, SessionID: p.sessionID, Reason: p.keyErr}
+		}
+		shared, err := k.priv.ECDH(p.pub)
+		if err != nil {
+			return nil, &SessionKeyError{UserID: p.userID, SessionID: p.sessionID, Reason: "public key is a low-order point"}
+		}
+		w = &wrapKey{}
+		copy(w.secret[:], shared)
+		clear(shared)
+		p.wrap.Store(w)
 	}
-	if p.pub == nil {
-		return nil, &SessionKeyError{UserID: p.userID, SessionID: p.sessionID, Reason: p.keyErr}
-	}
-	shared, err := k.priv.ECDH(p.pub)
-	if err != nil {
-		return nil, &SessionKeyError{UserID: p.userID, SessionID: p.sessionID, Reason: "public key is a low-order point"}
-	}
-	defer clear(shared)
-	block, err := aes.NewCipher(shared)
-	if err != nil {
-		return nil, err
-	}
-	p.wrap.Store(&wrapKey{block: block})
-	return block, nil
+	return aes.NewCipher(w.secret[:])
 }
 
 // sealEnvelope encrypts plaintext for every peer. Randomness is read in the
