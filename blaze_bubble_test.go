@@ -144,9 +144,9 @@ func (b *bubble) runClient(c *mixin.Client, h mixin.Handler, opts ...mixin.Blaze
 	}
 }
 
-// waitFor advances fake time until cond holds, failing after limit of fake
+// waitFake advances fake time until cond holds, failing after limit of fake
 // time: on fake time that is a lack of progress, not a slow machine.
-func waitFor(t *testing.T, what string, limit time.Duration, cond func() bool) {
+func waitFake(t *testing.T, what string, limit time.Duration, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(limit)
 	for !cond() {

@@ -45,8 +45,8 @@ func TestBubbleSmoke(t *testing.T) {
 		rec := newRecorder()
 		stop := b.run(rec)
 		sendTexts(t, u, b.S.Bot().ID, 5, "%d")
-		waitFor(t, "handled", time.Minute, func() bool { return rec.total.Load() == 5 })
-		waitFor(t, "acked", time.Minute, func() bool { return b.S.Pending(b.S.Bot().ID) == 0 })
+		waitFake(t, "handled", time.Minute, func() bool { return rec.total.Load() == 5 })
+		waitFake(t, "acked", time.Minute, func() bool { return b.S.Pending(b.S.Bot().ID) == 0 })
 		require.NoError(t, stop())
 		assert.Zero(t, rec.duplicates())
 	})
@@ -86,7 +86,7 @@ func TestBlazeConversationBacklogDoesNotBlockOthers(t *testing.T) {
 		start := time.Now()
 		var st states
 		stop := b.run(h, st.hook())
-		waitFor(t, "Bob's message while Alice's handler is stuck", time.Minute, func() bool {
+		waitFake(t, "Bob's message while Alice's handler is stuck", time.Minute, func() bool {
 			mu.Lock()
 			defer mu.Unlock()
 			return !bobAt.IsZero()
@@ -95,8 +95,8 @@ func TestBlazeConversationBacklogDoesNotBlockOthers(t *testing.T) {
 		assert.LessOrEqual(t, bobAt.Sub(start), 2*time.Second, "Bob waited for Alice's backlog")
 		mu.Unlock()
 		close(release)
-		waitFor(t, "Alice's backlog", 10*time.Minute, func() bool { mu.Lock(); defer mu.Unlock(); return len(aliceGot) >= backlog })
-		waitFor(t, "acknowledgements", time.Minute, func() bool { return b.S.Pending(bot) == 0 })
+		waitFake(t, "Alice's backlog", 10*time.Minute, func() bool { mu.Lock(); defer mu.Unlock(); return len(aliceGot) >= backlog })
+		waitFake(t, "acknowledgements", time.Minute, func() bool { return b.S.Pending(bot) == 0 })
 		require.NoError(t, stop())
 		mu.Lock()
 		defer mu.Unlock()
@@ -138,7 +138,7 @@ func TestBlazeShutdownIsBoundedWhateverUserCodeDoes(t *testing.T) {
 		sendTexts(t, b.S.NewUser("Alice"), bot, 1, "stuck %d")
 		_, err := b.S.NewUser("Bob").SendText(context.Background(), bot, "fail")
 		require.NoError(t, err)
-		waitFor(t, "both handlers", time.Minute, func() bool { return entered.Load() == 2 })
+		waitFake(t, "both handlers", time.Minute, func() bool { return entered.Load() == 2 })
 		synctest.Wait()
 		start := time.Now()
 		require.NoError(t, stop())
@@ -214,7 +214,7 @@ func TestBlazeRefusedAcknowledgementIsIsolated(t *testing.T) {
 		c := b.client(mixin.WithLogger(slog.New(logs)))
 		rec := newRecorder()
 		stop := b.runClient(c, rec)
-		waitFor(t, "the good acknowledgements", time.Minute, func() bool { return b.S.Pending(bot) == 1 })
+		waitFake(t, "the good acknowledgements", time.Minute, func() bool { return b.S.Pending(bot) == 1 })
 		synctest.Wait()
 		require.NoError(t, stop())
 		assert.Equal(t, 1, b.S.Pending(bot), "only the refused one is left")
@@ -244,7 +244,7 @@ func TestBlazeAckOutageCausesNoDuplicates(t *testing.T) {
 		var st states
 		stop := b.runClient(c, rec, mixin.WithDedupeWindow(5), st.hook(),
 			mixin.WithReconnect(mixin.Retry{Min: 200 * time.Millisecond, Max: time.Second}))
-		waitFor(t, "all handled", time.Minute, func() bool { return rec.total.Load() >= 60 })
+		waitFake(t, "all handled", time.Minute, func() bool { return rec.total.Load() >= 60 })
 		// The outage goes on, and now the socket drops after every 7
 		// pushes: each new listing pushes the oldest unacknowledged
 		// messages again, handled long ago, far out of the window.
@@ -254,7 +254,7 @@ func TestBlazeAckOutageCausesNoDuplicates(t *testing.T) {
 		time.Sleep(20 * time.Second)
 		assert.Greater(t, st.count(mixin.StateConnected), 5, "the socket dropped during the outage")
 		b.S.SetFaults(mixintest.Faults{})
-		waitFor(t, "acknowledgements after the outage", 2*time.Minute, func() bool { return b.S.Pending(bot) == 0 })
+		waitFake(t, "acknowledgements after the outage", 2*time.Minute, func() bool { return b.S.Pending(bot) == 0 })
 		require.NoError(t, stop())
 		assert.Zero(t, rec.duplicates(), "handled twice during the outage")
 		for _, u := range users {
@@ -284,10 +284,10 @@ func TestBlazeStateHookPanicIsRecovered(t *testing.T) {
 		rec := newRecorder()
 		stop := b.run(rec, hook)
 		sendTexts(t, b.S.NewUser("Alice"), b.S.Bot().ID, 3, "%d")
-		waitFor(t, "messages", time.Minute, func() bool { return rec.total.Load() == 3 })
+		waitFake(t, "messages", time.Minute, func() bool { return rec.total.Load() == 3 })
 		require.NoError(t, stop())
 		assert.Equal(t, int32(3), calls.Load(), "connecting, connected, disconnected: each delivered")
-		waitFor(t, "acknowledgements", time.Minute, func() bool { return b.S.Pending(b.S.Bot().ID) == 0 })
+		waitFake(t, "acknowledgements", time.Minute, func() bool { return b.S.Pending(b.S.Bot().ID) == 0 })
 	})
 }
 
@@ -309,7 +309,7 @@ func TestBlazeGoexitInHandlerDoesNotStallItsConversation(t *testing.T) {
 		stop := b.run(h, mixin.WithWorkers(1))
 		u := b.S.NewUser("Alice")
 		sendTexts(t, u, b.S.Bot().ID, 5, "%d")
-		waitFor(t, "the conversation after the Goexit", time.Minute, func() bool { return rec.total.Load() == 5 })
+		waitFake(t, "the conversation after the Goexit", time.Minute, func() bool { return rec.total.Load() == 5 })
 		require.NoError(t, stop())
 		assert.True(t, exited.Load())
 		assert.Equal(t, []string{"0", "1", "2", "3", "4"}, rec.byConv[u.ContactConversationID(b.S.Bot().ID)])
@@ -337,7 +337,7 @@ func TestBlazeBusyHandlersDoNotCostTheConnection(t *testing.T) {
 		for _, name := range []string{"A", "B", "C", "D"} {
 			sendTexts(t, b.S.NewUser(name), bot, 1, "%d")
 		}
-		waitFor(t, "all handled", 2*time.Minute, func() bool { return rec.total.Load() == 4 })
+		waitFake(t, "all handled", 2*time.Minute, func() bool { return rec.total.Load() == 4 })
 		require.NoError(t, stop())
 		assert.Empty(t, st.disconnects(), "the connection was dropped while the handlers were busy")
 		assert.Equal(t, 1, st.count(mixin.StateConnected))
@@ -442,7 +442,7 @@ func TestBlazeBackoffResetsAfterAProvenConnection(t *testing.T) {
 		const minWait = 100 * time.Millisecond
 		stop := b.run(newRecorder(), st.hook(), mixin.WithKeepalive(2*time.Second, 5*time.Second),
 			mixin.WithReconnect(mixin.Retry{Min: minWait, Max: time.Minute}))
-		waitFor(t, "the drop after the proven connection", 2*time.Minute, func() bool { return len(st.disconnects()) >= 6 })
+		waitFake(t, "the drop after the proven connection", 2*time.Minute, func() bool { return len(st.disconnects()) >= 6 })
 		require.NoError(t, stop())
 		d := st.disconnects()
 		assert.Greater(t, d[4].Delay, 4*minWait, "refused dials grow the wait")
@@ -461,7 +461,7 @@ func TestBlazeReconnectWaitsAreJittered(t *testing.T) {
 		for range 8 {
 			var st states
 			stop := b.run(newRecorder(), st.hook(), mixin.WithReconnect(mixin.Retry{Min: time.Second, Max: time.Second}))
-			waitFor(t, "a refused dial", time.Minute, func() bool { return len(st.disconnects()) >= 1 })
+			waitFake(t, "a refused dial", time.Minute, func() bool { return len(st.disconnects()) >= 1 })
 			require.NoError(t, stop())
 			seen[st.disconnects()[0].Delay] = true
 		}
@@ -479,8 +479,8 @@ func TestBlazeDisconnectFlushesAcknowledgements(t *testing.T) {
 		sendTexts(t, b.S.NewUser("Alice"), bot, 5, "%d")
 		rec := newRecorder()
 		stop := b.run(rec, mixin.WithAckInterval(time.Hour))
-		waitFor(t, "handled", time.Minute, func() bool { return rec.total.Load() == 5 })
-		waitFor(t, "acknowledgements after the drop", 30*time.Second, func() bool { return b.S.Pending(bot) == 0 })
+		waitFake(t, "handled", time.Minute, func() bool { return rec.total.Load() == 5 })
+		waitFake(t, "acknowledgements after the drop", 30*time.Second, func() bool { return b.S.Pending(bot) == 0 })
 		require.NoError(t, stop())
 	})
 }
@@ -526,7 +526,7 @@ func TestBlazeSendsDoNotWaitBehindTheBacklog(t *testing.T) {
 		})
 		start := time.Now()
 		stop := b.run(h)
-		waitFor(t, "every echo", 10*time.Minute, func() bool { return echoed.Load() >= backlog })
+		waitFake(t, "every echo", 10*time.Minute, func() bool { return echoed.Load() >= backlog })
 		elapsed := time.Since(start)
 		require.NoError(t, stop())
 		assert.Less(t, time.Duration(slowest.Load()), time.Second, "a reply waited behind inbound messages")
@@ -558,7 +558,7 @@ func TestBlazeReplyTimeoutOption(t *testing.T) {
 		}))
 		var st states
 		stop := b.run(newRecorder(), st.hook(), mixin.WithReplyTimeout(700*time.Millisecond))
-		waitFor(t, "connected", time.Minute, func() bool { return st.count(mixin.StateConnected) == 1 })
+		waitFake(t, "connected", time.Minute, func() bool { return st.count(mixin.StateConnected) == 1 })
 		time.Sleep(100 * time.Millisecond) // the listing's reply is in
 		start := time.Now()
 		m, err := b.C.SendText(context.Background(), mixin.ToUser(alice.ID), "hi", mixin.OverBlaze())
@@ -590,7 +590,7 @@ func TestBlazeAckQueueBoundedBySlowingIntake(t *testing.T) {
 		assert.LessOrEqual(t, rec.total.Load(), int64(200+100), "handled beyond the acknowledgement bound during the outage")
 		assert.Positive(t, rec.total.Load())
 		b.S.SetFaults(mixintest.Faults{})
-		waitFor(t, "everything, once acknowledgements work", 10*time.Minute, func() bool { return b.S.Pending(bot) == 0 })
+		waitFake(t, "everything, once acknowledgements work", 10*time.Minute, func() bool { return b.S.Pending(bot) == 0 })
 		require.NoError(t, stop())
 		assert.EqualValues(t, 3000, rec.total.Load())
 		assert.Zero(t, rec.duplicates())
