@@ -109,18 +109,6 @@ func TestNonIdempotentWriteIsNotRepeated(t *testing.T) {
 	require.NoError(t, err)
 }
 
-func TestClockSkewIsCorrectedFromDate(t *testing.T) {
-	s := mixintest.NewServer(t)
-	// The local clock is 20 minutes slow: a 5-minute token is expired on arrival.
-	c := botClient(t, s, mixin.WithClock(func() time.Time { return time.Now().Add(-20 * time.Minute) }))
-	me, err := c.Me(ctxT(t))
-	require.NoError(t, err)
-	assert.Equal(t, s.Bot().ID, me.UserID)
-	assert.InDelta(t, (20 * time.Minute).Seconds(), c.ClockOffset().Seconds(), 3)
-	assert.Equal(t, 2, countRequests(s, "GET", "/me"))
-	assert.Equal(t, 1, countUnauthorized(s))
-}
-
 func countUnauthorized(s *mixintest.Server) int {
 	n := 0
 	for _, r := range s.Requests() {

@@ -72,7 +72,10 @@ func fetchChunked[T any](ctx context.Context, c *Client, path string, userIDs []
 }
 
 // SearchUser finds a user by Mixin identity number or phone number. The API
-// rate-limits this endpoint hard (see [IsRateLimited]).
+// rate-limits this endpoint hard: "if a 429 error occurs, wait 12 hours and
+// try again" (developers.mixin.one api/users/search.md). So SearchUser is
+// never retried automatically, whatever [WithRetry] says; a rate limit
+// comes back at once ([IsRateLimited]) and the next try is the caller's.
 func (c *Client) SearchUser(ctx context.Context, query string) (*User, error) {
 	q := strings.TrimSpace(query)
 	if q == "" {
@@ -82,7 +85,7 @@ func (c *Client) SearchUser(ctx context.Context, query string) (*User, error) {
 		return nil, &FieldError{Field: "query", Reason: "must be an identity number or a phone number"}
 	}
 	var u User
-	if err := c.do(ctx, request{method: "GET", path: "/search/" + url.PathEscape(q), out: &u}); err != nil {
+	if err := c.do(ctx, request{method: "GET", path: "/search/" + url.PathEscape(q), out: &u, retry: retryNever}); err != nil {
 		return nil, err
 	}
 	return &u, nil

@@ -242,6 +242,7 @@ func (s *Server) adminFaults(w http.ResponseWriter, r *http.Request) {
 		ErrorRate         float64  `json:"error_rate"`
 		ErrorPaths        []string `json:"error_paths"`
 		RateLimitRate     float64  `json:"rate_limit_rate"`
+		RateLimitHTTP     bool     `json:"rate_limit_http"`
 		RetryAfterMS      int64    `json:"retry_after_ms"`
 		LatencyMS         int64    `json:"latency_ms"`
 		LatencyJitterMS   int64    `json:"latency_jitter_ms"`
@@ -257,7 +258,7 @@ func (s *Server) adminFaults(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.SetFaults(Faults{Seed: req.Seed, ErrorRate: req.ErrorRate, ErrorPaths: req.ErrorPaths,
-		RateLimitRate: req.RateLimitRate, RetryAfter: ms(req.RetryAfterMS), Latency: ms(req.LatencyMS),
+		RateLimitRate: req.RateLimitRate, RateLimitHTTP: req.RateLimitHTTP, RetryAfter: ms(req.RetryAfterMS), Latency: ms(req.LatencyMS),
 		LatencyJitter: ms(req.LatencyJitterMS), DropAfterFrames: req.DropAfterFrames, FrameDelay: ms(req.FrameDelayMS),
 		FrameJitter: ms(req.FrameJitterMS), RefuseUpgrade: req.RefuseUpgrade, UnauthorizedBlaze: req.UnauthorizedBlaze,
 		BlazeErrorFrame: req.BlazeErrorFrame})

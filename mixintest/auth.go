@@ -72,6 +72,9 @@ func (s *Server) authenticate(r *http.Request, body []byte) (*User, error) {
 	if iat.After(now.Add(maxIssuedAhead)) {
 		return nil, errors.New("iat in the future")
 	}
+	if d := s.cfg.maxClockSkew; d > 0 && iat.Sub(now).Abs() > d {
+		return nil, errors.New("iat too far from the server clock")
+	}
 	if exp.Sub(iat.Time) > s.cfg.maxTokenAge {
 		return nil, errors.New("token lifetime too long")
 	}

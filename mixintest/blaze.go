@@ -69,6 +69,47 @@ type blazeConn struct {
 	seq       uint64 // order of connection, for FanoutOne; set under s.mu
 }
 
+// blazeUpgrader accepts both subprotocol names the clients use.
+func blazeUpgrader() websocket.Upgrader {
+	return websocket.Upgrader{
+		Subprotocols:    []string{"Mixin-Blaze-1", "MixinBot-Blaze-1"},
+		CheckOrigin:     func(*http.Request) bool { return true },
+		ReadBufferSize:  4096,
+		WriteBufferSize: 4096,
+	}
+}
+
+// refuseWithErrorFrame upgrades a connection whose token failed only to
+// send it an ERROR frame with code 401 (see BlazeAuthErrorFrame).
+func (s *Server) refuseWithErrorFrame(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		http.Error(w, "server closed", http.StatusServiceUnavailable)
+		return
+	}
+	s.wg.Add(1)
+	s.mu.Unlock()
+	defer s.wg.Done()
+	up := blazeUpgrader()
+	upHeader := http.Header{}
+	s.setClockHeaders(upHeader)
+	ws, err := up.Upgrade(w, r, upHeader)
+	if err != nil {
+		return
+	}
+	s.sendAuthErrorFrame(ws)
+}
+
+// sendAuthErrorFrame sends an ERROR frame with code 401 and closes ws.
+func (s *Server) sendAuthErrorFrame(ws *websocket.Conn) {
+	b, _ := s.encodeFrame(frame{ID: uuid.NewString(), Action: actionError,
+		Error: &errorView{Status: 202, Code: codeUnauthorized, Description: errUnauthorized.desc}})
+	_ = ws.SetWriteDeadline(time.Now().Add(writeTimeout))
+	_ = ws.WriteMessage(websocket.BinaryMessage, b)
+	_ = ws.Close()
+}
+
 func (s *Server) serveBlaze(w http.ResponseWriter, r *http.Request) {
 	f := s.currentFaults()
 	if f.RefuseUpgrade {
@@ -82,6 +123,10 @@ func (s *Server) serveBlaze(w http.ResponseWriter, r *http.Request) {
 	user, err := s.authenticate(r, nil)
 	if err != nil {
 		s.debug("blaze: rejected token", "err", err)
+		if s.cfg.blazeAuthFailure == BlazeAuthErrorFrame {
+			s.refuseWithErrorFrame(w, r)
+			return
+		}
 		s.writeRaw(w, r, http.StatusUnauthorized, errUnauthorized)
 		return
 	}
@@ -95,23 +140,16 @@ func (s *Server) serveBlaze(w http.ResponseWriter, r *http.Request) {
 	s.mu.Unlock()
 	defer s.wg.Done()
 
-	up := websocket.Upgrader{
-		Subprotocols:    []string{"Mixin-Blaze-1", "MixinBot-Blaze-1"},
-		CheckOrigin:     func(*http.Request) bool { return true },
-		ReadBufferSize:  4096,
-		WriteBufferSize: 4096,
-	}
-	ws, err := up.Upgrade(w, r, nil)
+	up := blazeUpgrader()
+	upHeader := http.Header{}
+	s.setClockHeaders(upHeader)
+	ws, err := up.Upgrade(w, r, upHeader)
 	if err != nil {
 		return
 	}
 	c := &blazeConn{s: s, user: user, ws: ws, wake: make(chan struct{}, 1), done: make(chan struct{})}
 	if f.BlazeErrorFrame {
-		b, _ := s.encodeFrame(frame{ID: uuid.NewString(), Action: actionError,
-			Error: &errorView{Status: 202, Code: codeUnauthorized, Description: errUnauthorized.desc}})
-		_ = ws.SetWriteDeadline(time.Now().Add(writeTimeout))
-		_ = ws.WriteMessage(websocket.BinaryMessage, b)
-		_ = ws.Close()
+		s.sendAuthErrorFrame(ws)
 		return
 	}
 	s.mu.Lock()

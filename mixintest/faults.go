@@ -19,10 +19,18 @@ type Faults struct {
 	// ErrorPaths restricts ErrorRate to these paths (without the prefix);
 	// empty means every path.
 	ErrorPaths []string
-	// RateLimitRate is the fraction of REST requests answered HTTP 429 with
-	// error code 429 and a Retry-After header of RetryAfter (seconds, ceil).
+	// RateLimitRate is the fraction of REST requests answered with error
+	// code 429 and, when RetryAfter is set, a Retry-After header (seconds,
+	// rounded up). The answer is HTTP 202 with the error envelope, as the
+	// docs document every error (developers.mixin.one api/guide.md); see
+	// RateLimitHTTP for the other form.
 	RateLimitRate float64
-	// RetryAfter is the Retry-After advertised on rate-limited answers.
+	// RateLimitHTTP makes rate-limited answers HTTP 429 (same envelope), as a
+	// proxy in front of the API may answer. No source shows the live API
+	// doing it; clients should treat both forms alike.
+	RateLimitHTTP bool
+	// RetryAfter is the Retry-After advertised on rate-limited answers; 0
+	// sends none.
 	RetryAfter time.Duration
 	// Latency is added to every REST response, plus up to LatencyJitter.
 	Latency       time.Duration
@@ -107,7 +115,11 @@ func (s *Server) injectFault(method, path string) *apiError {
 	}
 	f := s.faults
 	if f.RateLimitRate > 0 && s.rng.Float64() < f.RateLimitRate {
-		return &apiError{httpStatus: 429, code: codeTooMany, desc: "Too Many Requests.", retryAfter: f.RetryAfter}
+		status := http.StatusAccepted
+		if f.RateLimitHTTP {
+			status = http.StatusTooManyRequests
+		}
+		return &apiError{httpStatus: status, code: codeTooMany, desc: "Too Many Requests.", retryAfter: f.RetryAfter}
 	}
 	if f.ErrorRate > 0 && matchPath(f.ErrorPaths, path) && s.rng.Float64() < f.ErrorRate {
 		return &apiError{httpStatus: 500, code: codeServer, desc: "Internal Server Error."}

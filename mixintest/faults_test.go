@@ -43,10 +43,17 @@ func TestRandomFaults(t *testing.T) {
 	c.do("GET", "/me", nil).fails(t, 500)
 	c.do("GET", "/safe/me", nil).ok(t, nil)
 
+	// Rate limits come in the documented envelope (HTTP 202, code 429) or,
+	// on request, as HTTP 429.
 	s.SetFaults(Faults{Seed: 1, RateLimitRate: 1, RetryAfter: 3 * time.Second})
 	r := c.do("GET", "/safe/me", nil)
-	if r.status != 429 || r.env.Error.Code != 429 || r.header.Get("Retry-After") != "3" {
+	if r.status != 202 || r.env.Error.Code != 429 || r.header.Get("Retry-After") != "3" {
 		t.Fatalf("%d %s", r.status, r.raw)
+	}
+	s.SetFaults(Faults{Seed: 1, RateLimitRate: 1, RateLimitHTTP: true})
+	r = c.do("GET", "/safe/me", nil)
+	if r.status != 429 || r.env.Error.Code != 429 || r.header.Get("Retry-After") != "" {
+		t.Fatalf("%d %s %v", r.status, r.raw, r.header)
 	}
 	// A seeded rate gives a deterministic, partial pattern.
 	pattern := func() []int {

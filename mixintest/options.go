@@ -37,9 +37,12 @@ type config struct {
 	maxImageBytes  int
 	statusPageSize int
 
-	botCapabilities    []string // WithBotCapabilities (encrypted.go)
-	staleChecksumError bool     // WithStaleChecksumError (encrypted.go)
-	receiptsUntilAcked bool     // WithReceiptsUntilAcked (blaze.go)
+	botCapabilities    []string         // WithBotCapabilities (encrypted.go)
+	staleChecksumError bool             // WithStaleChecksumError (encrypted.go)
+	receiptsUntilAcked bool             // WithReceiptsUntilAcked (blaze.go)
+	clockHeaders       ClockHeaders     // WithClockHeaders (clock.go)
+	blazeAuthFailure   BlazeAuthFailure // WithBlazeAuthFailure (clock.go)
+	maxClockSkew       time.Duration    // WithMaxClockSkew (clock.go); 0: iat at most 5 min ahead
 }
 
 func defaultConfig() config {
@@ -51,6 +54,7 @@ func defaultConfig() config {
 		maxTokenAge:    90*24*time.Hour + time.Hour,
 		maxImageBytes:  512 << 10,
 		statusPageSize: 500,
+		clockHeaders:   ServerTimeHeader | DateHeader,
 	}
 }
 

@@ -225,7 +225,7 @@ func (s *Server) writeJSON(w http.ResponseWriter, r *http.Request, status int, v
 	if id := r.Header.Get("X-Request-Id"); id != "" {
 		h.Set("X-Request-Id", id)
 	}
-	h.Set("Date", s.now().Format(http.TimeFormat))
+	s.setClockHeaders(h)
 	w.WriteHeader(status)
 	_, _ = w.Write(b)
 }

@@ -69,11 +69,13 @@
 //	         forgets them.
 //	  POST   /_mixintest/faults
 //	         {"seed", "error_rate", "error_paths", "rate_limit_rate",
-//	         "retry_after_ms", "latency_ms", "latency_jitter_ms",
-//	         "drop_after_frames", "frame_delay_ms", "frame_jitter_ms",
-//	         "refuse_upgrade", "unauthorized_blaze", "blaze_error_frame"}:
-//	         inject 500s, 429s with Retry-After, latency, slow or dropped blaze
-//	         sockets; {} turns faults off.
+//	         "rate_limit_http", "retry_after_ms", "latency_ms",
+//	         "latency_jitter_ms", "drop_after_frames", "frame_delay_ms",
+//	         "frame_jitter_ms", "refuse_upgrade", "unauthorized_blaze",
+//	         "blaze_error_frame"}: inject 500s, rate limits (code 429 in an
+//	         HTTP 202 envelope, or HTTP 429 with rate_limit_http) with
+//	         Retry-After, latency, slow or dropped blaze sockets; {} turns
+//	         faults off.
 //	  POST   /_mixintest/fail_next
 //	         {"method", "path", "n", "status"?, "code", "retry_after_ms"?}: the
 //	         next n requests to method+path fail with that code.

@@ -1,0 +1,81 @@
+package mixintest
+
+import (
+	"net/http"
+	"strconv"
+	"time"
+)
+
+// ClockHeaders selects the response headers that carry the server's clock.
+type ClockHeaders uint8
+
+const (
+	// ServerTimeHeader is X-Server-Time, the server clock in nanoseconds
+	// since the epoch: the official apps read it on every answer and call a
+	// local clock 5 minutes off wrong (android-app di/AppModule.kt,
+	// ALLOW_INTERVAL; ios-app MixinAPI.swift), so the live API sends it.
+	ServerTimeHeader ClockHeaders = 1 << iota
+	// DateHeader is the HTTP Date header (RFC 9110 section 6.6.1),
+	// one-second precision. No source shows what the live API sends; any
+	// HTTP server with a clock is meant to.
+	DateHeader
+)
+
+// WithClockHeaders sets which clock headers the server sends on every REST
+// answer and on its answer to a blaze upgrade (the 101, or the 401 refusing
+// it). The default is both; 0 sends neither.
+func WithClockHeaders(h ClockHeaders) Option {
+	return serverOption(func(c *config) { c.clockHeaders = h })
+}
+
+// BlazeAuthFailure is how the server refuses a blaze connection whose token
+// does not verify (a wrong key, or a clock too far off).
+type BlazeAuthFailure int
+
+const (
+	// BlazeAuthHTTP401 answers the upgrade request with HTTP 401 and the
+	// usual error envelope (the default). android-app ChatWebSocket.kt
+	// onFailure handles a 401 failure of the upgrade.
+	BlazeAuthHTTP401 BlazeAuthFailure = iota
+	// BlazeAuthErrorFrame accepts the upgrade, then sends an ERROR frame
+	// with code 401 and closes. android-app ChatWebSocket.kt onMessage
+	// (ERROR_ACTION with AUTHENTICATION, then GET /me) and ios-app
+	// WebSocketService.swift handle this form too. Which one the live
+	// server uses is unconfirmed; clients should handle both.
+	BlazeAuthErrorFrame
+)
+
+// WithBlazeAuthFailure sets how a blaze connection with a bad token is
+// refused; see [BlazeAuthFailure]. Faults.UnauthorizedBlaze and
+// Faults.BlazeErrorFrame refuse every connection, good token or not.
+func WithBlazeAuthFailure(f BlazeAuthFailure) Option {
+	return serverOption(func(c *config) { c.blazeAuthFailure = f })
+}
+
+// WithMaxClockSkew refuses (code 401) a token whose iat is more than d away
+// from the server clock, in either direction. By default a token is refused
+// when its exp has passed (5 s leeway) or its iat is more than 5 minutes
+// ahead; a long-lived token from a slow clock passes. No source states the
+// live server's window; the official apps treat 5 minutes off as a wrong
+// clock (android-app di/AppModule.kt ALLOW_INTERVAL).
+func WithMaxClockSkew(d time.Duration) Option {
+	return serverOption(func(c *config) {
+		if d > 0 {
+			c.maxClockSkew = d
+		}
+	})
+}
+
+// setClockHeaders writes the configured clock headers on h. Without Date,
+// net/http would add its own from the wall clock; a nil value stops it.
+func (s *Server) setClockHeaders(h http.Header) {
+	now := s.now()
+	if s.cfg.clockHeaders&ServerTimeHeader != 0 {
+		h.Set("X-Server-Time", strconv.FormatInt(now.UnixNano(), 10))
+	}
+	if s.cfg.clockHeaders&DateHeader != 0 {
+		h.Set("Date", now.Format(http.TimeFormat))
+	} else {
+		h["Date"] = nil
+	}
+}
