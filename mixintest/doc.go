@@ -11,7 +11,8 @@
 //
 // # Authentication
 //
-// Every user, the bot and each simulated user, has one Ed25519 session, and
+// Every user, the bot and each simulated user, has a primary Ed25519
+// session (simulated users may add device sessions, see below), and
 // User.KeystoreJSON gives its keystore in the dashboard format, so any client
 // can act as any user. Requests are verified like the real API: an EdDSA JWT
 // checked with github.com/golang-jwt/jwt/v5 against the session key named by
@@ -37,6 +38,26 @@
 // Acknowledging someone else's message queues an ACKNOWLEDGE_MESSAGE_RECEIPT
 // for its sender. Membership changes send SYSTEM_CONVERSATION messages to the
 // participants other than the actor.
+//
+// # End-to-end encryption
+//
+// Each session publishes its X25519 key (converted from its Ed25519 key) in
+// participant_sessions and sessions/fetch; User.AddSession and
+// User.RemoveSession change a user's devices without any SYSTEM message, as
+// a sign-in elsewhere does. POST /encrypted_messages checks each message:
+// the data must be the encrypted format, recipient_sessions must name the
+// sessions it is encrypted for, and every session of every recipient must be
+// among them. A recipient whose sessions changed is answered FAILED with its
+// current sessions (or the whole request error 20140 with
+// WithStaleChecksumError); a checksum that matches no current set while every
+// recipient is covered is error 20140. A message re-sent under the same id
+// reaches only the recipients that have not had it. Simulated users decrypt
+// what they receive with every one of their sessions (Message.Plaintext,
+// User.Decrypt), check encrypted attachments (EncryptAttachment,
+// DecryptAttachment) and report what they cannot read through the test
+// (Server.EncryptionProblems). With WithBotCapabilities("ENCRYPTED", …) they
+// send the bot ENCRYPTED_* messages as the Android app does; User.SendEncrypted
+// sends one to anyone.
 //
 // # Faults
 //
