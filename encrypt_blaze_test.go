@@ -41,24 +41,32 @@ func TestBlazeDecryptsAndAnswersEncrypted(t *testing.T) {
 	_, err := alice.SendText(ctx, s.Bot().ID, "first")
 	require.NoError(t, err)
 	conv := alice.ContactConversationID(s.Bot().ID)
+	valid, err := alice.SendEncrypted(ctx, mixintest.MessageRequest{ConversationID: conv, Category: mixin.CategoryPlainText, Data: []byte("valid")})
+	require.NoError(t, err)
+	corrupted := append([]byte(nil), valid.Data...)
+	corrupted[len(corrupted)-20] ^= 0x01 // one bit of the body
+	_, err = alice.Send(ctx, mixintest.MessageRequest{ConversationID: conv, Category: mixin.CategoryEncryptedText, Data: corrupted})
+	require.NoError(t, err)
 	_, err = alice.Send(ctx, mixintest.MessageRequest{ConversationID: conv, Category: mixin.CategoryEncryptedText, Data: []byte("\x01garbage that is no envelope at all, not even close")})
 	require.NoError(t, err)
 	_, err = alice.SendText(ctx, s.Bot().ID, "second")
 	require.NoError(t, err)
 
-	in, err := alice.WaitInbox(ctx, 2)
+	in, err := alice.WaitInbox(ctx, 3)
 	require.NoError(t, err)
 	eventually(t, "everything acknowledged", func() bool { return s.Pending(s.Bot().ID) == 0 })
-	for i, want := range []string{"re: first", "re: second"} {
+	for i, want := range []string{"re: first", "re: valid", "re: second"} {
 		assert.Equal(t, mixin.CategoryEncryptedText, in[i].Category)
 		assert.Equal(t, want, string(in[i].Plaintext))
 	}
 	mu.Lock()
 	defer mu.Unlock()
-	assert.Equal(t, []string{"first", "second"}, seen, "the undecryptable message reached the handler")
-	require.Len(t, dead, 1)
+	assert.Equal(t, []string{"first", "valid", "second"}, seen, "an undecryptable message reached the handler")
+	require.Len(t, dead, 2)
 	var de *mixin.DecryptError
 	require.ErrorAs(t, dead[0], &de)
+	assert.Equal(t, mixin.DecryptAuthFailed, de.Reason)
+	require.ErrorAs(t, dead[1], &de)
 	assert.Equal(t, mixin.DecryptMalformed, de.Reason)
 	assert.Empty(t, s.EncryptionProblems())
 }
