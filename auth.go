@@ -23,9 +23,9 @@ import (
 // session id and the session's private key. Load it with [LoadKeystore] or
 // [ParseKeystore]; build one in code with [NewKeystore].
 //
-// The private key is unexported and never printed: fmt verbs, slog and errors
-// show only the ids. Marshal it back to JSON with [Keystore.MarshalJSON] when
-// you really mean to write the secret (e.g. to a 0600 file).
+// The private key is unexported and never printed: fmt verbs, slog, errors
+// and encoding/json show only the ids. Write it out with
+// [Keystore.ExportJSON] when you really mean to (e.g. to a 0600 file).
 type Keystore struct {
 	// AppID is the bot's user id (app_id, or client_id in legacy files).
 	AppID string
@@ -278,10 +278,21 @@ func (k *Keystore) valid() error {
 	return nil
 }
 
-// MarshalJSON writes the keystore in the current dashboard format (or the
-// legacy format for RSA sessions). It is the only way the key leaves the
-// process; treat the output as a secret.
-func (k *Keystore) MarshalJSON() ([]byte, error) {
+// MarshalJSON writes the keystore's public part only: app_id,
+// session_id, and server_public_key, pin_token and scope when set. Marshalling
+// a struct that holds a keystore (a config, a log record) therefore never
+// writes the private key; the result does not parse back as a keystore.
+// Use [Keystore.ExportJSON] to write the secret on purpose.
+func (k Keystore) MarshalJSON() ([]byte, error) {
+	return json.Marshal(keystoreFile{AppID: k.AppID, SessionID: k.SessionID, ServerPublicKey: k.ServerPublicKey,
+		PinToken: k.PinToken, Scope: k.Scope})
+}
+
+// ExportJSON writes the whole keystore, private key included, in the
+// current dashboard format (the legacy format for RSA sessions), which
+// [ParseKeystore] reads back. It is the only way the key leaves the
+// process; treat the output as a secret (e.g. a 0600 file).
+func (k *Keystore) ExportJSON() ([]byte, error) {
 	f := keystoreFile{SessionID: k.SessionID, ServerPublicKey: k.ServerPublicKey, PinToken: k.PinToken, Scope: k.Scope}
 	switch {
 	case k.key == nil:
@@ -321,9 +332,26 @@ func (*sessionKey) GoString() string { return "[REDACTED]" }
 // Format hides the key material for every verb.
 func (*sessionKey) Format(f fmt.State, _ rune) { _, _ = f.Write([]byte("[REDACTED]")) }
 
-// claimsMax bounds the claims we write; UUIDs and hex keep them fixed-size,
-// so they are built on the stack.
+// claimsMax bounds the claims we usually write; UUIDs and hex keep them
+// fixed-size, so they are built on the stack.
 const claimsMax = 320
+
+// appendJSONString appends s as a JSON string. The ids the SDK signs
+// (UUIDs) need no escaping and take the fast path; anything else (a
+// caller's request id in [Client.Token]) is encoded by encoding/json, so a
+// quote can never end the claim early.
+func appendJSONString(dst []byte, s string) []byte {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c < 0x20 || c >= 0x7f || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+			b, _ := json.Marshal(s) // a string always marshals
+			return append(dst, b...)
+		}
+	}
+	dst = append(dst, '"')
+	dst = append(dst, s...)
+	return append(dst, '"')
+}
 
 // authorization returns "Bearer <jwt>" for one request. sig covers
 // METHOD ‖ uri ‖ body exactly as they go on the wire.
@@ -338,17 +366,17 @@ func (k *Keystore) authorization(method, uri string, body []byte, requestID stri
 	var claims [claimsMax]byte
 	c := claims[:0]
 	iat := now.Unix()
-	c = append(c, `{"uid":"`...)
-	c = append(c, k.AppID...)
-	c = append(c, `","sid":"`...)
-	c = append(c, k.SessionID...)
-	c = append(c, `","iat":`...)
+	c = append(c, `{"uid":`...)
+	c = appendJSONString(c, k.AppID)
+	c = append(c, `,"sid":`...)
+	c = appendJSONString(c, k.SessionID)
+	c = append(c, `,"iat":`...)
 	c = strconv.AppendInt(c, iat, 10)
 	c = append(c, `,"exp":`...)
 	c = strconv.AppendInt(c, iat+int64(lifetime/time.Second), 10)
-	c = append(c, `,"jti":"`...)
-	c = append(c, requestID...)
-	c = append(c, `","sig":"`...)
+	c = append(c, `,"jti":`...)
+	c = appendJSONString(c, requestID)
+	c = append(c, `,"sig":"`...)
 	c = hex.AppendEncode(c, sum[:])
 	c = append(c, `","scp":"FULL"}`...)
 

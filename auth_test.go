@@ -145,12 +145,99 @@ func TestKeystoreRedaction(t *testing.T) {
 	}
 	assert.Contains(t, fmt.Sprintf("%+v", ks), testAppID)
 
-	// MarshalJSON is the deliberate way out, and round-trips.
-	raw, err := json.Marshal(ks)
+	// encoding/json writes the public part only, by pointer, by value and
+	// inside a struct.
+	for _, v := range []any{ks, *ks, wrapper{*ks, ks, nil}, map[string]*Keystore{"k": ks}} {
+		raw, err := json.Marshal(v)
+		require.NoError(t, err)
+		for _, s := range secrets {
+			assert.NotContains(t, string(raw), s)
+		}
+		assert.NotContains(t, string(raw), "private_key")
+		assert.Contains(t, string(raw), testAppID)
+	}
+	pub, err := json.Marshal(ks)
 	require.NoError(t, err)
+	_, err = ParseKeystore(pub)
+	assert.ErrorIs(t, err, ErrInvalidInput, "the public part is not a keystore")
+
+	// ExportJSON is the deliberate way out, and round-trips.
+	raw, err := ks.ExportJSON()
+	require.NoError(t, err)
+	assert.Contains(t, string(raw), seedHex)
 	back, err := ParseKeystore(raw)
 	require.NoError(t, err)
 	assert.Equal(t, ks.PublicKey(), back.PublicKey())
+	assert.Equal(t, ks.AppID, back.AppID)
+}
+
+func TestClientKeystoreIsACopy(t *testing.T) {
+	ks, err := ParseKeystore(dashboardJSON(hex.EncodeToString(testSeed())))
+	require.NoError(t, err)
+	c, err := NewClient(ks)
+	require.NoError(t, err)
+	ks.AppID = "00000000-0000-4000-8000-000000000000" // the caller's copy
+	got := c.Keystore()
+	assert.Equal(t, testAppID, got.AppID)
+	got.AppID, got.SessionID = "x", "y"
+	assert.Equal(t, testAppID, c.AppID())
+	assert.Equal(t, testAppID, c.Keystore().AppID)
+	assert.Equal(t, testSessionID, c.Keystore().SessionID)
+	tok, err := c.Token("GET", "/me", nil, "0b1e5bba-4c2a-4d3e-9f7a-000000000001")
+	require.NoError(t, err)
+	claims := tokenClaims(t, tok)
+	assert.Equal(t, testAppID, claims["uid"])
+	assert.Equal(t, testSessionID, claims["sid"])
+}
+
+// tokenClaims decodes a token's claims, failing on a repeated key.
+func tokenClaims(t *testing.T, tok string) map[string]any {
+	t.Helper()
+	parts := strings.Split(tok, ".")
+	require.Len(t, parts, 3)
+	raw, err := base64.RawURLEncoding.DecodeString(parts[1])
+	require.NoError(t, err)
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	_, err = dec.Token() // {
+	require.NoError(t, err)
+	claims := map[string]any{}
+	for dec.More() {
+		k, err := dec.Token()
+		require.NoError(t, err)
+		var v any
+		require.NoError(t, dec.Decode(&v))
+		_, dup := claims[k.(string)]
+		require.False(t, dup, "claim %q appears twice in %s", k, raw)
+		claims[k.(string)] = v
+	}
+	return claims
+}
+
+func TestTokenEncodesEveryClaim(t *testing.T) {
+	ks, err := ParseKeystore(dashboardJSON(hex.EncodeToString(testSeed())))
+	require.NoError(t, err)
+	c, err := NewClient(ks)
+	require.NoError(t, err)
+	ids := map[string]string{ // request id -> jti as decoded
+		`abc","scp":"X`: `abc","scp":"X`, `a\b`: `a\b`, "tab\tnew\nline\u0000": "tab\tnew\nline\u0000",
+		"é<&>": "é<&>", "\xff\xfe": "\ufffd\ufffd",
+	}
+	for id, want := range ids {
+		tok, err := c.Token("post", "/messages", []byte("{}"), id)
+		require.NoError(t, err, "%q", id)
+		claims := tokenClaims(t, tok)
+		assert.Equal(t, "FULL", claims["scp"], "%q", id)
+		assert.Equal(t, want, claims["jti"], "%q", id)
+		assert.Equal(t, sigOf("POST", "/messages", []byte("{}")), claims["sig"])
+		assert.Len(t, claims, 7)
+	}
+	for _, bad := range []struct{ method, uri, id string }{
+		{"", "/me", "x"}, {"G ET", "/me", "x"}, {"GET\r\n", "/me", "x"}, {"GET", "me", "x"},
+		{"GET", "/me", ""}, {"GET", "/me", strings.Repeat("x", 257)},
+	} {
+		_, err := c.Token(bad.method, bad.uri, nil, bad.id)
+		assert.ErrorIs(t, err, ErrInvalidInput, "%+v", bad)
+	}
 }
 
 // sigOf recomputes the sig claim the way the API does.

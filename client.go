@@ -283,11 +283,17 @@ func NewClient(ks *Keystore, opts ...Option) (*Client, error) {
 		SetDisableWarn(true).
 		SetRetryCount(0).
 		SetHeader("User-Agent", cfg.userAgent)
-	return &Client{ks: ks, cfg: cfg, rest: rc, basePath: strings.TrimRight(base.EscapedPath(), "/")}, nil
+	own := *ks // later changes to the caller's keystore do not reach the client
+	return &Client{ks: &own, cfg: cfg, rest: rc, basePath: strings.TrimRight(base.EscapedPath(), "/")}, nil
 }
 
-// Keystore returns the keystore the client signs with.
-func (c *Client) Keystore() *Keystore { return c.ks }
+// Keystore returns a copy of the keystore the client signs with: changing
+// it does not change the client. The private key stays as hidden as in any
+// keystore ([Keystore.ExportJSON] is the only way out).
+func (c *Client) Keystore() *Keystore {
+	k := *c.ks
+	return &k
+}
 
 // AppID returns the bot's user id.
 func (c *Client) AppID() string { return c.ks.AppID }
@@ -311,9 +317,21 @@ func (c *Client) now() time.Time { return c.cfg.now().Add(time.Duration(c.clockO
 // Token signs a request token for method, uri (path and query exactly as
 // sent) and body, valid for the configured lifetime. Use it to authenticate
 // requests the client does not make itself. requestID becomes the jti claim
-// and should be the request's X-Request-Id.
+// and should be the request's X-Request-Id (a UUID); any string is encoded
+// as one JSON string, so it cannot add claims. method must be an HTTP
+// method name and uri must start with "/"; a [*FieldError] says otherwise.
 func (c *Client) Token(method, uri string, body []byte, requestID string) (string, error) {
-	a, err := c.ks.authorization(strings.ToUpper(method), uri, body, requestID, c.now(), c.cfg.tokenLifetime)
+	method = strings.ToUpper(method)
+	if method == "" || strings.IndexFunc(method, func(r rune) bool { return r < 'A' || r > 'Z' }) >= 0 {
+		return "", &FieldError{Field: "method", Reason: "must be an HTTP method name, got " + strconvQuote(method)}
+	}
+	if !strings.HasPrefix(uri, "/") {
+		return "", &FieldError{Field: "uri", Reason: "must be the path (and query) as sent, starting with /"}
+	}
+	if requestID == "" || len(requestID) > 256 {
+		return "", &FieldError{Field: "request id", Reason: "must be 1 to 256 bytes (the request's X-Request-Id)"}
+	}
+	a, err := c.ks.authorization(method, uri, body, requestID, c.now(), c.cfg.tokenLifetime)
 	return strings.TrimPrefix(a, "Bearer "), err
 }
 

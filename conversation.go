@@ -115,14 +115,52 @@ func (c *Client) CreateGroupConversation(ctx context.Context, req GroupConversat
 	return c.conversationCall(ctx, "/conversations", body, retrySafe)
 }
 
-// ConversationUpdate holds the group fields to change; empty ones are left
-// as they are.
+// ConversationUpdate holds the group fields to change. Each field says
+// explicitly whether it changes: a zero field leaves it as it is.
 type ConversationUpdate struct {
-	Name         string `json:"name,omitempty"`
-	Announcement string `json:"announcement,omitempty"`
+	// Name, when not empty, renames the group (a group always has a name).
+	Name string
+	// Announcement, when not empty, replaces the announcement.
+	Announcement string
+	// ClearAnnouncement removes the announcement (Announcement must then be
+	// empty): the request carries "announcement": "".
+	ClearAnnouncement bool
 	// Icon, when set, replaces the group's icon: a PNG, JPEG or GIF of at
-	// most [MaxIconSize] bytes (encoding/json sends it as base64).
-	Icon []byte `json:"icon_base64,omitempty"`
+	// most [MaxIconSize] bytes.
+	Icon []byte
+}
+
+// updateConversationBody is the wire form: only the fields that change.
+type updateConversationBody struct {
+	Name         string  `json:"name,omitempty"`
+	Announcement *string `json:"announcement,omitempty"`
+	Icon         []byte  `json:"icon_base64,omitempty"` // encoding/json writes base64
+}
+
+func (u ConversationUpdate) body() (updateConversationBody, error) {
+	b := updateConversationBody{Name: u.Name, Icon: u.Icon}
+	switch {
+	case u.ClearAnnouncement && u.Announcement != "":
+		return b, &FieldError{Field: "announcement", Reason: "is set while ClearAnnouncement asks to remove it"}
+	case u.ClearAnnouncement:
+		b.Announcement = new(string)
+	case u.Announcement != "":
+		b.Announcement = &u.Announcement
+	}
+	if u.Name == "" && b.Announcement == nil && len(u.Icon) == 0 {
+		return b, &FieldError{Field: "update", Reason: "changes neither name, announcement nor icon"}
+	}
+	if len(u.Icon) > 0 {
+		if err := validateImage("icon", u.Icon, MaxIconSize); err != nil {
+			return b, err
+		}
+	}
+	if u.Name != "" {
+		if err := validateName(u.Name); err != nil {
+			return b, err
+		}
+	}
+	return b, validateAnnouncement(u.Announcement)
 }
 
 // UpdateConversation changes a group's name, announcement and/or icon
@@ -132,23 +170,11 @@ func (c *Client) UpdateConversation(ctx context.Context, conversationID string, 
 	if err != nil {
 		return nil, err
 	}
-	if u.Name == "" && u.Announcement == "" && len(u.Icon) == 0 {
-		return nil, &FieldError{Field: "update", Reason: "sets neither name, announcement nor icon"}
-	}
-	if len(u.Icon) > 0 {
-		if err := validateImage("icon", u.Icon, MaxIconSize); err != nil {
-			return nil, err
-		}
-	}
-	if u.Name != "" {
-		if err := validateName(u.Name); err != nil {
-			return nil, err
-		}
-	}
-	if err := validateAnnouncement(u.Announcement); err != nil {
+	body, err := u.body()
+	if err != nil {
 		return nil, err
 	}
-	return c.conversationCall(ctx, "/conversations/"+id, u, retrySafe)
+	return c.conversationCall(ctx, "/conversations/"+id, body, retrySafe)
 }
 
 // ReadConversation returns a conversation the bot is a member of.
@@ -234,13 +260,14 @@ func (c *Client) JoinConversation(ctx context.Context, codeID string) (*Conversa
 	return c.conversationCall(ctx, "/conversations/"+id+"/join", nil, retrySafe)
 }
 
-// ExitConversation makes the bot leave a group.
-func (c *Client) ExitConversation(ctx context.Context, conversationID string) (*Conversation, error) {
+// ExitConversation makes the bot leave a group. The answer is not needed
+// (the bot is no longer a member), so an empty success is a success.
+func (c *Client) ExitConversation(ctx context.Context, conversationID string) error {
 	id, err := parseUUID("conversation_id", conversationID)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	return c.conversationCall(ctx, "/conversations/"+id+"/exit", nil, retrySafe)
+	return c.do(ctx, request{method: "POST", path: "/conversations/" + id + "/exit", retry: retrySafe})
 }
 
 type durationBody struct {

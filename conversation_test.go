@@ -2,6 +2,7 @@ package mixin_test
 
 import (
 	"context"
+	"encoding/json"
 	"strings"
 	"testing"
 	"time"
@@ -147,7 +148,7 @@ func TestGroupLifecycle(t *testing.T) {
 	// The admin user removes the bot? No: only members below the owner go.
 	// The bot leaves, then rejoins by the invite code... once a member
 	// rotates it, the old code no longer works.
-	_, err = c.ExitConversation(ctx, g.ConversationID)
+	err = c.ExitConversation(ctx, g.ConversationID)
 	require.NoError(t, err)
 	_, err = c.ReadConversation(ctx, g.ConversationID)
 	assert.True(t, mixin.IsForbidden(err) || mixin.IsNotFound(err), "after exit: %v", err)
@@ -247,7 +248,7 @@ func TestConversationBadInputSendsNothing(t *testing.T) {
 		"remove bad id":       func() error { _, err := c.RemoveParticipants(ctx, seedUserID, "bob"); return err },
 		"rotate bad id":       func() error { _, err := c.RotateConversation(ctx, ""); return err },
 		"join bad code":       func() error { _, err := c.JoinConversation(ctx, "https://mixin.one/codes/x"); return err },
-		"exit bad id":         func() error { _, err := c.ExitConversation(ctx, "x"); return err },
+		"exit bad id":         func() error { return c.ExitConversation(ctx, "x") },
 		"mute negative":       func() error { _, err := c.MuteConversation(ctx, seedUserID, -time.Hour); return err },
 		"disappear too long":  func() error { _, err := c.DisappearConversation(ctx, seedUserID, 13*7*24*time.Hour); return err },
 		"disappear fractions": func() error { _, err := c.DisappearConversation(ctx, seedUserID, 1500*time.Millisecond); return err },
@@ -313,4 +314,43 @@ func TestUsers(t *testing.T) {
 		assert.NotEmpty(t, se.SessionID)
 		assert.NotEmpty(t, se.PublicKey)
 	}
+}
+
+func TestUpdateConversationClearsAnnouncementExplicitly(t *testing.T) {
+	s, c, _ := newSeedServer(t)
+	ctx := ctxT(t)
+	g, err := c.CreateGroupConversation(ctx, mixin.GroupConversationRequest{Name: "g", Announcement: "old news",
+		Participants: []mixin.ParticipantRequest{{UserID: seedUserID}}})
+	require.NoError(t, err)
+	path := "/conversations/" + g.ConversationID
+	lastBody := func() map[string]any {
+		var body map[string]any
+		reqs := s.Requests()
+		require.NoError(t, json.Unmarshal(reqs[len(reqs)-1].Body, &body))
+		return body
+	}
+
+	// A rename leaves the announcement alone: no announcement key is sent.
+	g, err = c.UpdateConversation(ctx, g.ConversationID, mixin.ConversationUpdate{Name: "renamed"})
+	require.NoError(t, err)
+	assert.Equal(t, map[string]any{"name": "renamed"}, lastBody())
+	assert.Equal(t, "old news", g.Announcement)
+
+	g, err = c.UpdateConversation(ctx, g.ConversationID, mixin.ConversationUpdate{ClearAnnouncement: true})
+	require.NoError(t, err)
+	assert.Equal(t, map[string]any{"announcement": ""}, lastBody())
+	assert.Empty(t, g.Announcement)
+	assert.Equal(t, "renamed", g.Name)
+	conv, ok := s.Conversation(g.ConversationID)
+	require.True(t, ok)
+	assert.Empty(t, conv.Announcement)
+
+	n := countRequests(s, "POST", path)
+	_, err = c.UpdateConversation(ctx, g.ConversationID, mixin.ConversationUpdate{Announcement: "x", ClearAnnouncement: true})
+	var fe *mixin.FieldError
+	require.ErrorAs(t, err, &fe)
+	assert.Equal(t, "announcement", fe.Field)
+	_, err = c.UpdateConversation(ctx, g.ConversationID, mixin.ConversationUpdate{})
+	assert.ErrorIs(t, err, mixin.ErrInvalidInput)
+	assert.Equal(t, n, countRequests(s, "POST", path), "refused before any request")
 }
