@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -344,19 +345,33 @@ func TestBlazeBusyHandlersDoNotCostTheConnection(t *testing.T) {
 	})
 }
 
-// scripted serves each blaze upgrade with fn, after reading the client's
-// LIST_PENDING_MESSAGES (fn answers it, or not). A nil conn means the
-// upgrade was refused with refuse.
+// scripted serves the n-th blaze upgrade with fn: first with a nil conn,
+// to refuse the upgrade with an HTTP status (0 accepts it), then, after
+// reading the client's LIST_PENDING_MESSAGES, with the connection (fn
+// answers the listing, or not).
 func scripted(t *testing.T, fn func(n int, conn *websocket.Conn, listID string) (refuse int)) http.Handler {
+	return scriptedAt(t, 0, fn)
+}
+
+// scriptedAt is scripted with a server clock skew ahead of the local one,
+// announced in the upgrade's Date and X-Server-Time headers; fn sees the
+// request of its upgrade.
+func scriptedAt(t *testing.T, skew time.Duration, fn func(n int, conn *websocket.Conn, listID string) (refuse int)) http.Handler {
+	return scriptedReq(t, skew, func(n int, _ *http.Request, conn *websocket.Conn, listID string) int { return fn(n, conn, listID) })
+}
+
+func scriptedReq(t *testing.T, skew time.Duration, fn func(n int, r *http.Request, conn *websocket.Conn, listID string) (refuse int)) http.Handler {
 	up := websocket.Upgrader{Subprotocols: []string{"Mixin-Blaze-1"}}
 	var dials atomic.Int32
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		n := int(dials.Add(1))
-		if code := fn(n, nil, ""); code != 0 {
+		if code := fn(n, r, nil, ""); code != 0 {
 			w.WriteHeader(code)
 			return
 		}
-		conn, err := up.Upgrade(w, r, http.Header{"Date": {time.Now().UTC().Format(http.TimeFormat)}})
+		now := time.Now().Add(skew)
+		conn, err := up.Upgrade(w, r, http.Header{"Date": {now.UTC().Format(http.TimeFormat)},
+			"X-Server-Time": {fmt.Sprint(now.UnixNano())}})
 		if err != nil {
 			return
 		}
@@ -365,8 +380,22 @@ func scripted(t *testing.T, fn func(n int, conn *websocket.Conn, listID string) 
 		if err != nil {
 			return
 		}
-		fn(n, conn, listID)
+		fn(n, r, conn, listID)
 	})
+}
+
+// tokenIat returns the iat claim of the request's bearer token.
+func tokenIat(r *http.Request) string {
+	parts := strings.Split(strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer "), ".")
+	if len(parts) != 3 {
+		return ""
+	}
+	js, _ := base64.RawURLEncoding.DecodeString(parts[1])
+	var claims struct {
+		Iat int64 `json:"iat"`
+	}
+	_ = json.Unmarshal(js, &claims)
+	return fmt.Sprint(claims.Iat)
 }
 
 func writeFrame(conn *websocket.Conn, v any) error {
