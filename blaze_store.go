@@ -174,12 +174,15 @@ type storeRun struct {
 	wg   sync.WaitGroup
 }
 
-func newStoreRun(cfg storeConfig, log *slog.Logger) *storeRun {
+// newStoreRun prepares the store's part of a run; uncommitted bounds the
+// messages handled and not yet recorded (the pool's size).
+func newStoreRun(cfg storeConfig, log *slog.Logger, uncommitted int) *storeRun {
 	if cfg.horizon == 0 {
 		cfg.horizon = DefaultHandledHorizon
 	}
 	s := &storeRun{cfg: cfg, log: log, stop: make(chan struct{})}
-	s.rec = &recorder{s: cfg.store, log: log, kick: make(chan struct{}, 1)}
+	s.rec = &recorder{s: cfg.store, log: log, kick: make(chan struct{}, 1), ctx: context.Background(),
+		slots: make(chan struct{}, max(uncommitted, 1)), stop: s.stop}
 	if cfg.replica != "" {
 		s.leases = &leaseBook{s: cfg.store, owner: cfg.replica, ttl: cfg.lease, held: map[string]*leaseEntry{}}
 	}
@@ -188,6 +191,7 @@ func newStoreRun(cfg storeConfig, log *slog.Logger) *storeRun {
 
 // start runs the recorder, the expiry and the lease renewal.
 func (s *storeRun) start(ctx context.Context) {
+	s.rec.ctx = ctx
 	s.wg.Add(2)
 	go func() { defer s.wg.Done(); s.rec.run(ctx, s.stop) }()
 	go func() { defer s.wg.Done(); s.expire(ctx) }()

@@ -15,6 +15,9 @@ import (
 type recorder struct {
 	s   Store
 	log *slog.Logger
+	ctx   context.Context // for commits made by add
+	slots chan struct{}   // one per record queued or being committed
+	stop  <-chan struct{} // closed at shutdown: add waits no more
 
 	mu     sync.Mutex
 	queue  []recordReq
@@ -30,14 +33,44 @@ type recordReq struct {
 // maxGroup bounds one commit.
 const maxGroup = 1000
 
+// add queues a record. If no commit is under way, the caller commits the
+// queue itself at once (it would wait for a goroutine to wake otherwise:
+// the shorter the time from a handler's return to its record's commit, the
+// fewer messages a crash can make repeat); else the running commit's
+// follower picks it up.
 func (r *recorder) add(id string, done func()) {
+	// Bound the handled-but-uncommitted messages: they are what a crash
+	// repeats. While a commit stalls, workers wait here.
+	select {
+	case r.slots <- struct{}{}:
+	case <-r.stop:
+	}
+	release := func() {
+		select {
+		case <-r.slots:
+		default:
+		}
+	}
 	r.mu.Lock()
-	r.queue = append(r.queue, recordReq{id: id, done: done})
+	r.queue = append(r.queue, recordReq{id: id, done: func() { release(); done() }})
 	r.mu.Unlock()
+	if r.commMu.TryLock() {
+		err := r.commitOnce(r.ctx)
+		r.commMu.Unlock()
+		if err == nil && r.pending() == 0 {
+			return
+		}
+	}
 	select {
 	case r.kick <- struct{}{}:
 	default:
 	}
+}
+
+func (r *recorder) pending() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return len(r.queue)
 }
 
 func (r *recorder) run(ctx context.Context, stop <-chan struct{}) {
@@ -85,35 +118,46 @@ func (r *recorder) commit(ctx context.Context) error {
 	r.commMu.Lock()
 	defer r.commMu.Unlock()
 	for {
-		r.mu.Lock()
-		n := min(len(r.queue), maxGroup)
-		if n == 0 {
-			r.mu.Unlock()
+		if r.pending() == 0 {
 			return nil
 		}
-		group := make([]recordReq, n)
-		copy(group, r.queue[:n])
-		clear(r.queue[:n])
-		r.queue = r.queue[n:]
-		if len(r.queue) == 0 {
-			r.queue = nil
-		}
-		r.mu.Unlock()
-
-		ids := make([]string, n)
-		for i, q := range group {
-			ids[i] = q.id
-		}
-		if err := r.s.MarkHandled(ctx, ids); err != nil {
-			r.mu.Lock()
-			r.queue = append(group, r.queue...)
-			r.mu.Unlock()
+		if err := r.commitOnce(ctx); err != nil {
 			return err
 		}
-		for _, q := range group {
-			q.done()
-		}
 	}
+}
+
+// commitOnce commits one group of what is queued. r.commMu must be held.
+func (r *recorder) commitOnce(ctx context.Context) error {
+	r.mu.Lock()
+	n := min(len(r.queue), maxGroup)
+	if n == 0 {
+		r.mu.Unlock()
+		return nil
+	}
+	group := make([]recordReq, n)
+	copy(group, r.queue[:n])
+	clear(r.queue[:n])
+	r.queue = r.queue[n:]
+	if len(r.queue) == 0 {
+		r.queue = nil
+	}
+	r.mu.Unlock()
+
+	ids := make([]string, n)
+	for i, q := range group {
+		ids[i] = q.id
+	}
+	if err := r.s.MarkHandled(ctx, ids); err != nil {
+		r.mu.Lock()
+		r.queue = append(group, r.queue...)
+		r.mu.Unlock()
+		return err
+	}
+	for _, q := range group {
+		q.done()
+	}
+	return nil
 }
 
 // leaseBook holds this replica's conversation leases.

@@ -48,12 +48,14 @@ func crashRun(t *testing.T, tx bool) {
 	}
 	handled := func() int { return calls(handledLog(t, cfg.Log)) }
 
+	var kills []int
 	snd := startSenders(t, send, 500)
 	for kill := range crashKills {
 		c := startChild(t, cfg)
 		base := handled()
 		waitFor(t, fmt.Sprintf("handled messages before kill %d", kill+1), handled, func() bool { return handled() >= base+250 })
 		c.kill()
+		kills = append(kills, handled())
 	}
 	sent := snd.halt()
 	last := startChild(t, cfg)
@@ -75,6 +77,27 @@ func crashRun(t *testing.T, tx bool) {
 		dups += log[id] - 1
 	}
 	t.Logf("%d messages, %d kills, %d handler calls repeated (%.2f per kill)", len(sent), crashKills, dups, float64(dups)/crashKills)
+	if dups > 0 {
+		// Where the repeats were first handled, in lines before each kill.
+		order := handledOrder(t, cfg.Log)
+		first := map[string]int{}
+		for i, id := range order {
+			if _, ok := first[id]; !ok {
+				first[id] = i
+			}
+		}
+		for i, id := range order {
+			if first[id] != i {
+				k := 0
+				for k < len(kills) && kills[k] <= first[id] {
+					k++
+				}
+				if k < len(kills) {
+					t.Logf("repeat of a message handled %d lines before kill %d", kills[k]-first[id], k+1)
+				}
+			}
+		}
+	}
 	assert.LessOrEqual(t, float64(dups)/crashKills, 1.0, "duplicates per kill")
 	if !tx {
 		return

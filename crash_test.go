@@ -178,6 +178,20 @@ func handledLog(t *testing.T, path string) map[string]int {
 	return out
 }
 
+// handledOrder reads a child log in order.
+func handledOrder(t *testing.T, path string) []string {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	require.NoError(t, err)
+	var out []string
+	for _, l := range strings.Split(string(b), "\n") {
+		if l = strings.TrimSpace(l); len(l) == 36 {
+			out = append(out, l)
+		}
+	}
+	return out
+}
+
 func calls(m map[string]int) int {
 	n := 0
 	for _, v := range m {

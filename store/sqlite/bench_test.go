@@ -46,3 +46,19 @@ func BenchmarkMarkHandled100(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkMarkHandled1 is a group of one: the commit latency a lone
+// message waits for.
+func BenchmarkMarkHandled1(b *testing.B) {
+	db, err := sqlite.Open(b.Context(), filepath.Join(b.TempDir(), "b.db"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer db.Close()
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := db.MarkHandled(b.Context(), []string{mixin.NewUUID()}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
