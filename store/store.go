@@ -101,6 +101,9 @@ type Config struct {
 	Now func() time.Time
 	// CloseDB makes [DB.Close] close DB and Writer.
 	CloseDB bool
+	// OnClose, if set, runs first in [DB.Close] (a backend stopping its
+	// own goroutines).
+	OnClose func()
 }
 
 // DB is a database holding the loop's state; it implements [mixin.Store]
@@ -111,6 +114,7 @@ type DB struct {
 	write     *sql.DB
 	now       func() time.Time
 	closeDB   bool
+	onClose   func()
 	handled   *sql.Stmt
 	mark      *sql.Stmt
 	markOne   *sql.Stmt
@@ -135,7 +139,7 @@ func New(ctx context.Context, cfg Config) (*DB, error) {
 	if cfg.DB == nil {
 		return nil, errors.New("store: Config.DB is nil")
 	}
-	db := &DB{d: cfg.Dialect, read: cfg.DB, write: cfg.Writer, now: cfg.Now, closeDB: cfg.CloseDB}
+	db := &DB{d: cfg.Dialect, read: cfg.DB, write: cfg.Writer, now: cfg.Now, closeDB: cfg.CloseDB, onClose: cfg.OnClose}
 	if db.write == nil {
 		db.write = db.read
 	}
@@ -196,6 +200,10 @@ func (db *DB) Now() time.Time { return db.now() }
 // Close releases the prepared statements and, if [Config.CloseDB] was set,
 // the databases.
 func (db *DB) Close() error {
+	if db.onClose != nil {
+		db.onClose()
+		db.onClose = nil
+	}
 	err := db.closeStmts()
 	if db.closeDB {
 		if db.write != db.read {

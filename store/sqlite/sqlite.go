@@ -1,7 +1,9 @@
 // Package sqlite opens a [store.DB] on an SQLite file through a pure-Go
 // driver (modernc.org/sqlite): the embedded default, one file, no server.
 //
-// The file is in WAL mode, so readers never wait for the writer. Writes go
+// The file is in WAL mode, so readers never wait for the writer, and a
+// background goroutine checkpoints the WAL into the file, so that commits
+// never wait for it. Writes go
 // through one connection whose transactions begin IMMEDIATE, so writers of
 // this process queue in Go and a transaction never fails to upgrade its
 // lock; other processes opening the same file wait for the lock (the busy
@@ -19,6 +21,7 @@ import (
 	"net/url"
 	"runtime"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/gomixin/mixin/store"
@@ -106,6 +109,9 @@ func Open(ctx context.Context, path string, opts ...Option) (*store.DB, error) {
 	q.Add("_pragma", "journal_mode(WAL)")
 	q.Add("_pragma", "synchronous("+sync+")")
 	q.Add("_pragma", "foreign_keys(1)")
+	// Commits never run a checkpoint (copying the WAL into the file and
+	// syncing it): a goroutine does, in the background.
+	q.Add("_pragma", "wal_autocheckpoint(0)")
 	base := "file:" + (&url.URL{Path: path}).EscapedPath() + "?"
 
 	w, err := sql.Open("sqlite", base+q.Encode()+"&_txlock=immediate")
@@ -128,11 +134,41 @@ func Open(ctx context.Context, path string, opts ...Option) (*store.DB, error) {
 	}
 	r.SetMaxOpenConns(cfg.readers)
 	r.SetMaxIdleConns(cfg.readers)
-	db, err := store.New(ctx, store.Config{Dialect: store.SQLite, DB: r, Writer: w, Now: cfg.now, CloseDB: true})
+	stop := startCheckpointer(r)
+	db, err := store.New(ctx, store.Config{Dialect: store.SQLite, DB: r, Writer: w, Now: cfg.now, CloseDB: true, OnClose: stop})
 	if err != nil {
+		stop()
 		_ = r.Close()
 		_ = w.Close()
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
 	}
 	return db, nil
+}
+
+// checkpointEvery is how often the background checkpointer runs.
+const checkpointEvery = 200 * time.Millisecond
+
+// startCheckpointer copies the WAL into the database file in the
+// background (PASSIVE: it never waits for, nor blocks, a writer or reader),
+// so that commits do not pay for it; stop ends it after a last checkpoint.
+func startCheckpointer(db *sql.DB) (stop func()) {
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		t := time.NewTicker(checkpointEvery)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				_, _ = db.Exec(`PRAGMA wal_checkpoint(PASSIVE)`)
+				return
+			case <-t.C:
+				_, _ = db.Exec(`PRAGMA wal_checkpoint(PASSIVE)`)
+			}
+		}
+	}()
+	var once sync.Once
+	return func() { once.Do(func() { close(done); wg.Wait() }) }
 }
