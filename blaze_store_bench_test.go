@@ -15,10 +15,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/google/uuid"
 	"github.com/gomixin/mixin/internal/pgtest"
 	"github.com/gomixin/mixin/store/postgres"
 	"github.com/gomixin/mixin/store/sqlite"
+	"github.com/google/uuid"
 	"github.com/gorilla/websocket"
 )
 

@@ -13,8 +13,8 @@ import (
 // commit is retried with backoff; its messages are not acknowledged
 // meanwhile.
 type recorder struct {
-	s   Store
-	log *slog.Logger
+	s     Store
+	log   *slog.Logger
 	ctx   context.Context // for commits made by add
 	slots chan struct{}   // one per record queued or being committed
 	stop  <-chan struct{} // closed at shutdown: add waits no more

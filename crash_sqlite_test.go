@@ -123,4 +123,3 @@ func crashRun(t *testing.T, tx bool) {
 	}
 	assert.Len(t, effects, len(sent))
 }
-
