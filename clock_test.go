@@ -39,6 +39,7 @@ func TestClockSkewIsCorrectedFromEitherHeader(t *testing.T) {
 				assert.Equal(t, s.Bot().ID, me.UserID)
 				assert.InDelta(t, float64(20*time.Minute), float64(c.ClockOffset()), float64(tc.delta))
 				assert.Equal(t, 2, countRequests(s, "GET", "/me"), "one 401, one retry")
+				assert.Equal(t, 1, countUnauthorized(s))
 				// Corrected: the next call needs no second try.
 				_, err = c.Me(t.Context())
 				require.NoError(t, err)

@@ -93,8 +93,8 @@ func TestCancelledContextStopsTheWait(t *testing.T) {
 }
 
 func TestNonIdempotentWriteIsNotRepeated(t *testing.T) {
-	s, c, _ := newSeedServer(t)
-	c = botClient(t, s, fastRetry)
+	s, _, _ := newSeedServer(t)
+	c := botClient(t, s, fastRetry)
 	ctx := ctxT(t)
 	g, err := c.CreateGroupConversation(ctx, mixin.GroupConversationRequest{Name: "g", Participants: []mixin.ParticipantRequest{{UserID: seedUserID}}})
 	require.NoError(t, err)
