@@ -446,3 +446,47 @@ func ExampleDecryptReason() {
 	fmt.Println(DecryptAuthFailed)
 	// Output: body fails authentication
 }
+
+// FuzzDecryptMessage feeds any data_base64 to the client's decryption of an
+// inbound message: it never panics, and a failure leaves the message as it
+// was.
+func FuzzDecryptMessage(f *testing.F) {
+	k := testKey(f, seedVector())
+	ks, err := NewKeystore(NewUUID(), NewUUID(), ed25519.NewKeyFromSeed(bytes.Repeat([]byte{7}, 32)))
+	if err != nil {
+		f.Fatal(err)
+	}
+	c, err := NewClient(ks)
+	if err != nil {
+		f.Fatal(err)
+	}
+	own, err := c.e2eKey()
+	if err != nil {
+		f.Fatal(err)
+	}
+	peer := newSessionPeer(ks.AppID, ks.SessionID, base64.RawURLEncoding.EncodeToString(own.pub[:]))
+	env, err := sealEnvelope(k, []*sessionPeer{peer}, []byte("fuzz me"), &detReader{})
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(base64.RawURLEncoding.EncodeToString(env))
+	f.Add(base64.StdEncoding.EncodeToString(env[:50]))
+	f.Add("AQ")
+	f.Add("")
+	f.Fuzz(func(t *testing.T, data string) {
+		m := Message{MessageID: NewUUID(), Category: CategoryEncryptedText, DataBase64: data}
+		before := m
+		if err := c.DecryptMessage(&m); err != nil {
+			if m != before {
+				t.Fatal("a failed decryption changed the message")
+			}
+			if !errors.Is(err, ErrUndecryptable) {
+				t.Fatalf("error %v does not match ErrUndecryptable", err)
+			}
+			return
+		}
+		if !m.Encrypted || m.Category != CategoryPlainText {
+			t.Fatalf("decrypted message: %+v", m)
+		}
+	})
+}
