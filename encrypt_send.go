@@ -182,6 +182,10 @@ func (c *Client) encryptBody(k *e2eKey, info *ConversationInfo, m MessageRequest
 
 // recipientPeers selects the sessions a message is encrypted for: the
 // recipient's when one is named, otherwise every session but the client's.
+// One message for a whole group follows the docs (api/messages/encrypted.md:
+// the session count is "restricted by participants size of conversation");
+// the official Go client's PostEncryptedMessages sends per recipient_id, and
+// whether the live API takes an empty recipient_id here is unconfirmed.
 func recipientPeers(info *ConversationInfo, recipientID string, k *e2eKey) []*sessionPeer {
 	out := make([]*sessionPeer, 0, len(info.sessions))
 	for _, s := range info.sessions {
