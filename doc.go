@@ -115,10 +115,13 @@
 //
 // # Errors
 //
-// The API's refusals are [*APIError] values (HTTP status, Mixin code such as
-// [CodeForbidden], description, request id), to be matched with [errors.As]
-// or the classifiers [IsUnauthorized], [IsForbidden], [IsNotFound] and
-// [IsRateLimited]; [RetryAfter] gives the server's hint. Input the client
+// The API's refusals are [*APIError] values (the call's method and path,
+// HTTP status, Mixin code such as [CodeForbidden], description, request id),
+// to be matched with [errors.As] or the classifiers [IsUnauthorized],
+// [IsForbidden], [IsNotFound] and [IsRateLimited] (code 429 in the
+// documented HTTP 202 envelope or an HTTP 429); [RetryAfter] gives the
+// server's hint. An answer the client cannot use is a [*ResponseError]; a
+// success without the result a call returns matches [ErrNoData]. Input the client
 // refuses before any request is a [*FieldError] naming the field, matching
 // [ErrInvalidInput]. A batch that failed part way is a [*BatchError] telling
 // how many messages got through. Errors caused by ctx wrap ctx's error.

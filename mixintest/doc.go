@@ -17,14 +17,18 @@
 // can act as any user. Requests are verified like the real API: an EdDSA JWT
 // checked with github.com/golang-jwt/jwt/v5 against the session key named by
 // uid/sid, sig = hex(sha256(METHOD + request URI as received + body)), exp
-// with 5s leeway by the server clock (WithClock), iat at most 5 minutes ahead,
-// a lifetime of at most WithMaxTokenAge. Any failure answers code 401.
+// with 5s leeway by the server clock (WithClock), iat at most 5 minutes ahead
+// (or within WithMaxClockSkew either way), a lifetime of at most
+// WithMaxTokenAge. Any failure answers code 401; a blaze upgrade is refused
+// with HTTP 401 or, with WithBlazeAuthFailure, an ERROR frame.
 //
 // # Responses
 //
-// Success is {"data":…} with HTTP 200; business errors are HTTP 202
-// {"error":{"status":202,"code":N,"description":…,"extra":…}}; 500, 7000 and
-// 7001 come as HTTP 500. X-Request-Id is echoed and Date is the server clock.
+// Success is {"data":…} with HTTP 200, or {} where the docs show empty JSON
+// (a batch POST /messages, POST /acknowledgements); business errors are
+// HTTP 202 {"error":{"status":202,"code":N,"description":…,"extra":…}};
+// 500, 7000 and 7001 come as HTTP 500. X-Request-Id is echoed; X-Server-Time
+// (nanoseconds) and Date carry the server clock (WithClockHeaders).
 //
 // # Messages and blaze
 //
@@ -61,8 +65,9 @@
 //
 // # Faults
 //
-// Faults (WithFaults, Server.SetFaults) inject HTTP 500s, 429s with
-// Retry-After, latency, blaze frame delays, dropped sockets and refused or
+// Faults (WithFaults, Server.SetFaults) inject HTTP 500s, rate limits (code
+// 429 in the documented HTTP 202 envelope, or HTTP 429) with Retry-After,
+// latency, blaze frame delays, dropped sockets and refused or
 // unauthorized upgrades, all from a seeded random source; Server.FailNext
 // scripts the next answers of one endpoint.
 //
