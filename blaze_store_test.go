@@ -1,0 +1,216 @@
+package mixin_test
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/gomixin/mixin"
+	"github.com/gomixin/mixin/mixintest"
+	"github.com/gomixin/mixin/store"
+	"github.com/gomixin/mixin/store/sqlite"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func openStore(t *testing.T) *store.DB {
+	t.Helper()
+	db, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "state.db"))
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = db.Close() })
+	return db
+}
+
+func TestStoreOptions(t *testing.T) {
+	s := mixintest.NewServer(t)
+	c, err := s.Client()
+	require.NoError(t, err)
+	h := mixin.HandlerFunc(func(context.Context, *mixin.Message) error { return nil })
+	for _, o := range []mixin.BlazeOption{
+		mixin.WithStore(nil), mixin.WithHandledHorizon(time.Minute),
+		mixin.WithReplica("", 0), mixin.WithReplica("r1", time.Millisecond),
+	} {
+		err := c.RunBlaze(t.Context(), h, o)
+		var fe *mixin.FieldError
+		require.ErrorAs(t, err, &fe)
+	}
+	_, err = mixin.Tx(t.Context())
+	assert.ErrorIs(t, err, mixin.ErrNoStore, "outside a handler")
+}
+
+// TestStoreHandledOnceAcrossRuns: a message handled by one run but never
+// acknowledged comes again in the next run's listing; the store has its
+// record, so it is acknowledged without reaching the handler again.
+func TestStoreHandledOnceAcrossRuns(t *testing.T) {
+	s := mixintest.NewServer(t)
+	db := openStore(t)
+	c, err := s.Client()
+	require.NoError(t, err)
+	var calls atomic.Int64
+	h := mixin.HandlerFunc(func(context.Context, *mixin.Message) error { calls.Add(1); return nil })
+	alice := s.NewUser("Alice")
+	m, err := alice.SendText(ctxT(t), s.Bot().ID, "once")
+	require.NoError(t, err)
+
+	stop := runBlaze(t, c, h, mixin.WithStore(db), mixin.WithAckMode(mixin.AckModeManual))
+	eventually(t, "handled and recorded", func() bool {
+		got, err := db.Handled(t.Context(), []string{m.MessageID})
+		return err == nil && got[0]
+	})
+	require.NoError(t, stop())
+	require.Equal(t, 1, s.Pending(s.Bot().ID), "not acknowledged: the server will deliver it again")
+
+	stop = runBlaze(t, c, h, mixin.WithStore(db))
+	eventually(t, "acknowledged by the second run", func() bool { return s.Pending(s.Bot().ID) == 0 })
+	require.NoError(t, stop())
+	assert.Equal(t, int64(1), calls.Load(), "the handler saw it once")
+}
+
+// flakyStore fails MarkHandled while fail is set.
+type flakyStore struct {
+	mixin.Store
+	fail   atomic.Bool
+	failed atomic.Int64
+	marks  atomic.Int64
+}
+
+func (f *flakyStore) MarkHandled(ctx context.Context, ids []string) error {
+	if f.fail.Load() {
+		f.failed.Add(1)
+		return errors.New("disk on fire")
+	}
+	f.marks.Add(1)
+	return f.Store.MarkHandled(ctx, ids)
+}
+
+// TestStoreFailureHoldsTheAck: a message whose record does not commit is
+// not acknowledged; once the store recovers it is recorded, then
+// acknowledged.
+func TestStoreFailureHoldsTheAck(t *testing.T) {
+	s := mixintest.NewServer(t)
+	st := &flakyStore{Store: openStore(t)}
+	st.fail.Store(true)
+	c, err := s.Client()
+	require.NoError(t, err)
+	var calls atomic.Int64
+	stop := runBlaze(t, c, mixin.HandlerFunc(func(context.Context, *mixin.Message) error { calls.Add(1); return nil }), mixin.WithStore(st))
+	alice := s.NewUser("Alice")
+	_, err = alice.SendText(ctxT(t), s.Bot().ID, "hold on")
+	require.NoError(t, err)
+	eventually(t, "handled", func() bool { return calls.Load() == 1 })
+	eventually(t, "the record retried", func() bool { return st.failed.Load() >= 4 }) // past several ack intervals
+	assert.Equal(t, 1, s.Pending(s.Bot().ID), "no acknowledgement before the record")
+	st.fail.Store(false)
+	eventually(t, "recorded and acknowledged", func() bool { return s.Pending(s.Bot().ID) == 0 })
+	require.NoError(t, stop())
+	assert.Equal(t, int64(1), calls.Load())
+	assert.Positive(t, st.marks.Load())
+}
+
+// TestStoreTx: the handler's writes and the record commit together; a
+// failed attempt's writes roll back and its retry commits once.
+func TestStoreTx(t *testing.T) {
+	s := mixintest.NewServer(t)
+	db := openStore(t)
+	_, err := db.Writer().ExecContext(t.Context(), `CREATE TABLE effects (msg TEXT NOT NULL, attempt INTEGER NOT NULL)`)
+	require.NoError(t, err)
+	c, err := s.Client()
+	require.NoError(t, err)
+	var mu sync.Mutex
+	attempts := map[string]int{}
+	h := mixin.HandlerFunc(func(ctx context.Context, m *mixin.Message) error {
+		mu.Lock()
+		attempts[m.MessageID]++
+		n := attempts[m.MessageID]
+		mu.Unlock()
+		tx, err := mixin.Tx(ctx)
+		if err != nil {
+			return err
+		}
+		again, err := mixin.Tx(ctx)
+		if err != nil || again != tx {
+			return errors.New("Tx must return the attempt's one transaction")
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO effects (msg, attempt) VALUES (?, ?)`, m.MessageID, n); err != nil {
+			return err
+		}
+		if m.Text() == "fail once" && n == 1 {
+			return errors.New("first attempt fails after writing")
+		}
+		return nil
+	})
+	stop := runBlaze(t, c, h, mixin.WithStore(db))
+	alice := s.NewUser("Alice")
+	for _, text := range []string{"ok", "fail once"} {
+		_, err := alice.SendText(ctxT(t), s.Bot().ID, text)
+		require.NoError(t, err)
+	}
+	eventually(t, "both acknowledged", func() bool { return s.Pending(s.Bot().ID) == 0 })
+	require.NoError(t, stop())
+
+	rows, err := db.SQL().QueryContext(t.Context(), `SELECT msg, attempt FROM effects`)
+	require.NoError(t, err)
+	defer rows.Close()
+	got := map[string][]int{}
+	for rows.Next() {
+		var id string
+		var n int
+		require.NoError(t, rows.Scan(&id, &n))
+		got[id] = append(got[id], n)
+	}
+	require.Len(t, got, 2)
+	for id, ns := range got {
+		if attempts[id] == 2 {
+			assert.Equal(t, []int{2}, ns, "the failed attempt's write rolled back")
+		} else {
+			assert.Equal(t, []int{1}, ns)
+		}
+		h, err := db.Handled(t.Context(), []string{id})
+		require.NoError(t, err)
+		assert.True(t, h[0], "recorded in the same transaction")
+	}
+}
+
+// arbiterStore reports every id as recorded by someone else first, as a
+// replica that committed first would make it.
+type arbiterStore struct{ mixin.Store }
+
+func (a arbiterStore) MarkHandledTx(ctx context.Context, tx *sql.Tx, id string) (bool, error) {
+	return false, nil
+}
+
+// TestStoreTxLosesToTheFirstCommit: when another replica recorded the
+// message first, this attempt's writes roll back and the message counts
+// as handled (acknowledged, not retried).
+func TestStoreTxLosesToTheFirstCommit(t *testing.T) {
+	s := mixintest.NewServer(t)
+	db := openStore(t)
+	_, err := db.Writer().ExecContext(t.Context(), `CREATE TABLE effects (msg TEXT NOT NULL)`)
+	require.NoError(t, err)
+	c, err := s.Client()
+	require.NoError(t, err)
+	var calls atomic.Int64
+	h := mixin.HandlerFunc(func(ctx context.Context, m *mixin.Message) error {
+		calls.Add(1)
+		tx, err := mixin.Tx(ctx)
+		if err != nil {
+			return err
+		}
+		_, err = tx.ExecContext(ctx, `INSERT INTO effects (msg) VALUES (?)`, m.MessageID)
+		return err
+	})
+	stop := runBlaze(t, c, h, mixin.WithStore(arbiterStore{db}))
+	_, err = s.NewUser("Alice").SendText(ctxT(t), s.Bot().ID, "race")
+	require.NoError(t, err)
+	eventually(t, "acknowledged", func() bool { return s.Pending(s.Bot().ID) == 0 })
+	require.NoError(t, stop())
+	var n int
+	require.NoError(t, db.SQL().QueryRowContext(t.Context(), `SELECT count(*) FROM effects`).Scan(&n))
+	assert.Zero(t, n, "the loser's writes rolled back")
+	assert.Equal(t, int64(1), calls.Load(), "not retried")
+}
