@@ -225,7 +225,7 @@ func (u *User) Next(ctx context.Context) (mixintest.Message, error) {
 		}
 		u.env.Printf("%s → %s: %s", u.env.Name(m.UserID), to, content)
 	}
-	return m, u.Ack(ctx, m.MessageID, "READ")
+	return m, u.Ack(ctx, m.MessageID, mixin.AckRead)
 }
 
 // Until prints and acknowledges messages until one matches ok.
