@@ -1,8 +1,10 @@
 package mixin_test
 
 import (
+	"context"
 	"io"
 	"net/http"
+	"strconv"
 	"sync/atomic"
 	"testing"
 
@@ -82,4 +84,45 @@ func TestCallThatNeedsAResultNamesItself(t *testing.T) {
 	require.ErrorIs(t, err, mixin.ErrNoData)
 	assert.Contains(t, err.Error(), "GET /conversations/"+seedUserID)
 	assert.False(t, mixin.IsNotFound(err))
+}
+
+// The blaze loop acknowledges over POST /acknowledgements, which the
+// emulator answers {} as the docs show: every message ends acknowledged.
+func TestBlazeAcknowledgesEverythingAgainstEmptyJSONAnswers(t *testing.T) {
+	s := mixintest.NewServer(t)
+	c := botClient(t, s)
+	alice := s.NewUser("Alice")
+	const n = 120
+	var handled atomic.Int32
+	all := make(chan struct{})
+	h := mixin.HandlerFunc(func(context.Context, *mixin.Message) error {
+		if handled.Add(1) == n {
+			close(all)
+		}
+		return nil
+	})
+	ctx, cancel := context.WithCancel(ctxT(t))
+	done := make(chan error, 1)
+	go func() { done <- c.RunBlaze(ctx, h) }()
+	for i := range n {
+		_, err := alice.SendText(ctx, s.Bot().ID, "m"+strconv.Itoa(i))
+		require.NoError(t, err)
+	}
+	select {
+	case <-all:
+	case <-ctx.Done():
+		t.Fatalf("handled %d of %d", handled.Load(), n)
+	}
+	cancel() // shutdown flushes the last acknowledgements
+	require.NoError(t, <-done)
+	assert.Zero(t, s.Pending(s.Bot().ID), "every message acknowledged")
+	assert.EqualValues(t, n, handled.Load(), "none delivered twice")
+	acks := 0
+	for _, r := range s.Requests() {
+		if r.Method == "POST" && r.Path == "/acknowledgements" {
+			assert.Equal(t, 200, r.Status)
+			acks++
+		}
+	}
+	assert.Positive(t, acks)
 }
