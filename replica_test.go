@@ -62,6 +62,14 @@ func replicaRun(t *testing.T, fan mixintest.Fanout) {
 	}
 	handled := func() int { return calls(logs()) }
 
+	// The effects table, made once: concurrent CREATE TABLE IF NOT EXISTS
+	// is not safe in PostgreSQL.
+	setup, err := postgres.Open(t.Context(), url)
+	require.NoError(t, err)
+	_, err = setup.Writer().ExecContext(t.Context(), `CREATE TABLE crash_effects (msg TEXT NOT NULL)`)
+	require.NoError(t, err)
+	require.NoError(t, setup.Close())
+
 	children := make([]*child, 3)
 	for i := range children {
 		children[i] = startChild(t, cfgFor(i))

@@ -33,10 +33,10 @@ var sqliteQueries = queries{
 
 var postgresQueries = queries{
 	handled: `SELECT id FROM mixin_handled WHERE id = ANY($1::text[])`,
-	mark: `INSERT INTO mixin_handled (id, handled_at) SELECT unnest($2::text[]), $1
+	mark: `INSERT INTO mixin_handled (id, handled_at) SELECT k, $1 FROM unnest($2::text[]) WITH ORDINALITY AS u(k, i) ORDER BY i
 		ON CONFLICT (id) DO NOTHING`,
 	markOne: `INSERT INTO mixin_handled (id, handled_at) VALUES ($1, $2) ON CONFLICT (id) DO NOTHING`,
-	lease: `INSERT INTO mixin_leases AS l (key, owner, expires_at) SELECT DISTINCT unnest($3::text[]), $1::text, $2::bigint
+	lease: `INSERT INTO mixin_leases AS l (key, owner, expires_at) SELECT k, $1::text, $2::bigint FROM unnest($3::text[]) WITH ORDINALITY AS u(k, i) ORDER BY i
 		ON CONFLICT (key) DO UPDATE SET owner = excluded.owner, expires_at = excluded.expires_at
 		WHERE l.owner = excluded.owner OR l.expires_at <= $4
 		RETURNING key`,

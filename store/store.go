@@ -1,6 +1,6 @@
 // Package store keeps durable state on an SQL database: the blaze loop's
 // record of handled messages and its replica leases (a [*DB] is a
-// [mixin.Store]), and the tables of other components such as the
+// [github.com/gomixin/mixin.Store]), and the tables of other components such as the
 // recent-conversation tracker (package recent), each with its own numbered
 // schema (see [DB.Migrate]).
 //
@@ -19,7 +19,7 @@
 // server keeps an unacknowledged message), then deleted.
 //
 // A handler that does its own database work in the message's transaction
-// ([mixin.Tx]) gets exactly-once effects for that work: its writes and the
+// ([github.com/gomixin/mixin.Tx]) gets exactly-once effects for that work: its writes and the
 // record commit together or not at all. Calls to other services (sending a
 // message, an HTTP request) cannot join a transaction: after a crash between
 // such a call and the commit, the message is handled again and the call is
@@ -34,6 +34,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -106,7 +107,7 @@ type Config struct {
 	OnClose func()
 }
 
-// DB is a database holding the loop's state; it implements [mixin.Store]
+// DB is a database holding the loop's state; it implements [github.com/gomixin/mixin.Store]
 // and is safe for concurrent use.
 type DB struct {
 	d         Dialect
@@ -226,9 +227,13 @@ func (db *DB) closeStmts() error {
 
 // ids turns a list into the one argument the queries take: a JSON array
 // for SQLite's json_each, a text[] for PostgreSQL.
+//
+// For PostgreSQL the list is sorted and without repeats: concurrent
+// statements (replicas) then take their row locks in one order, and cannot
+// deadlock on each other.
 func (db *DB) ids(ids []string) (any, error) {
 	if db.d == PostgreSQL {
-		return ids, nil
+		return slices.Compact(slices.Sorted(slices.Values(ids))), nil
 	}
 	b, err := json.Marshal(ids)
 	if err != nil {
