@@ -333,3 +333,93 @@ func texts(in []mixintest.Message) []mixintest.Message {
 	}
 	return out
 }
+
+// SendTranscript gives every item the transcript message's id, which the
+// apps require to show them; the emulator's app check agrees.
+func TestSendTranscriptFillsTranscriptIDs(t *testing.T) {
+	s := mixintest.NewServer(t)
+	c := botClient(t, s)
+	u := s.NewUser("Alice")
+	ctx := ctxT(t)
+	_, err := c.CreateContactConversation(ctx, u.ID)
+	require.NoError(t, err)
+	at := time.Date(2024, 5, 1, 10, 0, 0, 0, time.UTC)
+	items := mixin.Transcript{
+		{MessageID: mixin.NewUUID(), UserID: u.ID, UserFullName: "Alice", Category: mixin.CategoryPlainText, Content: "hi", CreatedAt: at},
+		{MessageID: mixin.NewUUID(), UserID: u.ID, UserFullName: "Alice", Category: mixin.CategoryPlainText, Content: "there", CreatedAt: at.Add(time.Second)},
+	}
+	m, err := c.SendTranscript(ctx, mixin.ToUser(u.ID), items)
+	require.NoError(t, err)
+	for _, it := range items {
+		assert.Empty(t, it.TranscriptID, "the caller's slice is left alone")
+	}
+	inbox, err := u.WaitInbox(ctx, 1)
+	require.NoError(t, err)
+	require.Equal(t, m.MessageID, inbox[0].MessageID)
+	p, err := mixin.DecodePayload(mixin.CategoryPlainTranscript, inbox[0].Data)
+	require.NoError(t, err)
+	got := p.(mixin.Transcript)
+	require.Len(t, got, 2)
+	for _, it := range got {
+		assert.Equal(t, m.MessageID, it.TranscriptID)
+	}
+	assert.Empty(t, s.Problems())
+
+	// With a chosen message id, the items get that id.
+	id := mixin.NewUUID()
+	m, err = c.SendTranscript(ctx, mixin.ToUser(u.ID), items, mixin.WithMessageID(id))
+	require.NoError(t, err)
+	assert.Equal(t, id, m.MessageID)
+	inbox, err = u.WaitInbox(ctx, 2)
+	require.NoError(t, err)
+	assert.Contains(t, string(inbox[1].Data), `"transcript_id":"`+id+`"`)
+}
+
+// Payloads the apps would show broken are refused with a *FieldError before
+// any request: the emulator sees nothing.
+func TestBrokenPayloadsSendNothing(t *testing.T) {
+	s := mixintest.NewServer(t)
+	c := botClient(t, s)
+	u := s.NewUser("Alice")
+	ctx := ctxT(t)
+	_, err := c.CreateContactConversation(ctx, u.ID)
+	require.NoError(t, err)
+	to := mixin.ToUser(u.ID)
+	s.ResetRequests()
+	elsewhere := mixin.NewUUID()
+	cases := map[string]struct {
+		p     mixin.Payload
+		field string
+	}{
+		"sticker without id":       {mixin.StickerPayload{AlbumID: mixin.NewUUID(), Name: "wave"}, "sticker_id"},
+		"image without dimensions": {mixin.ImagePayload{AttachmentID: mixin.NewUUID(), MimeType: "image/png", Size: 10}, "width"},
+		"video without height":     {mixin.VideoPayload{AttachmentID: mixin.NewUUID(), MimeType: "video/mp4", Width: 10, Size: 10, Duration: 1000}, "height"},
+		"live without width":       {mixin.LivePayload{Height: 10, ThumbURL: "https://x.test/t.png", URL: "https://x.test/l.m3u8"}, "width"},
+		"image of a text file":     {mixin.ImagePayload{AttachmentID: mixin.NewUUID(), MimeType: "text/plain", Width: 1, Height: 1, Size: 10}, "mime_type"},
+		"transcript item pointing elsewhere": {mixin.Transcript{
+			{MessageID: mixin.NewUUID(), Category: mixin.CategoryPlainText, Content: "a", CreatedAt: time.Now()},
+			{TranscriptID: elsewhere, MessageID: mixin.NewUUID(), Category: mixin.CategoryPlainText, Content: "b", CreatedAt: time.Now()},
+		}, "transcript[1].transcript_id"},
+		"transcript with no item of its own": {mixin.Transcript{
+			{TranscriptID: elsewhere, MessageID: elsewhere, Category: mixin.CategoryPlainTranscript, CreatedAt: time.Now()},
+		}, "transcript"},
+		"card without shareable icon": {mixin.AppCardPayload{AppID: c.AppID(), Title: "t", Description: "d", Action: "https://x.test"}, "icon_url"},
+	}
+	for name, tc := range cases {
+		_, err := c.Send(ctx, to, tc.p)
+		var fe *mixin.FieldError
+		if assert.ErrorAs(t, err, &fe, name) {
+			assert.Equal(t, tc.field, fe.Field, name)
+		}
+	}
+	assert.Empty(t, s.Requests(), "validation happens before any request")
+	assert.Empty(t, u.Inbox())
+
+	// A nested transcript's items may point at it.
+	inner := mixin.NewUUID()
+	_, err = c.SendTranscript(ctx, to, mixin.Transcript{
+		{MessageID: inner, Category: mixin.CategoryPlainTranscript, CreatedAt: time.Now()},
+		{TranscriptID: inner, MessageID: mixin.NewUUID(), Category: mixin.CategoryPlainText, Content: "inside", CreatedAt: time.Now()},
+	})
+	require.NoError(t, err)
+}

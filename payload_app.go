@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"strconv"
+	"strings"
 )
 
 // Button is one button of an APP_BUTTON_GROUP or one action of a new-shape
@@ -78,10 +79,12 @@ type AppCardPayload struct {
 	Action      string
 	Actions     []Button
 	Shareable   bool
-	// UpdatedAt is the app's own updated_at as the API writes it (see
-	// [App]; App.UpdatedAt.Format(time.RFC3339Nano)): the apps compare it
-	// with the one they hold to refresh the app's profile. Empty leaves it
-	// out.
+	// UpdatedAt is the app's own updated_at as the API writes it, e.g.
+	// me.App.UpdatedAt.Format(time.RFC3339Nano) with me from [Client.Me]:
+	// the apps compare it with the one they hold to refresh the app's
+	// profile. A new-shape card requires it (iOS shows one without it as an
+	// unknown message: ios-app AppCardData.swift V1Content; the docs'
+	// example carries it); empty leaves it out of a legacy card.
 	UpdatedAt string
 }
 
@@ -176,6 +179,9 @@ func (p AppCardPayload) Validate() error {
 		if err := p.Actions[i].validate("actions[" + strconv.Itoa(i) + "]"); err != nil {
 			return err
 		}
+	}
+	if strings.TrimSpace(p.UpdatedAt) == "" {
+		return &FieldError{Field: "updated_at", Reason: "is empty: iOS shows a new-shape card without it as an unknown message; use the app's updated_at (Client.Me)"}
 	}
 	return nil
 }

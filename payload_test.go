@@ -67,9 +67,9 @@ var payloadGoldens = []struct {
 	}},
 	{"APP_CARD", AppCardPayload{AppID: plIDA, CoverURL: "https://mixin.one/cover.png", Title: "Mixin", Description: "Hello & welcome <friend>",
 		Actions:   []Button{{Label: "Open", Color: "#3D75E3", Action: "https://mixin.one/?a=1&b=2"}, {Label: "Say hi", Color: "#ABABAB", Action: "input:hi"}},
-		Shareable: true}},
+		UpdatedAt: "2024-09-28T05:49:14.1234Z", Shareable: true}},
 	{"APP_CARD.cover", AppCardPayload{AppID: plIDA, Cover: AppCardCover{MimeType: "image/png", URL: "https://mixin.one/cover.png", Width: 640, Height: 320, Thumbnail: "LEHV6nWB2yk8pyo0adR*.7kCMdnj"},
-		Title: "Cover", Description: "With a cover object", Actions: []Button{}, Shareable: true}},
+		Title: "Cover", Description: "With a cover object", Actions: []Button{}, UpdatedAt: "2024-09-28T15:49:14+10:00", Shareable: true}},
 	{"APP_CARD.legacy", AppCardPayload{AppID: plIDA, IconURL: "https://mixin.one/assets/98b586edb270556d1972112bd7985e9e.png", Title: "Mixin", Description: "Hello World.", Action: "https://mixin.one", Shareable: false}},
 	{"APP_BUTTON_GROUP", ButtonGroup{{Label: "Mixin Website", Color: "#ABABAB", Action: "https://mixin.one"}, {Label: "Pay", Color: "#00b2ff", Action: "mixin://pay?recipient=" + plIDB + "&amount=1"}}},
 	{"MESSAGE_RECALL", RecallPayload{MessageID: plIDC}},
@@ -262,9 +262,9 @@ func TestPayloadAppCardShapes(t *testing.T) {
 	b, err = EncodePayload(p)
 	require.NoError(t, err)
 	assert.Contains(t, string(b), `"shareable":true`)
-	b, err = EncodePayload(AppCardPayload{AppID: plIDA, Title: "t", Description: "d"})
+	b, err = EncodePayload(AppCardPayload{AppID: plIDA, Title: "t", Description: "d", UpdatedAt: "2024-09-28T05:49:14Z"})
 	require.NoError(t, err)
-	assert.Equal(t, `{"app_id":"`+plIDA+`","title":"t","description":"d","actions":[],"shareable":false}`, string(b))
+	assert.Equal(t, `{"app_id":"`+plIDA+`","title":"t","description":"d","actions":[],"updated_at":"2024-09-28T05:49:14Z","shareable":false}`, string(b))
 
 	// The 2024 Docs variant: cover object and actions.buttons.
 	v, err := DecodePayload(CategoryAppCard, []byte(`{"app_id":"`+plIDA+`","title":"t","description":"d",
@@ -350,6 +350,7 @@ func TestPayloadValidateRejects(t *testing.T) {
 		{"card cover not an image", AppCardPayload{AppID: plIDA, Title: "t", Description: "d", Cover: AppCardCover{MimeType: "video/mp4", URL: cover.URL, Width: 1, Height: 1, Thumbnail: "A"}}, "cover.mime_type"},
 		{"card action color", AppCardPayload{AppID: plIDA, Title: "t", Description: "d", Actions: []Button{okButton, {Label: "x", Color: "red", Action: "https://x.test"}}}, "actions[1].color"},
 		{"card action without color", AppCardPayload{AppID: plIDA, Title: "t", Description: "d", Actions: []Button{{Label: "x", Action: "https://x.test"}}}, "actions[0].color"},
+		{"card new shape without updated_at", AppCardPayload{AppID: plIDA, Title: "t", Description: "d", Actions: []Button{okButton}, Shareable: true}, "updated_at"},
 		{"buttons empty", ButtonGroup{}, "buttons"},
 		{"buttons too many", sevenButtons, "buttons"},
 		{"button empty label", ButtonGroup{okButton, {Color: "#FFFFFF", Action: "https://x.test"}}, "buttons[1].label"},
@@ -417,7 +418,7 @@ func TestPayloadValidateAccepts(t *testing.T) {
 		ButtonGroup{{Label: "a", Color: "#abcdef", Action: "mixin://users/" + plIDB}, {Label: "b", Color: "#ABCDEF", Action: "input:/help"}, {Label: "c", Color: "#000000", Action: "HTTPS://X.TEST"}},
 		LocationPayload{Latitude: -90, Longitude: 180},
 		LocationPayload{Latitude: 0, Longitude: 1},
-		AppCardPayload{AppID: plIDA, Title: strings.Repeat("界", MaxAppCardTitle), Description: strings.Repeat("d", MaxAppCardDescription)},
+		AppCardPayload{AppID: plIDA, Title: strings.Repeat("界", MaxAppCardTitle), Description: strings.Repeat("d", MaxAppCardDescription), UpdatedAt: "2024-09-28T05:49:14Z"},
 		Transcript{{MessageID: plIDA, Category: CategoryEncryptedText}},
 		RawPayload{Kind: CategoryPlainText, Data: []byte("hi")},
 		RawPayload{Kind: CategoryPlainSticker, Data: []byte(`{"sticker_id":"` + plIDA + `"}`)},

@@ -38,6 +38,8 @@ func (s *Server) adminEndpoints() []adminEndpoint {
 		{"GET /_mixintest/conversations/{id}", s.adminConversation},
 		{"GET /_mixintest/requests", s.adminRequests},
 		{"DELETE /_mixintest/requests", s.adminResetRequests},
+		{"GET /_mixintest/problems", s.adminProblems},
+		{"DELETE /_mixintest/problems", s.adminResetProblems},
 		{"POST /_mixintest/faults", s.adminFaults},
 		{"POST /_mixintest/fail_next", s.adminFailNext},
 		{"GET /_mixintest/images/{key}", s.serveImage},

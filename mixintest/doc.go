@@ -93,6 +93,82 @@
 // Client trusts it, and CertificatePEM or WriteCertificate hand it to other
 // clients (Go reads SSL_CERT_FILE, Node NODE_EXTRA_CA_CERTS).
 //
+// # App check
+//
+// Every message the server accepts, from any client (POST /messages, a
+// blaze CREATE_MESSAGE, a simulated user, the admin API, and an
+// ENCRYPTED_* message once a simulated user decrypts it), is checked with
+// the rules the official apps apply when they parse it. A message they
+// would show as invalid or unknown, empty, or not at all is reported as an
+// error of the test given to NewServer, naming the field and what the apps
+// do with it, and listed by Server.Problems (GET /_mixintest/problems for
+// other clients; WithProblemHook to see each as it happens). The real API
+// accepts such messages, and so does the emulator: it delivers them and
+// answers success; the check is about what people will see.
+// WithoutAppCheck turns it off, e.g. for a test that sends broken messages
+// on purpose.
+//
+// The rules and where they come from (android-app is
+// MixinNetwork/android-app app/src/main/java/one/mixin/android, ios-app is
+// MixinNetwork/ios-app MixinServices/MixinServices; "unknown" is how the
+// apps show a message they cannot read):
+//
+//   - PLAIN_TEXT, PLAIN_POST: not UTF-8 is unknown on iOS; empty text is an
+//     empty bubble (ios-app ReceiveMessageService.swift
+//     processDecryptSuccess; android-app job/DecryptMessage.kt).
+//   - PLAIN_IMAGE, PLAIN_VIDEO, PLAIN_DATA, PLAIN_AUDIO: attachment_id (a
+//     string) and size (a whole number) are required, or iOS shows unknown
+//     (TransferAttachmentData.swift); a payload that is not a JSON object is
+//     invalid on both.
+//   - PLAIN_IMAGE, PLAIN_VIDEO: width and height missing or not positive are
+//     invalid on both (android-app websocket/AttachmentMessagePayload.kt
+//     invalidData(); ios-app ReceiveMessageService guard width > 0,
+//     height > 0).
+//   - PLAIN_VIDEO: duration is milliseconds (android-app VideoHolder
+//     formatMillis; ios-app VideoMessageViewModel.swift): missing, or under
+//     1000, shows 0:00; a 60 s video is 60000.
+//   - PLAIN_DATA: size 0 is unknown on iOS (ReceiveMessageService guard
+//     size > 0).
+//   - PLAIN_AUDIO: a missing duration shows as "null" on Android
+//     (DecryptMessage.kt createAudioMessage).
+//   - PLAIN_STICKER: sticker_id must be a UUID; album_id and name are not
+//     read (ios-app ReceiveMessageService parseSticker,
+//     TransferStickerData.swift; android-app websocket/StickerMessagePayload.kt).
+//   - PLAIN_CONTACT: user_id must be a UUID (ios-app ReceiveMessageService).
+//   - PLAIN_LOCATION: latitude and longitude must be numbers and not both 0,
+//     or Android drops the message without showing it (android-app
+//     websocket/LocationPayload.kt toLocationData; ios-app Location decoding).
+//   - PLAIN_LIVE: width and height positive (android-app DecryptMessage.kt),
+//     thumb_url and url present (ios-app TransferLiveData.swift).
+//   - PLAIN_TRANSCRIPT: every item needs transcript_id, message_id,
+//     category and created_at (ios-app TranscriptMessage.swift), and the
+//     apps keep only items whose transcript_id is the message's id, showing
+//     unknown without any (android-app DecryptMessage.kt
+//     processTranscriptMessage; ios-app ReceiveMessageService
+//     parseTranscript).
+//   - APP_CARD: app_id, when present, a UUID. Legacy (with action):
+//     icon_url and action URLs, title and description strings (ios-app
+//     AppCardData.swift V0Content), shareable present or Android refuses to
+//     forward it although the docs give true as the default (android-app
+//     vo/AppCardData.kt canShare; docs api/messages/category). New shape:
+//     app_id, an actions array (each with label, color, action), a
+//     shareable boolean and updated_at (ios-app AppCardData.swift
+//     V1Content; the docs' new-shape example carries updated_at,
+//     _partials/_resp.msg.d/card.md). The docs' example writes actions as
+//     {"buttons": [...]}, which neither app decodes: it is reported too.
+//   - APP_BUTTON_GROUP: a non-empty array of buttons with label, color and
+//     action strings, each color one Android's Color.parseColor accepts
+//     (#RRGGBB, #AARRGGBB or a name), or Android stores it as invalid
+//     (android-app DecryptMessage.kt processAppButton; ios-app
+//     ReceiveMessageService processAppButton).
+//   - MESSAGE_RECALL: message_id present, or nothing is recalled (both
+//     processRecallMessage).
+//   - MESSAGE_PIN: action PIN or UNPIN and message_ids an array of strings
+//     (ios-app ReceiveMessageService processPinMessage, TransferPinData.swift).
+//   - Any other category the apps do not know is stored as unknown
+//     (android-app DecryptMessage.kt isIllegalMessageCategory; ios-app
+//     MessageCategory.isLegal).
+//
 // # Standalone
 //
 // Handler serves everything, including an unauthenticated admin API under

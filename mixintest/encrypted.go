@@ -364,6 +364,7 @@ func (s *Server) commitEncryptedLocked(p encryptedPlan) {
 		served = make(map[string]bool)
 		s.e2e.delivered[key] = served
 	}
+	checked := len(served) > 0 // the app check reads the first plaintext (appcheck.go)
 	for _, rid := range p.deliver {
 		if served[rid] {
 			continue
@@ -376,6 +377,10 @@ func (s *Server) commitEncryptedLocked(p encryptedPlan) {
 				s.problemLocked("user %s cannot read encrypted message %s: %v", rid, cp.MessageID, err)
 			} else {
 				s.checkAttachmentLocked(rid, cp.MessageID, string(cp.Category), plain)
+				if !checked {
+					s.appCheckLocked(p.msg, plain)
+					checked = true
+				}
 			}
 			cp.Plaintext = plain
 		}

@@ -111,7 +111,7 @@ func TestSendValidation(t *testing.T) {
 	// 100 per request.
 	batch := make([]any, 101)
 	for i := range batch {
-		batch[i] = map[string]any{"conversation_id": conv, "message_id": uuid.NewString(), "category": "PLAIN_TEXT"}
+		batch[i] = map[string]any{"conversation_id": conv, "message_id": uuid.NewString(), "category": "PLAIN_TEXT", "data_base64": "aGk"}
 	}
 	c.do("POST", "/messages", batch).fails(t, 10002)
 	// "It returns empty JSON on success" (docs api/messages/send.md).

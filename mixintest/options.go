@@ -43,6 +43,9 @@ type config struct {
 	clockHeaders       ClockHeaders     // WithClockHeaders (clock.go)
 	blazeAuthFailure   BlazeAuthFailure // WithBlazeAuthFailure (clock.go)
 	maxClockSkew       time.Duration    // WithMaxClockSkew (clock.go); 0: iat at most 5 min ahead
+
+	noAppCheck  bool          // WithoutAppCheck (appcheck.go)
+	problemHook func(Problem) // WithProblemHook (appcheck.go)
 }
 
 func defaultConfig() config {

@@ -47,6 +47,7 @@ type Server struct {
 	sent        map[string]*Message
 	attachments map[string]*attachment
 	requests    []Request
+	problems    []Problem // the app check's findings (appcheck.go)
 	userCount   int
 	social      socialState // relationships, profiles, circles, status log (social.go)
 

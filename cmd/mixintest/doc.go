@@ -67,6 +67,13 @@
 //	         "status", "code", "at"}]: every REST request received.
 //	  DELETE /_mixintest/requests
 //	         forgets them.
+//	  GET    /_mixintest/problems
+//	         -> [{"message_id", "conversation_id", "user_id", "category",
+//	         "field", "reason", "app", "source"}]: the app check's findings,
+//	         messages the official apps would show broken (the real API accepts
+//	         them); each is also logged to stderr.
+//	  DELETE /_mixintest/problems
+//	         forgets them.
 //	  POST   /_mixintest/faults
 //	         {"seed", "error_rate", "error_paths", "rate_limit_rate",
 //	         "rate_limit_http", "retry_after_ms", "latency_ms",

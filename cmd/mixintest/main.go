@@ -15,6 +15,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -100,9 +101,12 @@ func parseArgs(args []string, stdout io.Writer) (options, bool, error) {
 	return o, false, nil
 }
 
-func (o options) serverOptions() []mixintest.Option {
+func (o options) serverOptions(log io.Writer) []mixintest.Option {
 	opts := []mixintest.Option{mixintest.WithPathPrefix(o.prefix), mixintest.WithPingInterval(o.ping),
-		mixintest.WithMaxMessageBody(o.maxBody)}
+		mixintest.WithMaxMessageBody(o.maxBody),
+		// The app check's findings: messages the official apps would show
+		// broken (also served at GET /_mixintest/problems).
+		mixintest.WithProblemHook(func(p mixintest.Problem) { fmt.Fprintf(log, "mixintest: problem: %s\n", p) })}
 	if o.botID != "" {
 		opts = append(opts, mixintest.WithBotID(o.botID))
 	}
@@ -141,7 +145,8 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	if help || err != nil {
 		return err
 	}
-	s := mixintest.NewUnstartedServer(o.serverOptions()...)
+	stdout = &lockedWriter{w: stdout} // problems are logged from request goroutines
+	s := mixintest.NewUnstartedServer(o.serverOptions(stdout)...)
 	defer s.Close()
 	for i := 1; i <= o.users; i++ {
 		s.NewUser(fmt.Sprintf("User %d", i))
@@ -208,4 +213,16 @@ func writeKeystore(path string, data []byte) error {
 		return err
 	}
 	return os.Chmod(path, 0o600)
+}
+
+// lockedWriter serializes writes to w.
+type lockedWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (l *lockedWriter) Write(b []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(b)
 }

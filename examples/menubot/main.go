@@ -18,9 +18,10 @@ import (
 )
 
 type bot struct {
-	client *mixin.Client
-	mu     sync.Mutex
-	menus  map[string]string // conversation id → message id of its menu card
+	client    *mixin.Client
+	updatedAt string // the app's updated_at, which a new-shape card carries
+	mu        sync.Mutex
+	menus     map[string]string // conversation id → message id of its menu card
 }
 
 func main() {
@@ -29,7 +30,14 @@ func main() {
 
 // serve runs the bot; on the emulator, with the scripted users.
 func serve(ctx context.Context, env *demo.Env) error {
-	b := &bot{client: env.Client, menus: map[string]string{}}
+	me, err := env.Client.Me(ctx)
+	if err != nil {
+		return err
+	}
+	if me.App == nil {
+		return fmt.Errorf("the keystore is not a bot's: %s has no app", me.UserID)
+	}
+	b := &bot{client: env.Client, updatedAt: me.App.UpdatedAt.Format(time.RFC3339Nano), menus: map[string]string{}}
 	router := mixin.NewRouter().
 		Use(mixin.Logging()). // through the client's WithLogger, if it has one
 		Command("/start", mixin.HandlerFunc(b.start)).
@@ -62,6 +70,7 @@ func (b *bot) start(ctx context.Context, msg *mixin.Message) error {
 			{Label: "Docs", Color: "#27AE60", Action: "https://pkg.go.dev/github.com/gomixin/mixin"},
 		},
 		Shareable: true,
+		UpdatedAt: b.updatedAt,
 	})
 	if err != nil {
 		return err
