@@ -423,3 +423,36 @@ func TestBrokenPayloadsSendNothing(t *testing.T) {
 	})
 	require.NoError(t, err)
 }
+
+// An inbound payload of a sendable category goes back out as it is: no type
+// assertion, no category check.
+func TestEchoInboundPayloadAsIs(t *testing.T) {
+	s := mixintest.NewServer(t)
+	c := botClient(t, s)
+	u := s.NewUser("Alice")
+	ctx := ctxT(t)
+	_, err := c.CreateContactConversation(ctx, u.ID)
+	require.NoError(t, err)
+	sticker := `{"sticker_id":"` + mixin.NewUUID() + `"}`
+	in, err := u.Send(ctx, mixintest.MessageRequest{ConversationID: u.ContactConversationID(s.Bot().ID),
+		RecipientID: s.Bot().ID, Category: mixin.CategoryPlainSticker, Data: []byte(sticker)})
+	require.NoError(t, err)
+	msg := &mixin.Message{ConversationID: in.ConversationID, MessageID: in.MessageID, UserID: u.ID,
+		Category: in.Category, DataBase64: mixin.EncodeBase64Data(in.Data)}
+	p, err := msg.Payload()
+	require.NoError(t, err)
+	_, ok := p.(mixin.StickerPayload)
+	require.True(t, ok, "%T", p)
+	out, err := c.Reply(ctx, msg, p)
+	require.NoError(t, err)
+	assert.Equal(t, mixin.CategoryPlainSticker, out.Category)
+	inbox, err := u.WaitInbox(ctx, 1)
+	require.NoError(t, err)
+	assert.JSONEq(t, sticker, string(inbox[0].Data))
+
+	// An inbound-only payload is refused before any request.
+	s.ResetRequests()
+	_, err = c.Reply(ctx, msg, mixin.SystemConversationPayload{Action: mixin.SystemConversationActionAdd})
+	assert.ErrorIs(t, err, mixin.ErrInvalidInput)
+	assert.Empty(t, s.Requests())
+}
