@@ -54,7 +54,7 @@ func crashRun(t *testing.T, tx bool) {
 	for kill := range crashKills {
 		c := startChild(t, cfg)
 		base := handled()
-		waitFor(t, fmt.Sprintf("handled messages before kill %d", kill+1), handled, func() bool { return handled() >= base+150 })
+		waitFor(t, fmt.Sprintf("handled messages before kill %d", kill+1), handled, func() bool { return handled() >= base+100 })
 		// A crash comes at any moment, not just as a handler finishes.
 		time.Sleep(time.Duration(rand.Int64N(int64(50 * time.Millisecond))))
 		c.kill()

@@ -33,7 +33,7 @@ postgres_start() {
 	local user=${PGCI_USER:-mixinpg}
 	if [ "$(id -u)" = 0 ]; then
 		if ! id "$user" >/dev/null 2>&1; then
-			useradd --system --no-create-home --shell /usr/sbin/nologin "$user"
+			useradd --system --no-create-home --shell /usr/sbin/nologin "$user" 2>/dev/null || id "$user" >/dev/null
 		fi
 		as_pg() { runuser -u "$user" -- "$@"; }
 	else

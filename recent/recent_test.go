@@ -491,7 +491,7 @@ func TestConcurrentFeeding(t *testing.T) {
 		ctx := t.Context()
 		trackers := []*recent.Tracker{newTracker(t, open(t), recent.WithMessages(5)), newTracker(t, open(t), recent.WithMessages(5))}
 		f := newMsgs()
-		const workers, perWorker, convs = 8, 40, 4
+		const workers, perWorker, convs = 8, 20, 4
 		var wg sync.WaitGroup
 		errs := make(chan error, workers*perWorker*4)
 		for w := range workers {
