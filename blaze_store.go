@@ -123,8 +123,8 @@ type txSlot struct {
 // when another replica recorded the message first. Do not commit or roll it
 // back yourself. On SQLite the transaction holds the database's write lock
 // until the handler returns: keep the handler short, and do not wait in it
-// for another write to the same database file (such as a recent.Tracker on
-// the same store recording a message sent from the handler). Outside a
+// for another write to the same database file (a recent.Tracker on the
+// same store writes in this transaction instead; see [OpenTx]). Outside a
 // handler of a loop run [WithStore], Tx returns [ErrNoStore].
 func Tx(ctx context.Context) (*sql.Tx, error) {
 	slot, _ := ctx.Value(txKey{}).(*txSlot)
@@ -135,6 +135,20 @@ func Tx(ctx context.Context) (*sql.Tx, error) {
 		slot.tx, slot.err = slot.s.BeginTx(slot.ctx)
 	}
 	return slot.tx, slot.err
+}
+
+// OpenTx returns the transaction the handler attempt that ctx belongs to
+// has begun with [Tx], and the store it is on; false if none was begun (it
+// begins none). A component that writes to the same store from inside a
+// handler (package recent, recording a message the handler sends) uses it
+// to write in that transaction: on SQLite a second writer would wait for
+// the handler's transaction, which waits for it.
+func OpenTx(ctx context.Context) (Store, *sql.Tx, bool) {
+	slot, _ := ctx.Value(txKey{}).(*txSlot)
+	if slot == nil || slot.tx == nil {
+		return nil, nil, false
+	}
+	return slot.s, slot.tx, true
 }
 
 // finish ends an attempt's transaction: on success it records id in it and

@@ -610,3 +610,41 @@ func ExampleTracker() {
 	// conv-1 unread: 0 last seq: 2 messages: 2
 	// version 2 -> 3
 }
+
+// TestSentInHandlerTx: a handler that took the message's transaction on
+// the tracker's SQLite store sends a reply; the reply is recorded in that
+// transaction (a second writer would wait for it forever), and commits
+// with it.
+func TestSentInHandlerTx(t *testing.T) {
+	s := mixintest.NewServer(t)
+	db := sqliteOpener(t, nil)(t)
+	r := newTracker(t, db, recent.WithSelf(s.Bot().ID))
+	c, err := s.Client(mixin.WithSentHook(r.SentHook()))
+	require.NoError(t, err)
+	h := mixin.HandlerFunc(func(ctx context.Context, m *mixin.Message) error {
+		if _, err := mixin.Tx(ctx); err != nil {
+			return err
+		}
+		_, err := c.Reply(ctx, m, mixin.Text("done: "+m.Text()))
+		return err
+	})
+	loopCtx, cancel := context.WithCancel(t.Context())
+	done := make(chan error, 1)
+	go func() { done <- c.RunBlaze(loopCtx, r.Middleware()(h), mixin.WithStore(db)) }()
+	a := s.NewUser("A")
+	_, err = a.SendText(t.Context(), s.Bot().ID, "task")
+	require.NoError(t, err)
+	conv := mixin.UniqueConversationID(a.ID, s.Bot().ID)
+	start := time.Now()
+	for {
+		c, ok := get(t, r, conv)
+		if ok && len(c.Messages) == 2 {
+			assert.Equal(t, []string{"task", "done: task"}, texts(c))
+			break
+		}
+		require.Less(t, time.Since(start), 15*time.Second, "the reply is recorded without waiting for the handler's transaction")
+		time.Sleep(5 * time.Millisecond)
+	}
+	cancel()
+	require.NoError(t, <-done)
+}

@@ -90,6 +90,18 @@ func (t *Tracker) runTx(ctx context.Context, ops []*op) error {
 		return fmt.Errorf("recent: %w", err)
 	}
 	defer func() { _ = tx.Rollback() }()
+	if err := t.applyTx(ctx, tx, ops); err != nil {
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("recent: %w", err)
+	}
+	t.batches.Add(1)
+	return nil
+}
+
+// applyTx applies ops in tx, which the caller commits.
+func (t *Tracker) applyTx(ctx context.Context, tx *sql.Tx, ops []*op) error {
 	lock := `SELECT version FROM recent_state WHERE id = 1`
 	if t.db.Dialect() == store.PostgreSQL {
 		lock += ` FOR UPDATE` // one batch at a time, across processes
@@ -116,11 +128,23 @@ func (t *Tracker) runTx(ctx context.Context, ops []*op) error {
 			return fmt.Errorf("recent: %w", err)
 		}
 	}
-	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("recent: %w", err)
-	}
-	t.batches.Add(1)
 	return nil
+}
+
+// inHandlerTx applies fn in the transaction of the handler attempt ctx
+// belongs to, if the handler began one ([mixin.Tx]) on this tracker's
+// store: the change then commits with the handler's work, or not at all,
+// and waits for no other writer. False if there is no such transaction.
+func (t *Tracker) inHandlerTx(ctx context.Context, fn func(ctx context.Context, b *batch) error) (bool, error) {
+	st, tx, ok := mixin.OpenTx(ctx)
+	if !ok || st != mixin.Store(t.db) {
+		return false, nil
+	}
+	o := &op{apply: fn, done: make(chan struct{})}
+	if err := t.applyTx(ctx, tx, []*op{o}); err != nil {
+		return true, err
+	}
+	return true, o.err
 }
 
 // pruneEvery is how often a batch also prunes old tombstones.
@@ -405,8 +429,10 @@ func (t *Tracker) recordOne(ctx context.Context, m *mixin.Message, inbound bool)
 
 // SentHook returns the function to give [mixin.WithSentHook], so that
 // every message the client sends is recorded with [Tracker.RecordSent],
-// all the messages of one batch send in one change. A store failure is
-// logged: the message was sent.
+// all the messages of one batch send in one change. A send from a handler
+// that took the message's transaction ([mixin.Tx]) on this tracker's store
+// is recorded in that transaction. A store failure is logged: the message
+// was sent.
 func (t *Tracker) SentHook() func(ctx context.Context, sent []*mixin.Message) {
 	return func(ctx context.Context, sent []*mixin.Message) {
 		entries := make([]entry, 0, len(sent))
@@ -418,14 +444,18 @@ func (t *Tracker) SentHook() func(ctx context.Context, sent []*mixin.Message) {
 		if len(entries) == 0 {
 			return
 		}
-		err := t.submit(context.WithoutCancel(ctx), func(ctx context.Context, b *batch) error {
+		apply := func(ctx context.Context, b *batch) error {
 			for _, e := range entries {
 				if _, err := t.record(ctx, b, e); err != nil {
 					return err
 				}
 			}
 			return nil
-		})
+		}
+		done, err := t.inHandlerTx(ctx, apply)
+		if !done {
+			err = t.submit(context.WithoutCancel(ctx), apply)
+		}
 		if err != nil {
 			t.warn(ctx, "recent: sent messages not recorded", slog.Int("messages", len(entries)), slog.String("error", err.Error()))
 		}
