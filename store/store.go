@@ -282,6 +282,12 @@ func (db *DB) MarkHandled(ctx context.Context, ids []string) error {
 	if len(ids) == 0 {
 		return nil
 	}
+	if len(ids) == 1 { // the usual group when the loop is not busy
+		if _, err := db.markOne.ExecContext(ctx, ids[0], ms(db.now())); err != nil {
+			return fmt.Errorf("store: mark handled: %w", err)
+		}
+		return nil
+	}
 	arg, err := db.ids(ids)
 	if err != nil {
 		return err
