@@ -350,3 +350,26 @@ func TestLookupConversationCaches(t *testing.T) {
 	_, err = c.LookupConversation(ctx, "nope")
 	assert.True(t, errors.Is(err, mixin.ErrInvalidInput))
 }
+
+// The app check reads an encrypted message as its recipients' apps do:
+// decrypted. A broken image inside ENCRYPTED_IMAGE is reported.
+func TestAppCheckReadsDecryptedPayloads(t *testing.T) {
+	ctx := context.Background()
+	s := mixintest.NewUnstartedServer() // no t: the problem is read, not failed on
+	s.Start()
+	defer s.Close()
+	c, err := s.Client()
+	require.NoError(t, err)
+	alice := s.NewUser("Alice")
+	_, err = c.CreateContactConversation(ctx, alice.ID)
+	require.NoError(t, err)
+	broken := `{"attachment_id":"` + mixin.NewUUID() + `","mime_type":"image/png","width":0,"height":0,"size":10}`
+	m := mixin.MessageRequest{ConversationID: alice.ContactConversationID(s.Bot().ID), RecipientID: alice.ID,
+		Category: mixin.CategoryPlainImage, DataBase64: mixin.EncodeBase64Data([]byte(broken))}
+	_, err = c.SendMessage(ctx, m, mixin.WithEncryption())
+	require.NoError(t, err)
+	problems := s.Problems()
+	require.NotEmpty(t, problems, "the decrypted image without dimensions passed the app check")
+	assert.Equal(t, mixin.CategoryEncryptedImage, problems[0].Category)
+	assert.Empty(t, s.EncryptionProblems())
+}
