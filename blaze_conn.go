@@ -154,19 +154,19 @@ func (r *blazeRun) readFrames(ctx context.Context, cn *blazeConn) error {
 		if it == nil {
 			it = new(item)
 		}
-		f := inFrame{Data: &it.msg}
-		err = dec.decode(rd, &f)
-		var bad *MessageDecodeError
-		if err != nil && !errors.As(err, &bad) {
-			return err
+		f := &it.frame
+		f.Data = &it.msg
+		if err := dec.decode(rd, f); err != nil {
+			bad := new(MessageDecodeError)
+			if !errors.As(err, &bad) {
+				return err
+			}
+			it.bad = bad
 		}
 		if cn.listed.Load() {
 			cn.moved.Add(1)
 		}
-		if bad != nil {
-			it.bad = bad
-		}
-		kept, err := r.route(ctx, cn, &f, it)
+		kept, err := r.route(ctx, cn, f, it)
 		if err != nil {
 			return err
 		}
@@ -202,7 +202,7 @@ func (cn *blazeConn) readError(ctx context.Context, err error) error {
 // connection listed, and pushes are admitted. kept says it now belongs to
 // the loop.
 func (r *blazeRun) route(ctx context.Context, cn *blazeConn, f *inFrame, it *item) (kept bool, err error) {
-	if f.ID != cn.listID && cn.sender.deliver(&inFrame{ID: f.ID, Action: f.Action, Error: f.Error}) {
+	if f.ID != cn.listID && cn.sender.deliver(f) {
 		return false, nil
 	}
 	if f.Error != nil {

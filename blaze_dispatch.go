@@ -12,6 +12,8 @@ import (
 // allocation; the handler gets &it.msg, a fresh value per delivery.
 type item struct {
 	msg      Message
+	frame    inFrame  // the frame msg came in, decoded in place
+	scope    replyCtx // the ctx of the current handler attempt (see replyScope)
 	key      [16]byte // dedupe key (see itemKey)
 	lane     string   // ordering key: the conversation, or the message for receipts
 	receipt  bool     // a DELIVERED/READ receipt of a message the bot sent
@@ -77,9 +79,10 @@ type dispatcher struct {
 	lanes    map[string]*lane
 	ready    []*lane
 	readyAt  int
-	count    int  // messages queued or running
-	stopped  bool // workers take nothing more
-	shedding bool // some lane was shed on this connection
+	free     []*lane // emptied lanes, kept for reuse with their queues
+	count    int     // messages queued or running
+	stopped  bool    // workers take nothing more
+	shedding bool    // some lane was shed on this connection
 	seen     dedupe
 }
 
@@ -131,7 +134,7 @@ func (d *dispatcher) offer(it *item, acksFull, needAck bool) (verdict, *lane) {
 		return laneFull, l
 	}
 	if l == nil {
-		l = &lane{key: it.lane}
+		l = d.newLane(it.lane)
 		d.lanes[it.lane] = l
 	}
 	d.seen.set(it.key, keyQueued)
@@ -167,15 +170,35 @@ func (d *dispatcher) charge(l *lane, waited, budget time.Duration) {
 	}
 }
 
+// newLane returns an empty lane for key, reusing a dropped one.
+func (d *dispatcher) newLane(key string) *lane {
+	if n := len(d.free); n > 0 {
+		l := d.free[n-1]
+		d.free = d.free[:n-1]
+		l.key = key
+		return l
+	}
+	return &lane{key: key}
+}
+
+// dropLane forgets an empty, idle lane and keeps it for reuse.
+func (d *dispatcher) dropLane(l *lane) {
+	delete(d.lanes, l.key)
+	if len(d.free) < 64 && cap(l.q) <= 1024 {
+		*l = lane{q: l.q[:0]}
+		d.free = append(d.free, l)
+	}
+}
+
 // newConnection forgets the per-connection state of every lane.
 func (d *dispatcher) newConnection() {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	d.shedding = false
-	for k, l := range d.lanes {
+	for _, l := range d.lanes {
 		l.shed, l.waited = false, 0
 		if !l.busy && l.len() == 0 {
-			delete(d.lanes, k)
+			d.dropLane(l)
 		}
 	}
 }
@@ -224,7 +247,7 @@ func (d *dispatcher) take(l *lane, n int) (it *item, relist bool) {
 			return nil, true
 		}
 		if l.waited == 0 {
-			delete(d.lanes, l.key)
+			d.dropLane(l)
 		}
 		return nil, false
 	}

@@ -105,7 +105,9 @@ func (d *frameDecoder) decodeBytes(frame []byte, f *inFrame) error {
 		return &FrameError{Reason: "decompresses to more than " + strconv.FormatInt(d.maxDecompressed, 10) + " bytes"}
 	}
 	target := f.Data
-	if err := json.Unmarshal(d.out.Bytes(), f); err != nil {
+	if decodeFrameFast(d.out.Bytes(), f) {
+		// decoded without reflection
+	} else if err := json.Unmarshal(d.out.Bytes(), f); err != nil {
 		if derr := decodeLoose(d.out.Bytes(), f, target, err); derr != nil {
 			return derr
 		}

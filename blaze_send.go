@@ -97,7 +97,8 @@ func (s *blazeSender) request(ctx context.Context, action string, params any) (*
 	}
 }
 
-// deliver hands a reply to its waiter; false if nobody waits for f.ID.
+// deliver hands a copy of a reply to its waiter (the reader reuses f);
+// false if nobody waits for f.ID.
 func (s *blazeSender) deliver(f *inFrame) bool {
 	s.mu.Lock()
 	ch, ok := s.waiting[f.ID]
@@ -106,7 +107,7 @@ func (s *blazeSender) deliver(f *inFrame) bool {
 	}
 	s.mu.Unlock()
 	if ok {
-		ch <- f
+		ch <- &inFrame{ID: f.ID, Action: f.Action, Error: f.Error}
 	}
 	return ok
 }

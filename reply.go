@@ -21,7 +21,21 @@ type replyCounter struct {
 // once per handler invocation (every attempt), so the n-th reply of an
 // attempt gets the same id as the n-th reply of the attempt before it.
 func replyScope(ctx context.Context) context.Context {
-	return context.WithValue(ctx, replyScopeKey{}, &replyCounter{n: map[string]int{}})
+	return &replyCtx{Context: ctx}
+}
+
+// replyCtx is a ctx carrying a reply counter, in one allocation (none
+// where the loop embeds it in the message it is handling).
+type replyCtx struct {
+	context.Context
+	counter replyCounter
+}
+
+func (c *replyCtx) Value(key any) any {
+	if key == (replyScopeKey{}) {
+		return &c.counter
+	}
+	return c.Context.Value(key)
 }
 
 // replyID returns the id of the next reply to inID: derived from the bot,
@@ -34,6 +48,9 @@ func (c *Client) replyID(ctx context.Context, inID string) string {
 	}
 	inID = strings.ToLower(inID)
 	rc.mu.Lock()
+	if rc.n == nil {
+		rc.n = map[string]int{}
+	}
 	n := rc.n[inID]
 	rc.n[inID] = n + 1
 	rc.mu.Unlock()
