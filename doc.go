@@ -48,7 +48,23 @@
 // [Client.SendAppCard], [Client.SendAppButtons], [Client.SendRecall] and
 // [Client.PinMessages]. [SendOption] values quote a message ([WithQuote]),
 // send silently ([WithSilent]) or fix the message id ([WithMessageID]).
-// Payloads are validated before anything is sent.
+// Payloads are validated before anything is sent, with the rules the
+// official apps apply when they show a message: width and height of images
+// and videos, a video's duration in milliseconds, a sticker by its id, a
+// card's shareable flag, transcript items that belong to their message.
+//
+// Payloads are values. [Message.Payload] and [DecodePayload] return the
+// sealed [Payload] interface, so a received message is read with a type
+// switch (case [ImagePayload]:, case [Text]:, …), a category this SDK has
+// no type for comes as [RawPayload], and an inbound payload of a sendable
+// category can be sent back as it is:
+//
+//	p, err := msg.Payload()
+//	if err != nil {
+//		return mixin.Permanent(err)
+//	}
+//	_, err = client.Reply(ctx, msg, p) // an echo
+//	return err
 //
 // The client chooses every message id and reuses it on each retry, so a
 // message is created once however often it is sent; [UniqueObjectID] derives
@@ -56,7 +72,9 @@
 // messages, split into requests of [MaxMessagesPerRequest] and of at most the
 // body size set by [WithMaxMessageBody] (128 KiB by default);
 // [Client.SendAcknowledgements] does the same for acknowledgements.
-// [Client.Reply] answers an inbound message in its conversation.
+// [Client.Reply] answers an inbound message in its conversation; inside a
+// handler run by [Client.RunBlaze] its ids are stable across retries of the
+// same message, so a retried handler sends each reply once.
 //
 // # Attachments
 //
@@ -149,5 +167,8 @@
 //	inbox, err := alice.WaitInbox(ctx, 1) // what the bot sent her
 //
 // No credentials and no network are needed, so a bot's tests run with
-// go test like any other.
+// go test like any other. The emulator also checks every message the bot
+// sends as the official apps would read it, and fails the test on one they
+// would show broken (the real API accepts it; see the mixintest package
+// documentation, "App check").
 package mixin

@@ -183,14 +183,16 @@ func (e *permanentError) Error() string { return e.err.Error() }
 func (e *permanentError) Unwrap() error { return e.err }
 
 // IsPermanent reports whether err cannot succeed if tried again: it was
-// marked with [Permanent], or it is an [*APIError] that refuses the request
-// itself (a 4xx other than 429, and business errors such as 10002). Server
+// marked with [Permanent], it is a [*FieldError] (the client refused the
+// input before sending it, and would again), or it is an [*APIError] that
+// refuses the request itself (a 4xx other than 429, and business errors
+// such as 10002). Server
 // failures (5xx, 7000, 7001), rate limits (429), a conversation checksum to
 // refresh (20140) and errors that are not API answers (network, ctx) stay
 // retryable.
 func IsPermanent(err error) bool {
 	var p *permanentError
-	if errors.As(err, &p) {
+	if errors.As(err, &p) || errors.Is(err, ErrInvalidInput) {
 		return true
 	}
 	var e *APIError

@@ -456,3 +456,15 @@ func TestEchoInboundPayloadAsIs(t *testing.T) {
 	assert.ErrorIs(t, err, mixin.ErrInvalidInput)
 	assert.Empty(t, s.Requests())
 }
+
+// Input the client refuses is refused again on a retry: a handler that
+// returns such an error is not retried.
+func TestFieldErrorsArePermanent(t *testing.T) {
+	s := mixintest.NewServer(t)
+	c := botClient(t, s)
+	_, err := c.Send(ctxT(t), mixin.ToConversation(mixin.NewUUID()), mixin.StickerPayload{})
+	require.ErrorIs(t, err, mixin.ErrInvalidInput)
+	assert.True(t, mixin.IsPermanent(err))
+	assert.True(t, mixin.IsPermanent(fmt.Errorf("handler: %w", err)))
+	assert.False(t, mixin.IsPermanent(errors.New("network down")))
+}

@@ -1,5 +1,6 @@
-// Echobot answers every message with what it got: text is echoed, anything
-// else is described ("got an image 300×200").
+// Echobot sends every message back as it came: text, images, files, voice,
+// stickers, locations, contacts, cards… The payload a message decodes to
+// is sendable as it is, so the handler needs no type switch.
 //
 //	go run ./examples/echobot                      # on the embedded emulator
 //	go run ./examples/echobot -encrypted           # the same, end-to-end encrypted
@@ -74,15 +75,20 @@ func run(ctx context.Context, keystore string, encrypted bool, out io.Writer) er
 	}
 
 	echo := mixin.HandlerFunc(func(ctx context.Context, msg *mixin.Message) error {
-		// Reply answers in the message's conversation. Its message id is
-		// derived from the inbound one, so a redelivery sends no duplicate.
-		// A message that came encrypted (the loop decrypted it) is answered
-		// encrypted.
+		p, err := msg.Payload()
+		if err != nil {
+			// Data that does not decode now never will: don't retry it.
+			return mixin.Permanent(err)
+		}
+		// Reply answers in the message's conversation, with the inbound
+		// payload as it is. Its message id is derived from the inbound one,
+		// so a redelivery sends no duplicate. A message that came encrypted
+		// (the loop decrypted it) is answered encrypted.
 		var opts []mixin.SendOption
 		if msg.Encrypted {
 			opts = append(opts, mixin.WithEncryption())
 		}
-		_, err := client.Reply(ctx, msg, mixin.Text(describe(msg)), opts...)
+		_, err = client.Reply(ctx, msg, p, opts...)
 		return err // nil: the loop acknowledges msg; an error: it retries
 	})
 	// System messages (a group was created, someone joined…) go to their
@@ -108,49 +114,9 @@ func run(ctx context.Context, keystore string, encrypted bool, out io.Writer) er
 		if ctx.Err() != nil {
 			err = nil // interrupted: not a failure
 		}
-		return errors.Join(err, <-done)
+		return errors.Join(err, <-done, demo.AppProblems(srv))
 	}
 	return <-done // nil once ctx is cancelled; an error if the session is revoked
-}
-
-// describe is the reply to msg.
-func describe(msg *mixin.Message) string {
-	p, err := msg.Payload()
-	switch {
-	case errors.Is(err, mixin.ErrEncryptedCategory):
-		return "got an encrypted message; this bot reads plain messages only"
-	case err != nil:
-		return fmt.Sprintf("got a %s message I cannot read", msg.Category)
-	}
-	switch p := p.(type) {
-	case mixin.Text:
-		return string(p)
-	case mixin.Post:
-		return fmt.Sprintf("got a post of %d characters", len([]rune(p)))
-	case mixin.ImagePayload:
-		return fmt.Sprintf("got an image %d×%d (%s, %s)", p.Width, p.Height, p.MimeType, demo.Size(p.Size))
-	case mixin.DataPayload:
-		return fmt.Sprintf("got a file %q (%s, %s)", p.Name, p.MimeType, demo.Size(p.Size))
-	case mixin.VideoPayload:
-		return fmt.Sprintf("got a video %d×%d (%s)", p.Width, p.Height, demo.Size(p.Size))
-	case mixin.AudioPayload:
-		return fmt.Sprintf("got a voice message of %s", time.Duration(p.Duration)*time.Millisecond)
-	case mixin.StickerPayload:
-		return "got a sticker"
-	case mixin.ContactPayload:
-		return "got the contact card of user " + p.UserID
-	case mixin.LocationPayload:
-		return fmt.Sprintf("got a location: %s at %.4f, %.4f", p.Name, p.Latitude, p.Longitude)
-	case mixin.LivePayload:
-		return "got a live stream: " + p.URL
-	case mixin.Transcript:
-		return fmt.Sprintf("got a transcript of %d messages", len(p))
-	case mixin.AppCardPayload:
-		return fmt.Sprintf("got an app card %q", p.Title)
-	case mixin.ButtonGroup:
-		return fmt.Sprintf("got %d buttons", len(p))
-	}
-	return fmt.Sprintf("got a %s message", msg.Category)
 }
 
 // script is Alice's side of the conversation on the emulator.

@@ -10,7 +10,7 @@ import (
 )
 
 // Without -keystore the bot runs its scripted conversation on the emulator,
-// answers every message type, and stops by itself.
+// echoes every message type as it came, and stops by itself.
 func TestRunEndsOnItsOwn(t *testing.T) {
 	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
 	defer cancel()
@@ -21,8 +21,12 @@ func TestRunEndsOnItsOwn(t *testing.T) {
 	demo.CheckTranscript(t, out.String(),
 		"bot → alice: hello",
 		"bot → alice: 你好，世界 👋",
-		"bot → alice: got an image 300×200 (image/png, 12.1 KB)",
-		"bot → alice: got a location: Eiffel Tower at 48.8584, 2.2945",
+		"bot → alice: [post] # Notes ⏎ - one ⏎ - two",
+		"bot → alice: [image 300×200 image/png, 12.1 KB]",
+		`bot → alice: [file "report.pdf" application/pdf, 1.2 MB]`,
+		"bot → alice: [voice 3.2s]",
+		"bot → alice: [location 48.8584, 2.2945 Eiffel Tower]",
+		"bot → alice: [contact card]",
 	)
 }
 
@@ -39,6 +43,7 @@ func TestRunEncrypted(t *testing.T) {
 	demo.CheckTranscript(t, out.String(),
 		"bot → alice: 🔒 hello",
 		"bot → alice: 🔒 你好，世界 👋",
-		"bot → alice: 🔒 got an image 300×200 (image/png, 12.1 KB)",
+		"bot → alice: 🔒 [image 300×200 image/png, 12.1 KB]",
+		"bot → alice: 🔒 [location 48.8584, 2.2945 Eiffel Tower]",
 	)
 }

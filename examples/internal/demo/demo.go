@@ -94,7 +94,17 @@ func Emulate(ctx context.Context, botName string, out io.Writer, run func(contex
 	}
 	env := NewEnv(client, srv)
 	env.out = out
-	return run(ctx, env)
+	return errors.Join(run(ctx, env), AppProblems(srv))
+}
+
+// AppProblems reports the messages of the run that the official apps would
+// show broken, found by the emulator's app check (see mixintest.Problem).
+func AppProblems(srv *mixintest.Server) error {
+	var errs []error
+	for _, p := range srv.Problems() {
+		errs = append(errs, fmt.Errorf("the official apps would show this message broken: %s", p))
+	}
+	return errors.Join(errs...)
 }
 
 // Serve runs the blaze loop with h. On the emulator it also runs script and
@@ -179,6 +189,23 @@ func (e *Env) NewUser(id, name string) *User {
 func (u *User) Say(ctx context.Context, text string) error {
 	u.env.Printf("%s → bot: %s", u.Name, text)
 	_, err := u.SendText(ctx, u.env.Server.Bot().ID, text)
+	return err
+}
+
+// SayIn posts text to a group the user is in.
+func (u *User) SayIn(ctx context.Context, conversationID, text string) error {
+	name := conversationID
+	if c, ok := u.env.Server.Conversation(conversationID); ok {
+		name = c.Name
+	}
+	u.env.Printf("%s → %s: %s", u.Name, name, text)
+	m, err := u.Send(ctx, mixintest.MessageRequest{ConversationID: conversationID,
+		Category: mixin.CategoryPlainText, Data: []byte(text)})
+	if err == nil { // the other members see it; it is in the transcript already
+		u.env.mu.Lock()
+		u.env.printed[m.MessageID] = true
+		u.env.mu.Unlock()
+	}
 	return err
 }
 
