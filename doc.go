@@ -99,15 +99,26 @@
 //
 // A message is acknowledged only after its handler returned nil (see
 // [WithAckMode]); a failing or panicking handler is retried
-// ([WithHandlerRetry]), then passed to [WithDeadLetter]. Messages of one
-// conversation are handled in order, conversations in parallel
-// ([WithWorkers]). Dropped or silent connections are replaced with jittered
-// backoff ([WithReconnect], [WithKeepalive]), and redeliveries are
-// dropped by a window of handled ids ([WithDedupeWindow]). Receipts, recalls
-// and membership changes can go to their own hooks: [WithReceiptHook],
-// [WithRecallHook], [WithSystemConversationHook]; [WithStateHook] reports the
-// connection state. Cancelling ctx lets running handlers finish, flushes the
-// pending acknowledgements and closes the socket.
+// ([WithHandlerRetry]) unless its error is permanent ([Permanent],
+// [IsPermanent]: e.g. a 403), then passed to [WithDeadLetter]; so is a
+// message whose data does not decode ([*MessageDecodeError]). Messages of
+// one conversation are handled in order, conversations in parallel
+// ([WithWorkers]); one conversation's backlog or stuck handler holds up only
+// that conversation ([WithConversationQueue]), and memory is bounded in
+// total, acknowledgements included, by slowing intake ([WithQueueSize]).
+// Dropped or silent connections are replaced with jittered backoff
+// ([WithReconnect], [WithKeepalive]); every id stays known until its
+// acknowledgement is confirmed, and a window after that
+// ([WithDedupeWindow]), so redeliveries are dropped. Receipts, recalls and
+// membership changes can go to their own hooks: [WithReceiptHook],
+// [WithRecallHook], [WithSystemConversationHook]; receipts are not
+// acknowledged unless [WithReceiptAcks] says so. [WithStateHook] reports the
+// connection state. Acknowledgements go over REST, or over the socket with
+// [WithSocketAcks]; a send goes over the socket only when it says so
+// ([OverBlaze]). The handler never sees the bot's own messages or the status
+// updates of its sends. Cancelling ctx lets running handlers finish within
+// [WithShutdownTimeout], flushes the pending acknowledgements and closes the
+// socket.
 //
 // # End-to-end encryption
 //

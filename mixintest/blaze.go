@@ -372,78 +372,94 @@ func (c *blazeConn) handle(f frame) {
 		c.queueBacklog(s.backlogLocked(s.mailboxes[c.user.ID], c))
 		s.mu.Unlock()
 	case actionAck, actionAcks:
-		// ACKNOWLEDGE_MESSAGE_RECEIPTS carries params.messages [{message_id,
-		// status}], up to 100, as the Android app sends it
-		// (android-app websocket/BlazeMessage.kt
-		// createAckListParamBlazeMessage, job/BlazeMessageService.kt
-		// ackJobBlock).
-		var acks []ackRequest
-		if f.Action == actionAck {
-			var a ackRequest
-			if err := json.Unmarshal(f.Params, &a); err != nil {
-				c.reply(f.ID, f.Action, nil, errBadRequest)
-				return
-			}
-			acks = []ackRequest{a}
-		} else {
-			var p struct {
-				Messages []ackRequest `json:"messages"`
-			}
-			if err := json.Unmarshal(f.Params, &p); err != nil {
-				c.reply(f.ID, f.Action, nil, errBadRequest)
-				return
-			}
-			acks = p.Messages
-		}
-		for _, a := range acks {
-			if err := validateAck(a); err != nil {
-				c.reply(f.ID, f.Action, nil, err)
-				return
-			}
-		}
-		s.mu.Lock()
-		for _, a := range acks {
-			s.ackLocked(c.user, a)
-		}
-		c.reply(f.ID, f.Action, nil, nil)
-		s.mu.Unlock()
+		c.handleAcks(f)
 	case actionCreate, actionCreateMs:
-		var reqs []messageRequestJSON
-		if f.Action == actionCreate {
-			var r messageRequestJSON
-			if err := json.Unmarshal(f.Params, &r); err != nil {
-				c.reply(f.ID, f.Action, nil, errBadRequest)
-				return
-			}
-			reqs = []messageRequestJSON{r}
-		} else {
-			var p struct {
-				Messages []messageRequestJSON `json:"messages"`
-			}
-			if err := json.Unmarshal(f.Params, &p); err != nil || len(p.Messages) > maxBatch {
-				c.reply(f.ID, f.Action, nil, invalidField("messages", "unparsable or more than 100"))
-				return
-			}
-			reqs = p.Messages
-		}
-		s.mu.Lock()
-		msgs, err := s.sendLocked(c.user, reqs)
-		if err != nil {
-			c.reply(f.ID, f.Action, nil, err)
-		} else if f.Action == actionCreate {
-			// The reply carries the message's status with the sender's own
-			// user id and an empty category, which the apps read as the
-			// status update of their send, not as a message (android-app
-			// websocket/ChatWebSocket.kt handleReceiveMessage: "Ack of the
-			// create message").
-			c.reply(f.ID, f.Action, statusUpdate{Type: "message", MessageID: msgs[0].MessageID,
-				ConversationID: msgs[0].ConversationID, UserID: c.user.ID, Category: "", Status: statusSent}, nil)
-		} else {
-			c.reply(f.ID, f.Action, nil, nil)
-		}
-		s.mu.Unlock()
+		c.handleCreate(f)
 	default:
 		c.reply(f.ID, f.Action, nil, invalidField("action", "unknown action "+f.Action))
+	}
+}
+
+// handleAcks takes ACKNOWLEDGE_MESSAGE_RECEIPT (params {message_id,
+// status}) and ACKNOWLEDGE_MESSAGE_RECEIPTS, whose params.messages carries
+// up to 100 [{message_id, status}] as the Android app sends it
+// (android-app websocket/BlazeMessage.kt createAckListParamBlazeMessage,
+// job/BlazeMessageService.kt ackJobBlock).
+func (c *blazeConn) handleAcks(f frame) {
+	var acks []ackRequest
+	if f.Action == actionAck {
+		var a ackRequest
+		if err := json.Unmarshal(f.Params, &a); err != nil {
+			c.reply(f.ID, f.Action, nil, errBadRequest)
+			return
+		}
+		acks = []ackRequest{a}
+	} else {
+		var p struct {
+			Messages []ackRequest `json:"messages"`
+		}
+		if err := json.Unmarshal(f.Params, &p); err != nil {
+			c.reply(f.ID, f.Action, nil, errBadRequest)
+			return
+		}
+		if len(p.Messages) > maxBatch {
+			c.reply(f.ID, f.Action, nil, invalidField("messages", "at most 100 per request"))
+			return
+		}
+		acks = p.Messages
+	}
+	for _, a := range acks {
+		if err := validateAck(a); err != nil {
+			c.reply(f.ID, f.Action, nil, err)
+			return
+		}
+	}
+	s := c.s
+	s.mu.Lock()
+	for _, a := range acks {
+		s.ackLocked(c.user, a)
+	}
+	c.reply(f.ID, f.Action, nil, nil)
+	s.mu.Unlock()
+}
+
+// handleCreate takes CREATE_MESSAGE and CREATE_PLAIN_MESSAGES.
+func (c *blazeConn) handleCreate(f frame) {
+	var reqs []messageRequestJSON
+	if f.Action == actionCreate {
+		var r messageRequestJSON
+		if err := json.Unmarshal(f.Params, &r); err != nil {
+			c.reply(f.ID, f.Action, nil, errBadRequest)
+			return
+		}
+		reqs = []messageRequestJSON{r}
+	} else {
+		var p struct {
+			Messages []messageRequestJSON `json:"messages"`
+		}
+		if err := json.Unmarshal(f.Params, &p); err != nil || len(p.Messages) > maxBatch {
+			c.reply(f.ID, f.Action, nil, invalidField("messages", "unparsable or more than 100"))
+			return
+		}
+		reqs = p.Messages
+	}
+	s := c.s
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	msgs, err := s.sendLocked(c.user, reqs)
+	switch {
+	case err != nil:
+		c.reply(f.ID, f.Action, nil, err)
+	case f.Action == actionCreate:
+		// The reply carries the message's status with the sender's own user
+		// id and an empty category, which the apps read as the status
+		// update of their send, not as a message (android-app
+		// websocket/ChatWebSocket.kt handleReceiveMessage: "Ack of the
+		// create message").
+		c.reply(f.ID, f.Action, statusUpdate{Type: "message", MessageID: msgs[0].MessageID,
+			ConversationID: msgs[0].ConversationID, UserID: c.user.ID, Category: "", Status: statusSent}, nil)
+	default:
+		c.reply(f.ID, f.Action, nil, nil)
 	}
 }
 
