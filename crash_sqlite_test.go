@@ -14,15 +14,17 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// crashKills is how many times the bot is killed per run.
-const crashKills = 6
+// crashKills is how many times the bot is killed per run (the issue asks
+// for at least 6; more make the average per kill steadier).
+const crashKills = 10
 
-// TestCrashHandledOnce kills a bot child with SIGKILL six times while users
+// TestCrashHandledOnce kills a bot child with SIGKILL ten times while users
 // keep sending at about 500 messages a second, restarting it each time on
-// the same SQLite file: no message is lost, at most about one is handled
-// twice per kill (one whose handler finished just before its group of
-// records committed), and with the transactional handler no effect is
-// duplicated.
+// the same SQLite file; each kill comes at a random moment of live traffic,
+// after the restarted process caught up with the backlog of its downtime.
+// No message is lost, at most about one is handled twice per kill (one whose
+// handler finished just before its group of records committed), and with
+// the transactional handler no effect is duplicated.
 func TestCrashHandledOnce(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs child processes")
@@ -51,10 +53,17 @@ func crashRun(t *testing.T, tx bool) {
 
 	var kills []int
 	snd := startSenders(t, send, 500)
-	for kill := range crashKills {
+	runs := crashKills
+	if tx {
+		runs = 6 // exact effects need no average; each commit is slower
+	}
+	for kill := range runs {
+		// Killed in live traffic: after the new process caught up with what
+		// came while it was down, and 100 messages more.
+		backlog := int(snd.n.Load()) - len(handledLog(t, cfg.Log))
 		c := startChild(t, cfg)
 		base := handled()
-		waitFor(t, fmt.Sprintf("handled messages before kill %d", kill+1), handled, func() bool { return handled() >= base+100 })
+		waitFor(t, fmt.Sprintf("handled messages before kill %d", kill+1), handled, func() bool { return handled() >= base+max(backlog, 0)+100 })
 		// A crash comes at any moment, not just as a handler finishes.
 		time.Sleep(time.Duration(rand.Int64N(int64(50 * time.Millisecond))))
 		c.kill()
@@ -79,7 +88,7 @@ func crashRun(t *testing.T, tx bool) {
 		require.Positive(t, log[id], "lost: %s", id)
 		dups += log[id] - 1
 	}
-	t.Logf("%d messages, %d kills, %d handler calls repeated (%.2f per kill)", len(sent), crashKills, dups, float64(dups)/crashKills)
+	t.Logf("%d messages, %d kills, %d handler calls repeated (%.2f per kill)", len(sent), runs, dups, float64(dups)/float64(runs))
 	if dups > 0 {
 		// Where the repeats were first handled, in lines before each kill.
 		order := handledOrder(t, cfg.Log)
@@ -101,7 +110,7 @@ func crashRun(t *testing.T, tx bool) {
 			}
 		}
 	}
-	assert.LessOrEqual(t, float64(dups)/crashKills, 1.0, "duplicates per kill")
+	assert.LessOrEqual(t, float64(dups)/float64(runs), 1.0, "duplicates per kill")
 	if !tx {
 		return
 	}
