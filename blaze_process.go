@@ -16,12 +16,26 @@ var ErrHandlerExited = errors.New("mixin: handler called runtime.Goexit")
 
 // PanicError is what a panicking handler or hook turns into.
 type PanicError struct {
-	Value any
+	// Value is the panic value, formatted with %v.
+	Value string
+	// Err is the panic value when it was an error (Unwrap returns it), so
+	// errors.Is and errors.As see through the panic.
+	Err error
+	// Stack is the goroutine's stack at the panic.
 	Stack []byte
 }
 
 // Error returns "mixin: handler panicked: VALUE".
-func (e *PanicError) Error() string { return fmt.Sprintf("mixin: handler panicked: %v", e.Value) }
+func (e *PanicError) Error() string { return "mixin: handler panicked: " + e.Value }
+
+// Unwrap returns the panic value if it was an error.
+func (e *PanicError) Unwrap() error { return e.Err }
+
+// panicError makes the *PanicError for the panic value p.
+func panicError(p any, stack []byte) *PanicError {
+	err, _ := p.(error)
+	return &PanicError{Value: fmt.Sprint(p), Err: err, Stack: stack}
+}
 
 // callUser is how the loop calls every user callback: a panic becomes a
 // [*PanicError]. A runtime.Goexit cannot be stopped: it ends the calling
@@ -30,7 +44,7 @@ func (e *PanicError) Error() string { return fmt.Sprintf("mixin: handler panicke
 func callUser(fn func() error) (err error) {
 	defer func() {
 		if p := recover(); p != nil {
-			err = &PanicError{Value: p, Stack: debug.Stack()}
+			err = panicError(p, debug.Stack())
 		}
 	}()
 	return fn()

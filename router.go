@@ -3,6 +3,7 @@ package mixin
 import (
 	"context"
 	"log/slog"
+	"runtime/debug"
 	"strings"
 	"sync"
 	"time"
@@ -116,7 +117,7 @@ func Recover() Middleware {
 		return HandlerFunc(func(ctx context.Context, msg *Message) (err error) {
 			defer func() {
 				if p := recover(); p != nil {
-					err = &PanicError{Value: p}
+					err = panicError(p, debug.Stack())
 				}
 			}()
 			return next.HandleMessage(ctx, msg)

@@ -2,6 +2,7 @@ package mixin_test
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"testing"
 
@@ -43,4 +44,22 @@ func TestLoggingUsesTheClientsLogger(t *testing.T) {
 	eventually(t, "logged", func() bool { return len(logs.find("mixin: message handled")) == 1 })
 	assert.NoError(t, h.HandleMessage(context.Background(), &mixin.Message{}), "outside the loop it logs nothing and still calls through")
 	assert.Len(t, logs.find("mixin: message handled"), 1)
+}
+
+// A recovered panic says what panicked; an error panic value stays
+// reachable with errors.Is and errors.As.
+func TestRecoverMakesAPanicError(t *testing.T) {
+	sentinel := errors.New("boom")
+	h := mixin.Recover()(mixin.HandlerFunc(func(context.Context, *mixin.Message) error { panic(sentinel) }))
+	err := h.HandleMessage(context.Background(), &mixin.Message{})
+	var pe *mixin.PanicError
+	require.ErrorAs(t, err, &pe)
+	assert.Equal(t, "boom", pe.Value)
+	assert.ErrorIs(t, err, sentinel)
+	assert.NotEmpty(t, pe.Stack)
+
+	h = mixin.Recover()(mixin.HandlerFunc(func(context.Context, *mixin.Message) error { panic(42) }))
+	require.ErrorAs(t, h.HandleMessage(context.Background(), &mixin.Message{}), &pe)
+	assert.Equal(t, "42", pe.Value)
+	assert.Nil(t, pe.Err)
 }
