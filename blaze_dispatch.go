@@ -13,7 +13,7 @@ import (
 type item struct {
 	msg      Message
 	frame    inFrame  // the frame msg came in, decoded in place
-	scope    replyCtx // the ctx of the current handler attempt (see replyScope)
+	scope    replyCtx // the ctx of the current handler attempt (see replyCtx)
 	key      [16]byte // dedupe key (see itemKey)
 	lane     string   // ordering key: the conversation, or the message for receipts
 	receipt  bool     // a DELIVERED/READ receipt of a message the bot sent

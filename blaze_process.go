@@ -156,7 +156,8 @@ func (r *blazeRun) attempt(it *item) error {
 
 // invoke calls the hook or handler that takes the message, once.
 func (r *blazeRun) invoke(ctx context.Context, it *item) error {
-	ctx = replyScope(ctx) // a fresh reply counter for this invocation
+	it.scope = replyCtx{Context: ctx} // a fresh reply counter for this invocation
+	ctx = &it.scope
 	m := &it.msg
 	switch {
 	case it.own:

@@ -17,15 +17,10 @@ type replyCounter struct {
 	n  map[string]int
 }
 
-// replyScope returns ctx with a fresh reply counter. The blaze loop calls it
-// once per handler invocation (every attempt), so the n-th reply of an
+// replyCtx is a handler invocation's ctx with a fresh reply counter. The
+// blaze loop makes one per handler invocation (every attempt), in the item
+// of the message it handles (no allocation), so the n-th reply of an
 // attempt gets the same id as the n-th reply of the attempt before it.
-func replyScope(ctx context.Context) context.Context {
-	return &replyCtx{Context: ctx}
-}
-
-// replyCtx is a ctx carrying a reply counter, in one allocation (none
-// where the loop embeds it in the message it is handling).
 type replyCtx struct {
 	context.Context
 	counter replyCounter
