@@ -48,10 +48,15 @@ type storeConfig struct {
 //     request) cannot join the transaction: after a crash between such a
 //     call and the commit the message is handled again and the call repeats;
 //     make those idempotent (e.g. a reply id derived from the message id).
-//   - replicas: see [WithReplica].
+//   - replicas: see [WithReplica]. Without it, one process owns the store:
+//     a message pushed live (source CREATE_MESSAGE, its first delivery) is
+//     not looked up, only those listed as pending after a (re)connection
+//     are, so two processes sharing a store without WithReplica would both
+//     handle live messages.
 //
 // A store failure never loses a message: an unrecorded message is not
-// acknowledged, and comes again.
+// acknowledged, and comes again; a failed lookup puts the message aside and
+// tries again a second later.
 func WithStore(s Store) BlazeOption {
 	return blazeOption(func(c *blazeConfig) error {
 		if s == nil {
