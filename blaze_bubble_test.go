@@ -69,6 +69,7 @@ type bubble struct {
 	mu      sync.Mutex
 	upgrade http.Handler
 	wrap    func(http.Handler) http.Handler
+	stops   []func() error // loops still to stop when the bubble closes
 }
 
 func newBubble(t *testing.T, opts ...mixintest.Option) *bubble {
@@ -110,8 +111,15 @@ func (b *bubble) setUpgrade(h http.Handler) { b.mu.Lock(); b.upgrade = h; b.mu.U
 
 func (b *bubble) setWrap(w func(http.Handler) http.Handler) { b.mu.Lock(); b.wrap = w; b.mu.Unlock() }
 
-// close stops everything the bubble started; call it after the loop ended.
+// close stops everything the bubble started, loops that a failed test
+// left running included.
 func (b *bubble) close() {
+	b.mu.Lock()
+	stops := b.stops
+	b.mu.Unlock()
+	for _, stop := range stops {
+		_ = stop()
+	}
 	b.C.CloseIdleConnections()
 	b.S.Close()
 	_ = b.srv.Close()
@@ -131,7 +139,7 @@ func (b *bubble) runClient(c *mixin.Client, h mixin.Handler, opts ...mixin.Blaze
 	go func() { done <- c.RunBlaze(ctx, h, append(append([]mixin.BlazeOption{}, fastBlaze...), opts...)...) }()
 	var once sync.Once
 	var result error
-	return func() error {
+	stop = func() error {
 		once.Do(func() {
 			cancel()
 			select {
@@ -142,6 +150,10 @@ func (b *bubble) runClient(c *mixin.Client, h mixin.Handler, opts ...mixin.Blaze
 		})
 		return result
 	}
+	b.mu.Lock()
+	b.stops = append(b.stops, stop)
+	b.mu.Unlock()
+	return stop
 }
 
 // waitFake advances fake time until cond holds, failing after limit of fake

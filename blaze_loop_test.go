@@ -502,14 +502,18 @@ func TestBlazeReconnectWaitsAreJittered(t *testing.T) {
 // interval: the server then lists only what is really unhandled.
 func TestBlazeDisconnectFlushesAcknowledgements(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		b := newBubble(t, mixintest.WithFaults(mixintest.Faults{DropAfterFrames: 5}))
+		b := newBubble(t, mixintest.WithFaults(mixintest.Faults{DropAfterFrames: 6}))
 		defer b.close()
 		bot := b.S.Bot().ID
-		sendTexts(t, b.S.NewUser("Alice"), bot, 5, "%d")
+		alice := b.S.NewUser("Alice")
+		sendTexts(t, alice, bot, 5, "%d")
 		rec := newRecorder()
 		stop := b.run(rec, mixin.WithAckInterval(time.Hour))
 		waitFake(t, "handled", time.Minute, func() bool { return rec.total.Load() == 5 })
-		waitFake(t, "acknowledgements after the drop", 30*time.Second, func() bool { return b.S.Pending(bot) == 0 })
+		synctest.Wait() // the five acknowledgements are queued, for an hour
+		require.Equal(t, 5, b.S.Pending(bot))
+		sendTexts(t, alice, bot, 1, "last %d") // the sixth push drops the socket
+		waitFake(t, "acknowledgements after the drop", 30*time.Second, func() bool { return b.S.Pending(bot) <= 1 })
 		require.NoError(t, stop())
 	})
 }
