@@ -104,13 +104,8 @@ func TestBlazeSurvivesHostileFrames(t *testing.T) {
 	corrupt[len(corrupt)/2] ^= 0xff
 	corrupt[len(corrupt)/2+1] ^= 0xff
 
-	type step struct {
-		name   string
-		frames func(listID string) [][2]any // message type, payload
-		drops  bool                         // the client must hang up after it
-	}
 	bin := func(b []byte) [2]any { return [2]any{websocket.BinaryMessage, b} }
-	steps := []step{
+	steps := []hostileStep{
 		{"text frame", func(string) [][2]any { return [][2]any{{websocket.TextMessage, valid}} }, true},
 		{"binary, not gzip", func(string) [][2]any { return [][2]any{bin(valid)} }, true},
 		{"corrupted gzip", func(string) [][2]any { return [][2]any{bin(corrupt)} }, true},
@@ -132,11 +127,25 @@ func TestBlazeSurvivesHostileFrames(t *testing.T) {
 		}, false},
 	}
 
+	synctest.Test(t, func(t *testing.T) { hostileFrames(t, steps, maxFrame, maxInflated) })
+}
+
+type hostileStep struct {
+	name   string
+	frames func(listID string) [][2]any // message type, payload
+	drops  bool                         // the client must hang up after it
+}
+
+// hostileFrames runs TestBlazeSurvivesHostileFrames' steps in a bubble, on
+// fake time: "no late reconnect" is asserted over a fake minute.
+func hostileFrames(t *testing.T, steps []hostileStep, maxFrame, maxInflated int64) {
+	b := newBubble(t)
+	defer b.close()
 	var conns atomic.Int32
 	var srvErr error
 	var srvMu sync.Mutex
 	upgrader := websocket.Upgrader{Subprotocols: []string{"Mixin-Blaze-1"}}
-	ws := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	b.setUpgrade(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		conn, err := upgrader.Upgrade(w, r, nil)
 		if err != nil {
 			return
@@ -147,15 +156,8 @@ func TestBlazeSurvivesHostileFrames(t *testing.T) {
 		if err != nil {
 			return
 		}
-		go func() { // drain pings and hang-ups
-			for {
-				if _, _, err := conn.NextReader(); err != nil {
-					return
-				}
-			}
-		}()
 		if n >= len(steps) {
-			<-r.Context().Done()
+			drain(conn)
 			return
 		}
 		st := steps[n]
@@ -174,16 +176,13 @@ func TestBlazeSurvivesHostileFrames(t *testing.T) {
 				return
 			}
 		}
-		<-r.Context().Done()
+		drain(conn) // pings and the hang-up
 	}))
-	defer ws.Close()
 
-	c, err := mixin.NewClient(testKeystore(t), mixin.WithBaseURL(okREST(t).URL), mixin.WithBlazeURL("ws"+strings.TrimPrefix(ws.URL, "http")+"/"))
-	require.NoError(t, err)
 	var mu sync.Mutex
 	var disconnects []error
 	rec := newRecorder()
-	stop := runBlaze(t, c, rec, mixin.WithAckMode(mixin.AckModeManual), mixin.WithFrameLimits(maxFrame, maxInflated),
+	stop := b.run(rec, mixin.WithAckMode(mixin.AckModeManual), mixin.WithFrameLimits(maxFrame, maxInflated),
 		mixin.WithStateHook(func(e mixin.StateEvent) {
 			if e.State == mixin.StateDisconnected {
 				mu.Lock()
@@ -191,8 +190,8 @@ func TestBlazeSurvivesHostileFrames(t *testing.T) {
 				mu.Unlock()
 			}
 		}))
-	eventually(t, "the valid message", func() bool { return rec.total.Load() == 1 })
-	time.Sleep(50 * time.Millisecond) // a late reconnect would show here
+	waitFake(t, "the valid message", time.Minute, func() bool { return rec.total.Load() == 1 })
+	time.Sleep(time.Minute) // fake: a late reconnect would show here
 	require.NoError(t, stop())
 	srvMu.Lock()
 	require.NoError(t, srvErr)

@@ -9,6 +9,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/gomixin/mixin"
@@ -164,31 +165,34 @@ func TestBlazeReconnectsAfterDropsWithNothingLost(t *testing.T) {
 }
 
 func TestBlazeHandlerErrorRetriesAndAcksOnlyAfterSuccess(t *testing.T) {
-	s := mixintest.NewServer(t)
-	c := botClient(t, s)
-	u := s.NewUser("Alice")
-	var calls atomic.Int32
-	release := make(chan struct{})
-	h := mixin.HandlerFunc(func(ctx context.Context, m *mixin.Message) error {
-		n := calls.Add(1)
-		if n == 1 {
-			return errors.New("database down")
-		}
-		if n == 2 {
-			<-release // still failing: hold here to look at the server
-			return errors.New("still down")
-		}
-		return nil
+	synctest.Test(t, func(t *testing.T) {
+		b := newBubble(t)
+		defer b.close()
+		u := b.S.NewUser("Alice")
+		var calls atomic.Int32
+		release := make(chan struct{})
+		h := mixin.HandlerFunc(func(ctx context.Context, m *mixin.Message) error {
+			n := calls.Add(1)
+			if n == 1 {
+				return errors.New("database down")
+			}
+			if n == 2 {
+				<-release // still failing: hold here to look at the server
+				return errors.New("still down")
+			}
+			return nil
+		})
+		stop := b.run(h, mixin.WithHandlerRetry(mixin.Retry{Attempts: 5, Min: time.Millisecond, Max: time.Millisecond}))
+		_, err := u.SendText(context.Background(), b.S.Bot().ID, "hello")
+		require.NoError(t, err)
+		waitFake(t, "second attempt", time.Minute, func() bool { return calls.Load() == 2 })
+		time.Sleep(10 * time.Second) // fake: many ack intervals
+		assert.Equal(t, 1, b.S.Pending(b.S.Bot().ID), "not acknowledged while the handler fails")
+		close(release)
+		waitFake(t, "ack after success", time.Minute, func() bool { return b.S.Pending(b.S.Bot().ID) == 0 })
+		require.NoError(t, stop())
+		assert.EqualValues(t, 3, calls.Load())
 	})
-	runBlaze(t, c, h, mixin.WithHandlerRetry(mixin.Retry{Attempts: 5, Min: time.Millisecond, Max: time.Millisecond}))
-	_, err := u.SendText(ctxT(t), s.Bot().ID, "hello")
-	require.NoError(t, err)
-	eventually(t, "second attempt", func() bool { return calls.Load() == 2 })
-	time.Sleep(50 * time.Millisecond) // more than an ack interval
-	assert.Equal(t, 1, s.Pending(s.Bot().ID), "not acknowledged while the handler fails")
-	close(release)
-	eventually(t, "ack after success", func() bool { return s.Pending(s.Bot().ID) == 0 })
-	assert.EqualValues(t, 3, calls.Load())
 }
 
 func TestBlazePanicAndDeadLetter(t *testing.T) {
