@@ -156,8 +156,16 @@ func (r *blazeRun) attempt(it *item) error {
 
 // invoke calls the hook or handler that takes the message, once.
 func (r *blazeRun) invoke(ctx context.Context, it *item) error {
-	it.scope = replyCtx{Context: ctx} // a fresh reply counter for this invocation
-	ctx = &it.scope
+	// A fresh reply counter for this invocation: the first attempt's lives
+	// in the item (no allocation); a retry gets its own, because what the
+	// last attempt handed its ctx to (a database driver's goroutine
+	// watching Done) may still read the old one.
+	sc := &it.scope
+	if it.attempt > 1 {
+		sc = new(replyCtx)
+	}
+	*sc = replyCtx{Context: ctx}
+	ctx = sc
 	m := &it.msg
 	switch {
 	case it.own:
