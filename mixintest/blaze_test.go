@@ -219,6 +219,13 @@ func TestBlazeCreateMessageAndReceipts(t *testing.T) {
 		rc["source"] != "ACKNOWLEDGE_MESSAGE_RECEIPT" || rc["conversation_id"] != "" || rc["updated_at"] == nil {
 		t.Fatalf("receipt %+v %s", f, f.Data)
 	}
+	// Every key iOS's BlazeMessageData requires is there.
+	for _, k := range []string{"conversation_id", "user_id", "message_id", "category", "data", "status", "created_at",
+		"updated_at", "source", "quote_message_id", "representative_id", "session_id"} {
+		if _, ok := rc[k]; !ok {
+			t.Errorf("receipt push without %q: %s", k, f.Data)
+		}
+	}
 	eventuallyT(t, "receipt retired once pushed", func() bool { return s.Pending(bot.ID) == 0 })
 }
 

@@ -216,9 +216,15 @@ func (s *Server) enqueueLocked(userID string, e *pendingEntry) {
 // pushFrame builds the blaze push for a pending entry.
 func pushFrame(e *pendingEntry, source string) frame {
 	if e.receipt != nil {
-		return frame{ID: uuid.NewString(), Action: sourceReceipt, Data: receiptView{
+		// A receipt has the keys of a full message view, empty where they
+		// do not apply: iOS decodes every push's data as BlazeMessageData,
+		// whose keys are all required strings (ios-app
+		// MixinServices/.../BlazeMessageData.swift), and Android notes
+		// that conversation_id is "" in these (android-app
+		// websocket/ChatWebSocket.kt handleReceiveMessage).
+		return frame{ID: uuid.NewString(), Action: sourceReceipt, Data: messageView{
 			Type: "message", MessageID: e.receipt.MessageID, Status: e.receipt.Status,
-			Source: sourceReceipt, UpdatedAt: e.receipt.UpdatedAt}}
+			Source: sourceReceipt, CreatedAt: e.receipt.UpdatedAt, UpdatedAt: e.receipt.UpdatedAt}}
 	}
 	return frame{ID: uuid.NewString(), Action: sourceCreate, Data: viewOf(e.msg, source)}
 }
