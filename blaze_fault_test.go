@@ -9,10 +9,8 @@ import (
 	"crypto/rand"
 	"encoding/json"
 	"errors"
-	"io"
 	"net"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -70,16 +68,6 @@ func testKeystore(t testing.TB) *mixin.Keystore {
 	ks, err := mixin.NewKeystore(uuid.NewString(), uuid.NewString(), key)
 	require.NoError(t, err)
 	return ks
-}
-
-// okREST answers every REST call with an empty success, echoing the id.
-func okREST(t testing.TB) *httptest.Server {
-	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("X-Request-Id", r.Header.Get("X-Request-Id"))
-		_, _ = io.WriteString(w, `{"data":[]}`)
-	}))
-	t.Cleanup(ts.Close)
-	return ts
 }
 
 // TestBlazeSurvivesHostileFrames runs the loop against a server that, on
