@@ -150,19 +150,9 @@ func (c *Client) UploadFile(ctx context.Context, r io.Reader, opts ...UploadOpti
 			o.applyUpload(&cfg)
 		}
 	}
-	size := cfg.size
-	if !cfg.sizeSet {
-		if size = readerSize(r); size < 0 {
-			return nil, &FieldError{Field: "size", Reason: "is unknown for this reader: pass WithSize"}
-		}
-	}
-	switch {
-	case size < 0:
-		return nil, &FieldError{Field: "size", Reason: "must not be negative, got " + strconv.FormatInt(size, 10)}
-	case size == 0:
-		return nil, &FieldError{Field: "size", Reason: "is zero: the API rejects empty attachments"}
-	case size > c.cfg.maxAttachment:
-		return nil, &FieldError{Field: "size", Reason: strconv.FormatInt(size, 10) + " bytes is over the " + strconv.FormatInt(c.cfg.maxAttachment, 10) + "-byte limit"}
+	size, err := c.uploadSize(r, &cfg)
+	if err != nil {
+		return nil, err
 	}
 	att, err := c.CreateAttachment(ctx)
 	if err != nil {
@@ -179,25 +169,8 @@ func (c *Client) UploadFile(ctx context.Context, r io.Reader, opts ...UploadOpti
 		}
 		upload, length = enc, enc.length
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPut, att.UploadURL, upload)
-	if err != nil {
-		return nil, fmt.Errorf("mixin: upload: bad upload URL")
-	}
-	req.ContentLength = length
-	req.Header.Set("Content-Type", "application/octet-stream")
-	req.Header.Set("x-amz-acl", "public-read")
-	req.GetBody = nil // the stream cannot be replayed
-	resp, err := c.cfg.httpClient.Do(req)
-	if err != nil {
-		if ctx.Err() != nil {
-			return nil, fmt.Errorf("mixin: upload: %w", ctx.Err())
-		}
-		return nil, fmt.Errorf("mixin: upload: %w", stripURL(err))
-	}
-	defer resp.Body.Close()
-	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
-	if resp.StatusCode >= 300 {
-		return nil, &APIError{Status: resp.StatusCode, Code: resp.StatusCode, Description: "upload refused: " + http.StatusText(resp.StatusCode)}
+	if err := c.putUpload(ctx, att.UploadURL, upload, length); err != nil {
+		return nil, err
 	}
 	if body.sent != size {
 		return nil, &FieldError{Field: "file", Reason: "ended after " + strconv.FormatInt(body.sent, 10) + " of " + strconv.FormatInt(size, 10) + " bytes"}
@@ -206,17 +179,69 @@ func (c *Client) UploadFile(ctx context.Context, r io.Reader, opts ...UploadOpti
 	if enc != nil {
 		att.Key, att.Digest = enc.keyAndDigest()
 	}
-	att.MimeType = cfg.mimeType
-	if att.MimeType == "" {
-		att.MimeType = http.DetectContentType(head.b)
-	}
-	if cfgImg, format, err := image.DecodeConfig(bytes.NewReader(head.b)); err == nil {
-		att.Width, att.Height = cfgImg.Width, cfgImg.Height
-		if cfg.mimeType == "" {
-			att.MimeType = "image/" + format
+	att.describe(head.b, cfg.mimeType)
+	return att, nil
+}
+
+// uploadSize is the byte count to upload: [WithSize]'s, or the reader's own,
+// checked against the client's limit.
+func (c *Client) uploadSize(r io.Reader, cfg *uploadConfig) (int64, error) {
+	size := cfg.size
+	if !cfg.sizeSet {
+		if size = readerSize(r); size < 0 {
+			return 0, &FieldError{Field: "size", Reason: "is unknown for this reader: pass WithSize"}
 		}
 	}
-	return att, nil
+	switch {
+	case size < 0:
+		return 0, &FieldError{Field: "size", Reason: "must not be negative, got " + strconv.FormatInt(size, 10)}
+	case size == 0:
+		return 0, &FieldError{Field: "size", Reason: "is zero: the API rejects empty attachments"}
+	case size > c.cfg.maxAttachment:
+		return 0, &FieldError{Field: "size", Reason: strconv.FormatInt(size, 10) + " bytes is over the " + strconv.FormatInt(c.cfg.maxAttachment, 10) + "-byte limit"}
+	}
+	return size, nil
+}
+
+// putUpload streams body (length bytes) to a pre-signed upload URL, which
+// never appears in the error.
+func (c *Client) putUpload(ctx context.Context, uploadURL string, body io.Reader, length int64) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPut, uploadURL, body)
+	if err != nil {
+		return fmt.Errorf("mixin: upload: bad upload URL")
+	}
+	req.ContentLength = length
+	req.Header.Set("Content-Type", "application/octet-stream")
+	req.Header.Set("x-amz-acl", "public-read")
+	req.GetBody = nil // the stream cannot be replayed
+	resp, err := c.cfg.httpClient.Do(req)
+	if err != nil {
+		if ctx.Err() != nil {
+			return fmt.Errorf("mixin: upload: %w", ctx.Err())
+		}
+		return fmt.Errorf("mixin: upload: %w", stripURL(err))
+	}
+	defer resp.Body.Close()
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+	if resp.StatusCode >= 300 {
+		return &APIError{Status: resp.StatusCode, Code: resp.StatusCode, Description: "upload refused: " + http.StatusText(resp.StatusCode)}
+	}
+	return nil
+}
+
+// describe fills the content type (mimeType when given, else sniffed from
+// the file's head) and, for images, the dimensions.
+func (a *Attachment) describe(head []byte, mimeType string) {
+	a.MimeType = mimeType
+	if a.MimeType == "" {
+		a.MimeType = http.DetectContentType(head)
+	}
+	if cfgImg, format, err := image.DecodeConfig(bytes.NewReader(head)); err == nil {
+		a.Width, a.Height = cfgImg.Width, cfgImg.Height
+		if mimeType == "" {
+			a.MimeType = "image/" + format
+		}
+	}
 }
 
 // Download streams the file at an attachment's view URL into w and returns

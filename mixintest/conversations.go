@@ -284,30 +284,8 @@ func (s *Server) manageParticipantsLocked(actor *User, id, action string, reqs [
 		return nil, errForbidden
 	}
 	// Validate everything before changing anything.
-	for _, r := range reqs {
-		uid := normID(r.UserID)
-		if s.users[uid] == nil {
-			return nil, invalidField("participants", "unknown user "+r.UserID)
-		}
-		target := conv.participant(uid)
-		switch action {
-		case "ADD":
-		case "REMOVE":
-			if target != nil && target.Role == roleOwner {
-				return nil, errForbidden
-			}
-		case "ROLE":
-			role := strings.ToUpper(r.Role)
-			if role != "" && role != roleAdmin {
-				return nil, invalidField("role", "must be ADMIN or empty")
-			}
-			if target == nil {
-				return nil, invalidField("participants", "not a participant "+r.UserID)
-			}
-			if target.Role == roleOwner {
-				return nil, errForbidden
-			}
-		}
+	if err := s.checkParticipantsLocked(conv, action, reqs); err != nil {
+		return nil, err
 	}
 	now := s.now()
 	switch action {
@@ -346,6 +324,37 @@ func (s *Server) manageParticipantsLocked(actor *User, id, action string, reqs [
 		}
 	}
 	return conv, nil
+}
+
+// checkParticipantsLocked validates a whole participants request before
+// manageParticipantsLocked changes anything.
+func (s *Server) checkParticipantsLocked(conv *conversation, action string, reqs []participantRequest) *apiError {
+	for _, r := range reqs {
+		uid := normID(r.UserID)
+		if s.users[uid] == nil {
+			return invalidField("participants", "unknown user "+r.UserID)
+		}
+		target := conv.participant(uid)
+		switch action {
+		case "ADD":
+		case "REMOVE":
+			if target != nil && target.Role == roleOwner {
+				return errForbidden
+			}
+		case "ROLE":
+			role := strings.ToUpper(r.Role)
+			if role != "" && role != roleAdmin {
+				return invalidField("role", "must be ADMIN or empty")
+			}
+			if target == nil {
+				return invalidField("participants", "not a participant "+r.UserID)
+			}
+			if target.Role == roleOwner {
+				return errForbidden
+			}
+		}
+	}
+	return nil
 }
 
 func (c *conversation) removeParticipant(uid string) {
