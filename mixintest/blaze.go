@@ -82,23 +82,36 @@ func blazeUpgrader() websocket.Upgrader {
 // refuseWithErrorFrame upgrades a connection whose token failed only to
 // send it an ERROR frame with code 401 (see BlazeAuthErrorFrame).
 func (s *Server) refuseWithErrorFrame(w http.ResponseWriter, r *http.Request) {
+	ws, release := s.upgradeBlaze(w, r)
+	if ws == nil {
+		return
+	}
+	defer release()
+	s.sendAuthErrorFrame(ws)
+}
+
+// upgradeBlaze upgrades r to a websocket with the clock headers on the 101.
+// The connection counts in s.wg (Close waits for it) until release is
+// called. ws is nil, and the answer written, when the server is closed or
+// the upgrade failed.
+func (s *Server) upgradeBlaze(w http.ResponseWriter, r *http.Request) (ws *websocket.Conn, release func()) {
 	s.mu.Lock()
 	if s.closed {
 		s.mu.Unlock()
 		http.Error(w, "server closed", http.StatusServiceUnavailable)
-		return
+		return nil, nil
 	}
 	s.wg.Add(1)
 	s.mu.Unlock()
-	defer s.wg.Done()
 	up := blazeUpgrader()
 	upHeader := http.Header{}
 	s.setClockHeaders(upHeader)
 	ws, err := up.Upgrade(w, r, upHeader)
 	if err != nil {
-		return
+		s.wg.Done()
+		return nil, nil
 	}
-	s.sendAuthErrorFrame(ws)
+	return ws, s.wg.Done
 }
 
 // sendAuthErrorFrame sends an ERROR frame with code 401 and closes ws.
@@ -130,23 +143,11 @@ func (s *Server) serveBlaze(w http.ResponseWriter, r *http.Request) {
 		s.writeRaw(w, r, http.StatusUnauthorized, errUnauthorized)
 		return
 	}
-	s.mu.Lock()
-	if s.closed {
-		s.mu.Unlock()
-		http.Error(w, "server closed", http.StatusServiceUnavailable)
+	ws, release := s.upgradeBlaze(w, r)
+	if ws == nil {
 		return
 	}
-	s.wg.Add(1)
-	s.mu.Unlock()
-	defer s.wg.Done()
-
-	up := blazeUpgrader()
-	upHeader := http.Header{}
-	s.setClockHeaders(upHeader)
-	ws, err := up.Upgrade(w, r, upHeader)
-	if err != nil {
-		return
-	}
+	defer release()
 	c := &blazeConn{s: s, user: user, ws: ws, wake: make(chan struct{}, 1), done: make(chan struct{})}
 	if f.BlazeErrorFrame {
 		s.sendAuthErrorFrame(ws)

@@ -75,11 +75,19 @@ func (ci *circle) itemView(it *circleItem) circleItemView {
 		UserID: it.userID, CreatedAt: it.createdAt}
 }
 
-func validCircleName(name string) *apiError {
-	if strings.TrimSpace(name) == "" || utf8.RuneCountInString(name) > maxCircleNameRunes {
-		return invalidField("name", "required, at most 128 characters")
+// decodeCircleName reads and checks the {name} body of a circle create or
+// update.
+func decodeCircleName(c *call) (string, *apiError) {
+	var req struct {
+		Name string `json:"name"`
 	}
-	return nil
+	if err := c.decode(&req); err != nil {
+		return "", err
+	}
+	if strings.TrimSpace(req.Name) == "" || utf8.RuneCountInString(req.Name) > maxCircleNameRunes {
+		return "", invalidField("name", "required, at most 128 characters")
+	}
+	return req.Name, nil
 }
 
 // ownCircleLocked finds a circle of actor.
@@ -129,13 +137,8 @@ func (s *Server) getCircle(c *call) (any, *apiError) {
 }
 
 func (s *Server) createCircle(c *call) (any, *apiError) {
-	var req struct {
-		Name string `json:"name"`
-	}
-	if err := c.decode(&req); err != nil {
-		return nil, err
-	}
-	if err := validCircleName(req.Name); err != nil {
+	name, err := decodeCircleName(c)
+	if err != nil {
 		return nil, err
 	}
 	s.mu.Lock()
@@ -146,19 +149,14 @@ func (s *Server) createCircle(c *call) (any, *apiError) {
 	if s.social.circles == nil {
 		s.social.circles = make(map[string]*circle)
 	}
-	ci := &circle{id: uuid.NewString(), ownerID: c.user.ID, name: req.Name, createdAt: s.now()}
+	ci := &circle{id: uuid.NewString(), ownerID: c.user.ID, name: name, createdAt: s.now()}
 	s.social.circles[ci.id] = ci
 	return ci.view(), nil
 }
 
 func (s *Server) updateCircle(c *call) (any, *apiError) {
-	var req struct {
-		Name string `json:"name"`
-	}
-	if err := c.decode(&req); err != nil {
-		return nil, err
-	}
-	if err := validCircleName(req.Name); err != nil {
+	name, err := decodeCircleName(c)
+	if err != nil {
 		return nil, err
 	}
 	s.mu.Lock()
@@ -167,7 +165,7 @@ func (s *Server) updateCircle(c *call) (any, *apiError) {
 	if err != nil {
 		return nil, err
 	}
-	ci.name = req.Name
+	ci.name = name
 	return ci.view(), nil
 }
 
@@ -265,12 +263,7 @@ func (s *Server) applyCircleLocked(actor *User, ci *circle, convID, action strin
 			}
 		}
 	}
-	idx := -1
-	for i, it := range ci.items {
-		if it.conversationID == conv.id {
-			idx = i
-		}
-	}
+	idx := slices.IndexFunc(ci.items, func(it *circleItem) bool { return it.conversationID == conv.id })
 	switch strings.ToUpper(action) {
 	case "ADD":
 		if idx >= 0 {
@@ -279,12 +272,7 @@ func (s *Server) applyCircleLocked(actor *User, ci *circle, convID, action strin
 		if userID != "" && s.contactCircleCountLocked(actor, userID) >= maxCirclesPerContact {
 			return nil, errTooManyCircles
 		}
-		it := &circleItem{conversationID: conv.id, userID: userID, createdAt: s.now()}
-		if n := len(ci.items); n > 0 && !it.createdAt.After(ci.items[n-1].createdAt) {
-			it.createdAt = ci.items[n-1].createdAt.Add(time.Microsecond) // keeps offset paging exact
-		}
-		ci.items = append(ci.items, it)
-		return it, nil
+		return ci.add(conv.id, userID, s.now()), nil
 	case "REMOVE":
 		if idx >= 0 {
 			ci.items = append(ci.items[:idx], ci.items[idx+1:]...)
@@ -292,6 +280,37 @@ func (s *Server) applyCircleLocked(actor *User, ci *circle, convID, action strin
 		return nil, nil
 	}
 	return nil, invalidField("action", "must be ADD or REMOVE")
+}
+
+// add files a conversation in ci at now, or just after its last item: the
+// items' created_at strictly increase, which keeps offset paging exact.
+func (ci *circle) add(convID, userID string, now time.Time) *circleItem {
+	it := &circleItem{conversationID: convID, userID: userID, createdAt: now}
+	if n := len(ci.items); n > 0 && !it.createdAt.After(ci.items[n-1].createdAt) {
+		it.createdAt = ci.items[n-1].createdAt.Add(time.Microsecond)
+	}
+	ci.items = append(ci.items, it)
+	return it
+}
+
+// requestedCirclesLocked resolves the circle of each request (one of
+// actor's) and checks its action, before anything changes.
+func (s *Server) requestedCirclesLocked(reqs []circleConversationRequest, actor *User) ([]*circle, *apiError) {
+	circles := make([]*circle, len(reqs))
+	for i, r := range reqs {
+		if r.CircleID == "" {
+			return nil, invalidField("circle_id", "required")
+		}
+		ci, err := s.ownCircleLocked(r.CircleID, actor)
+		if err != nil {
+			return nil, err
+		}
+		if a := strings.ToUpper(r.Action); a != "ADD" && a != "REMOVE" {
+			return nil, invalidField("action", "must be ADD or REMOVE")
+		}
+		circles[i] = ci
+	}
+	return circles, nil
 }
 
 func (s *Server) contactCircleCountLocked(actor *User, userID string) int {
@@ -354,19 +373,9 @@ func (s *Server) postConversationCircles(c *call) (any, *apiError) {
 	if _, _, err := s.memberConvLocked(convID, c.user); err != nil {
 		return nil, err
 	}
-	circles := make([]*circle, len(reqs))
-	for i, r := range reqs {
-		if r.CircleID == "" {
-			return nil, invalidField("circle_id", "required")
-		}
-		ci, err := s.ownCircleLocked(r.CircleID, c.user)
-		if err != nil {
-			return nil, err
-		}
-		if a := strings.ToUpper(r.Action); a != "ADD" && a != "REMOVE" {
-			return nil, invalidField("action", "must be ADD or REMOVE")
-		}
-		circles[i] = ci
+	circles, err := s.requestedCirclesLocked(reqs, c.user)
+	if err != nil {
+		return nil, err
 	}
 	for i, r := range reqs {
 		if _, err := s.applyCircleLocked(c.user, circles[i], convID, r.Action); err != nil {
@@ -411,19 +420,9 @@ func (s *Server) postUserCircles(c *call) (any, *apiError) {
 	if other.ID == c.user.ID {
 		return nil, invalidField("user_id", "cannot be yourself")
 	}
-	circles := make([]*circle, len(reqs))
-	for i, r := range reqs {
-		if r.CircleID == "" {
-			return nil, invalidField("circle_id", "required")
-		}
-		ci, err := s.ownCircleLocked(r.CircleID, c.user)
-		if err != nil {
-			return nil, err
-		}
-		if a := strings.ToUpper(r.Action); a != "ADD" && a != "REMOVE" {
-			return nil, invalidField("action", "must be ADD or REMOVE")
-		}
-		circles[i] = ci
+	circles, err := s.requestedCirclesLocked(reqs, c.user)
+	if err != nil {
+		return nil, err
 	}
 	convID := uniqueConversationID(c.user.ID, other.ID)
 	for i, r := range reqs {
@@ -436,11 +435,7 @@ func (s *Server) postUserCircles(c *call) (any, *apiError) {
 			if s.contactCircleCountLocked(c.user, other.ID) >= maxCirclesPerContact {
 				return nil, errTooManyCircles
 			}
-			it := &circleItem{conversationID: convID, userID: other.ID, createdAt: s.now()}
-			if n := len(ci.items); n > 0 && !it.createdAt.After(ci.items[n-1].createdAt) {
-				it.createdAt = ci.items[n-1].createdAt.Add(time.Microsecond)
-			}
-			ci.items = append(ci.items, it)
+			ci.add(convID, other.ID, s.now())
 		}
 	}
 	out := []circleItemView{}
