@@ -155,9 +155,7 @@ func (c *Client) sendOverBlaze(ctx context.Context, m MessageRequest) (*Message,
 	if _, err := s.request(ctx, actionCreate, m); err != nil {
 		return nil, err
 	}
-	return &Message{Type: "message", ConversationID: m.ConversationID, UserID: c.ks.AppID, SessionID: c.ks.SessionID,
-		MessageID: m.MessageID, Category: m.Category, DataBase64: m.DataBase64, QuoteMessageID: m.QuoteMessageID,
-		RepresentativeID: m.RepresentativeID, Silent: m.Silent, Status: "SENT", CreatedAt: time.Now().UTC()}, nil
+	return c.sentView(&m, time.Now().UTC()), nil
 }
 
 // sendAcksOverBlaze sends acknowledgements as one ACKNOWLEDGE_MESSAGE_RECEIPTS

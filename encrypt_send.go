@@ -49,18 +49,13 @@ func (c *Client) checkEncryption(m *MessageRequest, prefix string, index int) er
 	return nil
 }
 
-// encryptedMessageBody is one message of POST /encrypted_messages
-// (bot-api-go-client message.go encryptedMessageRequest; fox-one messages.go
-// MessageRequest with checksum and recipient_sessions).
+// encryptedMessageBody is one message of POST /encrypted_messages: the
+// fields of POST /messages, with the ENCRYPTED_* category and the envelope
+// as data, plus the checksum and the recipient sessions (bot-api-go-client
+// message.go encryptedMessageRequest; fox-one messages.go MessageRequest
+// with checksum and recipient_sessions).
 type encryptedMessageBody struct {
-	ConversationID    string             `json:"conversation_id"`
-	RecipientID       string             `json:"recipient_id,omitempty"`
-	MessageID         string             `json:"message_id"`
-	Category          Category           `json:"category"`
-	DataBase64        string             `json:"data_base64"`
-	RepresentativeID  string             `json:"representative_id,omitempty"`
-	QuoteMessageID    string             `json:"quote_message_id,omitempty"`
-	Silent            bool               `json:"silent,omitempty"`
+	MessageRequest
 	Checksum          string             `json:"checksum"`
 	RecipientSessions []recipientSession `json:"recipient_sessions"`
 }
@@ -162,12 +157,9 @@ func (c *Client) encryptBody(k *e2eKey, info *ConversationInfo, m MessageRequest
 	if err != nil {
 		return encryptedMessageBody{}, err
 	}
-	body := encryptedMessageBody{
-		ConversationID: m.ConversationID, RecipientID: m.RecipientID, MessageID: m.MessageID,
-		Category: Category(encryptedPrefix + string(m.Category)[len(plainPrefix):]), DataBase64: EncodeBase64Data(env),
-		RepresentativeID: m.RepresentativeID, QuoteMessageID: m.QuoteMessageID, Silent: m.Silent,
-		RecipientSessions: make([]recipientSession, len(peers)),
-	}
+	body := encryptedMessageBody{MessageRequest: m, RecipientSessions: make([]recipientSession, len(peers))}
+	body.Category = Category(encryptedPrefix + string(m.Category)[len(plainPrefix):])
+	body.DataBase64 = EncodeBase64Data(env)
 	ids := make([]string, len(peers))
 	for i, p := range peers {
 		ids[i] = p.sessionID
@@ -246,9 +238,8 @@ func (c *Client) refreshSessions(conversationID string, failed []EncryptedMessag
 // encryptedView is the accepted message as the caller sent it: the plain
 // category and data, marked Encrypted.
 func (c *Client) encryptedView(ctx context.Context, m MessageRequest) *Message {
-	view := &Message{Type: "message", ConversationID: m.ConversationID, UserID: c.ks.AppID, SessionID: c.ks.SessionID,
-		MessageID: m.MessageID, Category: m.Category, DataBase64: m.DataBase64, QuoteMessageID: m.QuoteMessageID,
-		RepresentativeID: m.RepresentativeID, Silent: m.Silent, Status: "SENT", Encrypted: true, CreatedAt: time.Now().UTC()}
+	view := c.sentView(&m, time.Now().UTC())
+	view.Encrypted = true
 	c.recordSent(ctx, view)
 	return view
 }

@@ -344,13 +344,21 @@ func (c *Client) postMessage(ctx context.Context, m MessageRequest) (*Message, e
 	}
 	if view.MessageID == "" {
 		// Some deployments answer a send with an empty object.
-		view = Message{Type: "message", ConversationID: m.ConversationID, UserID: c.ks.AppID, MessageID: m.MessageID, Category: m.Category, DataBase64: m.DataBase64, CreatedAt: time.Now().UTC()}
+		view = *c.sentView(&m, time.Now().UTC())
 	}
 	if view.ConversationID == "" {
 		view.ConversationID = m.ConversationID
 	}
 	c.recordSent(ctx, &view)
 	return &view, nil
+}
+
+// sentView is the message the API accepted for m, when the answer does not
+// show it (the answer was empty, or it went over blaze or encrypted).
+func (c *Client) sentView(m *MessageRequest, now time.Time) *Message {
+	return &Message{Type: "message", ConversationID: m.ConversationID, UserID: c.ks.AppID, SessionID: c.ks.SessionID,
+		MessageID: m.MessageID, Category: m.Category, DataBase64: m.DataBase64, QuoteMessageID: m.QuoteMessageID,
+		RepresentativeID: m.RepresentativeID, Silent: m.Silent, Status: StatusSent, CreatedAt: now}
 }
 
 // recordSent hands accepted messages to the [WithSentHook] hook.
@@ -414,9 +422,8 @@ func (c *Client) SendMessages(ctx context.Context, msgs []MessageRequest) error 
 		if c.cfg.sentHook != nil {
 			now := time.Now().UTC()
 			views := make([]*Message, 0, n)
-			for _, m := range msgs[sent : sent+n] {
-				views = append(views, &Message{Type: "message", ConversationID: m.ConversationID, UserID: c.ks.AppID, MessageID: m.MessageID,
-					Category: m.Category, DataBase64: m.DataBase64, CreatedAt: now})
+			for i := range msgs[sent : sent+n] {
+				views = append(views, c.sentView(&msgs[sent+i], now))
 			}
 			c.recordSent(ctx, views...)
 		}
