@@ -102,17 +102,24 @@ func (a *acker) run(ctx context.Context, stop <-chan struct{}) {
 		failures++
 		a.log.LogAttrs(ctx, slog.LevelWarn, "mixin: blaze: acknowledgements not sent, will retry",
 			slog.Int("queued", a.pending()), slog.String("error", err.Error()))
-		wait := time.NewTimer(Retry{Min: a.interval, Max: 10 * time.Second}.wait(failures))
-		select {
-		case <-wait.C:
-		case <-stop:
-			wait.Stop()
-			return
-		case <-ctx.Done():
-			wait.Stop()
+		if !pause(ctx, stop, Retry{Min: a.interval, Max: 10 * time.Second}.wait(failures)) {
 			return
 		}
 	}
+}
+
+// pause waits d and reports true, or false as soon as stop closes or ctx
+// ends: the retry wait of the loop's background workers.
+func pause(ctx context.Context, stop <-chan struct{}, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-stop:
+	case <-ctx.Done():
+	}
+	return false
 }
 
 // flushMode says how much of the queue a flush sends.
