@@ -62,47 +62,80 @@ func foreignTypes(f *ast.File, expr ast.Node) []string {
 	return out
 }
 
+// eachExported calls fn with every exported function, method, type (its
+// exported fields only), variable and constant of f, and the node that is
+// its API: a signature, a type, a value.
+func eachExported(f *ast.File, fn func(name string, n ast.Node)) {
+	check := func(name string, n ast.Node) {
+		if n != nil {
+			fn(name, n)
+		}
+	}
+	for _, d := range f.Decls {
+		switch d := d.(type) {
+		case *ast.FuncDecl:
+			if !d.Name.IsExported() || (d.Recv != nil && !exportedRecv(d.Recv)) {
+				continue
+			}
+			check(d.Name.Name, d.Type)
+		case *ast.GenDecl:
+			for _, sp := range d.Specs {
+				switch sp := sp.(type) {
+				case *ast.TypeSpec:
+					if sp.Name.IsExported() {
+						check(sp.Name.Name, exportedParts(sp.Type))
+					}
+				case *ast.ValueSpec:
+					for _, n := range sp.Names {
+						if n.IsExported() {
+							check(n.Name, sp.Type)
+							for _, v := range sp.Values {
+								check(n.Name, v)
+							}
+						}
+					}
+				}
+			}
+		}
+	}
+}
+
 // The public API (exported functions, methods, types, fields, variables
 // and constants) names no third-party type: resty, gorilla/websocket,
 // golang-jwt and google/uuid stay implementation details (issue 12).
 func TestPublicAPINamesNoThirdPartyType(t *testing.T) {
 	for _, dir := range []string{".", "mixintest"} {
 		for _, f := range publicAPI(t, dir) {
-			check := func(name string, n ast.Node) {
-				if n == nil {
-					return
-				}
+			eachExported(f, func(name string, n ast.Node) {
 				for _, ft := range foreignTypes(f, n) {
 					t.Errorf("%s: %s exposes %s", dir, name, ft)
 				}
-			}
-			for _, d := range f.Decls {
-				switch d := d.(type) {
-				case *ast.FuncDecl:
-					if !d.Name.IsExported() || (d.Recv != nil && !exportedRecv(d.Recv)) {
-						continue
-					}
-					check(d.Name.Name, d.Type)
-				case *ast.GenDecl:
-					for _, sp := range d.Specs {
-						switch sp := sp.(type) {
-						case *ast.TypeSpec:
-							if sp.Name.IsExported() {
-								check(sp.Name.Name, exportedParts(sp.Type))
-							}
-						case *ast.ValueSpec:
-							for _, n := range sp.Names {
-								if n.IsExported() {
-									check(n.Name, sp.Type)
-									for _, v := range sp.Values {
-										check(n.Name, v)
-									}
-								}
-							}
+			})
+		}
+	}
+}
+
+// No exported signature, field or type of the root package is any (or
+// interface{}): payloads are the sealed Payload interface and unknown ones
+// a RawPayload of bytes (issue 12). mixintest follows the same rule.
+func TestPublicAPIHasNoAny(t *testing.T) {
+	for _, dir := range []string{".", "mixintest"} {
+		for _, f := range publicAPI(t, dir) {
+			eachExported(f, func(name string, n ast.Node) {
+				ast.Inspect(n, func(n ast.Node) bool {
+					switch n := n.(type) {
+					case *ast.Ident:
+						if n.Name == "any" {
+							t.Errorf("%s: %s has any in its API", dir, name)
+						}
+					case *ast.InterfaceType:
+						if len(n.Methods.List) == 0 {
+							t.Errorf("%s: %s has interface{} in its API", dir, name)
 						}
 					}
-				}
-			}
+					return true
+				})
+			})
 		}
 	}
 }
