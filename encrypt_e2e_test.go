@@ -67,7 +67,7 @@ func TestEncryptedSendToUser(t *testing.T) {
 	assert.NotContains(t, string(in[0].Data), "noon")
 	category, plain, err := alice.Decrypt(in[0])
 	require.NoError(t, err)
-	assert.Equal(t, "PLAIN_TEXT", category)
+	assert.Equal(t, mixin.CategoryPlainText, category)
 	assert.Equal(t, "meet at noon", string(plain))
 
 	posts := encryptedPosts(t, s)

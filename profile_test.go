@@ -90,14 +90,14 @@ func TestUpdatePreferences(t *testing.T) {
 	me, err := c.UpdatePreferences(ctx, mixin.PreferencesUpdate{ReceiveMessageSource: mixin.SourceContacts,
 		AcceptSearchSource: mixin.SourceNobody, FiatCurrency: "EUR", TransferNotificationThreshold: &threshold})
 	require.NoError(t, err)
-	assert.Equal(t, "CONTACTS", me.ReceiveMessageSource)
-	assert.Equal(t, "NOBODY", me.AcceptSearchSource)
-	assert.Equal(t, "EVERYBODY", me.AcceptConversationSource, "an unset preference is left as it is")
+	assert.Equal(t, mixin.SourceContacts, me.ReceiveMessageSource)
+	assert.Equal(t, mixin.SourceNobody, me.AcceptSearchSource)
+	assert.Equal(t, mixin.SourceEverybody, me.AcceptConversationSource, "an unset preference is left as it is")
 	assert.Equal(t, "EUR", me.FiatCurrency)
 	assert.Equal(t, 5.5, me.TransferNotificationThreshold)
 	again, err := c.Me(ctx)
 	require.NoError(t, err)
-	assert.Equal(t, "CONTACTS", again.ReceiveMessageSource)
+	assert.Equal(t, mixin.SourceContacts, again.ReceiveMessageSource)
 
 	// CONTACTS: strangers cannot message the bot; friends can.
 	_, err = alice.SendText(ctx, s.Bot().ID, "hi")

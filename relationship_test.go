@@ -89,7 +89,7 @@ func TestBlockedUserCannotMessage(t *testing.T) {
 	require.NoError(t, alice.Unblock(ctx, s.Bot().ID))
 
 	// Contacts only: the bot needs to be Alice's friend.
-	require.NoError(t, alice.AcceptMessagesFrom("CONTACTS"))
+	require.NoError(t, alice.AcceptMessagesFrom(mixin.SourceContacts))
 	_, err = c.SendText(ctx, mixin.ToUser(alice.ID), "stranger")
 	assert.True(t, mixin.IsForbidden(err), "%v", err)
 	require.NoError(t, alice.AddFriend(ctx, s.Bot().ID))

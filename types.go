@@ -99,24 +99,24 @@ type User struct {
 	IsDeactivated  bool      `json:"is_deactivated,omitempty"`
 	App            *App      `json:"app,omitempty"`
 
-	SessionID                     string  `json:"session_id,omitempty"`
-	CodeID                        string  `json:"code_id,omitempty"`
-	CodeURL                       string  `json:"code_url,omitempty"`
-	DeviceStatus                  string  `json:"device_status,omitempty"`
-	HasPin                        bool    `json:"has_pin,omitempty"`
-	HasSafe                       bool    `json:"has_safe,omitempty"`
-	HasEmergencyContact           bool    `json:"has_emergency_contact,omitempty"`
-	ReceiveMessageSource          string  `json:"receive_message_source,omitempty"`
-	AcceptConversationSource      string  `json:"accept_conversation_source,omitempty"`
-	AcceptSearchSource            string  `json:"accept_search_source,omitempty"`
-	FiatCurrency                  string  `json:"fiat_currency,omitempty"`
-	TransferNotificationThreshold float64 `json:"transfer_notification_threshold,omitempty"`
-	TransferConfirmationThreshold float64 `json:"transfer_confirmation_threshold,omitempty"`
-	PinToken                      string  `json:"pin_token,omitempty"`
-	PinTokenBase64                string  `json:"pin_token_base64,omitempty"`
-	TipKeyBase64                  string  `json:"tip_key_base64,omitempty"`
-	TipCounter                    int64   `json:"tip_counter,omitempty"`
-	SpendPublicKey                string  `json:"spend_public_key,omitempty"`
+	SessionID                     string        `json:"session_id,omitempty"`
+	CodeID                        string        `json:"code_id,omitempty"`
+	CodeURL                       string        `json:"code_url,omitempty"`
+	DeviceStatus                  string        `json:"device_status,omitempty"`
+	HasPin                        bool          `json:"has_pin,omitempty"`
+	HasSafe                       bool          `json:"has_safe,omitempty"`
+	HasEmergencyContact           bool          `json:"has_emergency_contact,omitempty"`
+	ReceiveMessageSource          MessageSource `json:"receive_message_source,omitempty"`
+	AcceptConversationSource      MessageSource `json:"accept_conversation_source,omitempty"`
+	AcceptSearchSource            MessageSource `json:"accept_search_source,omitempty"`
+	FiatCurrency                  string        `json:"fiat_currency,omitempty"`
+	TransferNotificationThreshold float64       `json:"transfer_notification_threshold,omitempty"`
+	TransferConfirmationThreshold float64       `json:"transfer_confirmation_threshold,omitempty"`
+	PinToken                      string        `json:"pin_token,omitempty"`
+	PinTokenBase64                string        `json:"pin_token_base64,omitempty"`
+	TipKeyBase64                  string        `json:"tip_key_base64,omitempty"`
+	TipCounter                    int64         `json:"tip_counter,omitempty"`
+	SpendPublicKey                string        `json:"spend_public_key,omitempty"`
 }
 
 // User relationships.

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"net/http"
 	"strings"
+
+	"github.com/gomixin/mixin"
 )
 
 // Admin routes that act as a simulated user on relationships and groups,
@@ -120,47 +122,47 @@ func (s *Server) adminExit(w http.ResponseWriter, r *http.Request) {
 // REMOVE, BLOCK or UNBLOCK another user, with the rules of POST
 // /relationships. A user who blocks the bot makes the bot's messages to
 // them fail with 403, and the other way round.
-func (u *User) UpdateRelationship(ctx context.Context, otherID, action, alias string) error {
+func (u *User) UpdateRelationship(ctx context.Context, otherID string, action mixin.RelationshipAction, alias string) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
 	s := u.s
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	_, err := s.updateRelationshipLocked(u, relationshipRequest{UserID: otherID, Action: action, FullName: alias})
+	_, err := s.updateRelationshipLocked(u, relationshipRequest{UserID: otherID, Action: string(action), FullName: alias})
 	return wrap(err)
 }
 
 // AddFriend adds another user to u's contacts.
 func (u *User) AddFriend(ctx context.Context, otherID string) error {
-	return u.UpdateRelationship(ctx, otherID, "ADD", "")
+	return u.UpdateRelationship(ctx, otherID, mixin.RelationshipAdd, "")
 }
 
 // RemoveFriend removes another user from u's contacts.
 func (u *User) RemoveFriend(ctx context.Context, otherID string) error {
-	return u.UpdateRelationship(ctx, otherID, "REMOVE", "")
+	return u.UpdateRelationship(ctx, otherID, mixin.RelationshipRemove, "")
 }
 
 // Block blocks another user: their messages to u fail with 403.
 func (u *User) Block(ctx context.Context, otherID string) error {
-	return u.UpdateRelationship(ctx, otherID, "BLOCK", "")
+	return u.UpdateRelationship(ctx, otherID, mixin.RelationshipBlock, "")
 }
 
 // Unblock lifts a block.
 func (u *User) Unblock(ctx context.Context, otherID string) error {
-	return u.UpdateRelationship(ctx, otherID, "UNBLOCK", "")
+	return u.UpdateRelationship(ctx, otherID, mixin.RelationshipUnblock, "")
 }
 
 // AcceptMessagesFrom sets who may message u in a contact conversation:
-// "EVERYBODY" (the default) or "CONTACTS" (only users u added), as POST
-// /me/preferences receive_message_source does.
-func (u *User) AcceptMessagesFrom(source string) error {
+// [mixin.SourceEverybody] (the default) or [mixin.SourceContacts] (only users
+// u added), as POST /me/preferences receive_message_source does.
+func (u *User) AcceptMessagesFrom(source mixin.MessageSource) error {
 	if source != sourceEverybody && source != sourceContacts {
 		return wrap(invalidField("receive_message_source", "must be EVERYBODY or CONTACTS"))
 	}
 	s := u.s
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.social.profileOf(u.ID).receiveMessage = source
+	s.social.profileOf(u.ID).receiveMessage = string(source)
 	return nil
 }

@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/gomixin/mixin"
 	"github.com/google/uuid"
 )
 
@@ -141,7 +142,7 @@ func (u *User) SessionIDs() []string {
 // it is addressed to and returns the PLAIN_* category and the payload. Every
 // session of the user must be able to read it, as every device of a real
 // user shows it.
-func (u *User) Decrypt(m Message) (string, []byte, error) {
+func (u *User) Decrypt(m Message) (mixin.Category, []byte, error) {
 	if !strings.HasPrefix(string(m.Category), encryptedPrefix) {
 		return "", nil, errors.New("mixintest: " + string(m.Category) + " is not an encrypted category")
 	}
@@ -153,7 +154,7 @@ func (u *User) Decrypt(m Message) (string, []byte, error) {
 	if err != nil {
 		return "", nil, err
 	}
-	return plainPrefix + strings.TrimPrefix(string(m.Category), encryptedPrefix), plain, nil
+	return mixin.Category(plainPrefix + strings.TrimPrefix(string(m.Category), encryptedPrefix)), plain, nil
 }
 
 // decryptAll opens data with every session and requires one plaintext.
