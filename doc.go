@@ -21,7 +21,8 @@
 // Every request is signed with a fresh short-lived token (EdDSA, or RS512 for
 // legacy RSA sessions); see [WithTokenLifetime]. A [Keystore] never prints its
 // private key, through fmt, slog or errors. Options such as [WithBaseURL],
-// [WithHTTPClient], [WithTimeout] and [WithRetry] are checked by [NewClient];
+// [WithHTTPClient], [WithTimeout] and [WithRetry] (one [Retry] shape for REST
+// calls, handler retries and reconnects) are checked by [NewClient];
 // the defaults are meant for production (timeouts set, bounded retries, no
 // logging).
 //
@@ -37,6 +38,20 @@
 // [Client.ExitConversation], [Client.MuteConversation] and
 // [Client.DisappearConversation].
 //
+// # Users, contacts and circles
+//
+// [Client.Me], [Client.ReadUser], [Client.ReadUsers], [Client.SearchUser]
+// and [Client.FetchSessions] read users; [Client.UpdateRelationship] (or
+// [Client.AddFriend], [Client.RemoveFriend], [Client.BlockUser],
+// [Client.UnblockUser]), [Client.Friends] and [Client.BlockingUsers] manage
+// the bot's contacts; [Client.UpdateProfile] and [Client.UpdatePreferences]
+// change its profile and who may reach it ([MessageSource]). Circles group
+// conversations: [Client.CreateCircle], [Client.Circles],
+// [Client.UpdateCircleConversations], [Client.AddUserToCircle] and their
+// siblings. [Client.ReadCode] resolves an invite or user code, and
+// [Client.ReadMessageStatuses] replays the receipts missed while no blaze
+// connection was open.
+//
 // # Messages
 //
 // A [Target] says where a message goes: [ToUser], [ToConversation], or
@@ -47,7 +62,9 @@
 // [Client.SendLocation], [Client.SendLive], [Client.SendTranscript],
 // [Client.SendAppCard], [Client.SendAppButtons], [Client.SendRecall] and
 // [Client.PinMessages]. [SendOption] values quote a message ([WithQuote]),
-// send silently ([WithSilent]) or fix the message id ([WithMessageID]).
+// send silently ([WithSilent]), on behalf of a user ([WithRepresentative]),
+// over the blaze socket ([OverBlaze]) or encrypted ([WithEncryption]), or fix
+// the message id ([WithMessageID]).
 // Payloads are validated before anything is sent, with the rules the
 // official apps apply when they show a message: width and height of images
 // and videos, a video's duration in milliseconds, a sticker by its id, a
@@ -79,7 +96,9 @@
 // # Attachments
 //
 // [Client.UploadFile] streams a file of up to [MaxAttachmentSize] to a new
-// attachment without buffering it, reporting progress through [WithProgress].
+// attachment without buffering it; its size comes from the reader (a file,
+// or a Len or Size method) or from [WithSize], and [WithProgress] reports
+// progress.
 // The returned [Attachment] knows its size, content type and, for images, its
 // dimensions, so [Attachment.ImagePayload], [Attachment.DataPayload] and
 // [Attachment.VideoPayload] give ready payloads. [Client.ShowAttachment],
