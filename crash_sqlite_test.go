@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gomixin/mixin"
 	"github.com/gomixin/mixin/mixintest"
 	"github.com/gomixin/mixin/store/sqlite"
 	"github.com/stretchr/testify/assert"
@@ -18,13 +19,23 @@ import (
 // for at least 6; more make the average per kill steadier).
 const crashKills = 12
 
+// crashWorkers is the child bot's pool. A kill can repeat only messages
+// whose handler finished and whose record was not committed yet: the loop
+// holds at most one per worker queued for the recorder plus one per worker
+// waiting to queue, so never more than 2×crashWorkers per kill, however
+// slow the machine.
+const crashWorkers = 4
+
 // TestCrashHandledOnce kills a bot child with SIGKILL 12 times while users
 // keep sending at about 500 messages a second, restarting it each time on
 // the same SQLite file; each kill comes at a random moment of live traffic,
 // after the restarted process caught up with the backlog of its downtime.
-// No message is lost, at most about one is handled twice per kill (one whose
-// handler finished just before its group of records committed), and with
-// the transactional handler no effect is duplicated.
+// No message is lost; a kill repeats only messages whose handler finished
+// before their group of records committed: never more than 2×crashWorkers
+// per kill, and on average at most one per kill at full speed (the average
+// is a figure of the loop's speed, so it is asserted without the race
+// detector, which slows the loop several times; .ci/run runs this test once
+// without it). With the transactional handler no effect is duplicated.
 func TestCrashHandledOnce(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs child processes")
@@ -88,29 +99,16 @@ func crashRun(t *testing.T, tx bool) {
 		require.Positive(t, log[id], "lost: %s", id)
 		dups += log[id] - 1
 	}
-	t.Logf("%d messages, %d kills, %d handler calls repeated (%.2f per kill)", len(sent), runs, dups, float64(dups)/float64(runs))
-	if dups > 0 {
-		// Where the repeats were first handled, in lines before each kill.
-		order := handledOrder(t, cfg.Log)
-		first := map[string]int{}
-		for i, id := range order {
-			if _, ok := first[id]; !ok {
-				first[id] = i
-			}
-		}
-		for i, id := range order {
-			if first[id] != i {
-				k := 0
-				for k < len(kills) && kills[k] <= first[id] {
-					k++
-				}
-				if k < len(kills) {
-					t.Logf("repeat of a message handled %d lines before kill %d", kills[k]-first[id], k+1)
-				}
-			}
-		}
+	perKill := repeatsPerKill(handledOrder(t, cfg.Log), kills)
+	t.Logf("%d messages, %d kills, %d handler calls repeated (%.2f per kill; by kill %v)", len(sent), runs, dups, float64(dups)/float64(runs), perKill)
+	for k, n := range perKill {
+		assert.LessOrEqual(t, n, 2*crashWorkers, "repeats after kill %d: more than the loop can hold handled and unrecorded", k+1)
 	}
-	assert.LessOrEqual(t, float64(dups)/float64(runs), 1.0, "duplicates per kill")
+	if mixin.RaceEnabled {
+		t.Log("the average per kill is asserted without -race (see the test's doc)")
+	} else {
+		assert.LessOrEqual(t, float64(dups)/float64(runs), 1.0, "duplicates per kill")
+	}
 	if !tx {
 		return
 	}
@@ -131,4 +129,27 @@ func crashRun(t *testing.T, tx bool) {
 		require.Equal(t, 1, effects[id], "effects of %s", id)
 	}
 	assert.Len(t, effects, len(sent))
+}
+
+// repeatsPerKill counts, for each kill, the repeated handler calls of
+// messages first handled before that kill (and after the one before):
+// kills[k] is the number of handler calls logged when kill k+1 came.
+func repeatsPerKill(order []string, kills []int) []int {
+	first := map[string]int{}
+	per := make([]int, len(kills))
+	for i, id := range order {
+		at, seen := first[id]
+		if !seen {
+			first[id] = i
+			continue
+		}
+		k := 0
+		for k < len(kills) && kills[k] <= at {
+			k++
+		}
+		if k < len(kills) {
+			per[k]++
+		}
+	}
+	return per
 }
