@@ -24,7 +24,7 @@ func (f HandlerFunc) HandleMessage(ctx context.Context, msg *Message) error { re
 // AckMode says what the loop acknowledges after a handler succeeds.
 type AckMode int
 
-// Acknowledgement modes of [RunBlaze]: READ (blue ticks, the default),
+// Acknowledgement modes of [Client.RunBlaze]: READ (blue ticks, the default),
 // DELIVERED (grey ticks) or none (the bot calls [Client.SendAcknowledgements]
 // itself; unacknowledged messages are pushed again on every reconnect).
 const (
