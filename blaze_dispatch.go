@@ -159,12 +159,17 @@ func (d *dispatcher) budgetLeft(l *lane, budget time.Duration) time.Duration {
 // charge adds a wait the reader spent on l to its budget. Once the budget
 // is spent and the lane is still full, the lane is shed for the rest of
 // the connection: its further messages are left to the server, which
-// pushes them again after a re-listing.
+// pushes them again after a re-listing. A lane that drained and was
+// dropped during the wait is not charged: it is kept for reuse by another
+// conversation, which must start with its whole budget.
 func (d *dispatcher) charge(l *lane, waited, budget time.Duration) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
+	if d.lanes[l.key] != l {
+		return
+	}
 	l.waited += waited
-	if l.waited >= budget && d.lanes[l.key] == l && l.len() >= d.perLane {
+	if l.waited >= budget && l.len() >= d.perLane {
 		l.shed = true
 		d.shedding = true
 	}
