@@ -290,10 +290,11 @@ func (p AudioPayload) media() (string, string, string) { return p.AttachmentID, 
 // before the end are not yet authenticated: on any error, discard them (write
 // into a temporary file and keep it only on success).
 func (c *Client) DownloadMedia(ctx context.Context, p MediaPayload, w io.Writer) (int64, error) {
-	if p == nil {
-		return 0, &FieldError{Field: "payload", Reason: "is nil"}
+	pl, err := derefPayload(p) // a nil, or a nil pointer: a *FieldError
+	if err != nil {
+		return 0, err
 	}
-	id, key, digest := p.media()
+	id, key, digest := pl.(MediaPayload).media()
 	if err := checkAttachmentKey(key, digest); err != nil {
 		return 0, err
 	}

@@ -124,3 +124,26 @@ func TestDownloadMediaRejectsTampering(t *testing.T) {
 	_, err = c.DownloadMedia(ctx, mixin.DataPayload{AttachmentID: plainID, Key: key}, &out)
 	require.ErrorIs(t, err, mixin.ErrInvalidInput, "a key without a digest")
 }
+
+// A nil payload, typed or not, is refused with a *FieldError, as a send
+// refuses one, before any request and without a panic.
+func TestDownloadMediaNilPayload(t *testing.T) {
+	s := mixintest.NewServer(t)
+	c := botClient(t, s)
+	for name, p := range map[string]mixin.MediaPayload{
+		"nil":               nil,
+		"nil *ImagePayload": (*mixin.ImagePayload)(nil),
+		"nil *AudioPayload": (*mixin.AudioPayload)(nil),
+		"nil *DataPayload":  (*mixin.DataPayload)(nil),
+		"nil *VideoPayload": (*mixin.VideoPayload)(nil),
+	} {
+		t.Run(name, func(t *testing.T) {
+			var out bytes.Buffer
+			require.NotPanics(t, func() {
+				_, err := c.DownloadMedia(context.Background(), p, &out)
+				require.ErrorIs(t, err, mixin.ErrInvalidInput)
+			})
+		})
+	}
+	assert.Empty(t, s.Requests())
+}
