@@ -74,16 +74,15 @@ type dispatcher struct {
 	perLane int // most messages one conversation may have waiting
 	total   int // most messages waiting or running in all
 
-	mu       sync.Mutex
-	cond     sync.Cond // workers wait here for a ready lane
-	lanes    map[string]*lane
-	ready    []*lane
-	readyAt  int
-	free     []*lane // emptied lanes, kept for reuse with their queues
-	count    int     // messages queued or running
-	stopped  bool    // workers take nothing more
-	shedding bool    // some lane was shed on this connection
-	seen     dedupe
+	mu      sync.Mutex
+	cond    sync.Cond // workers wait here for a ready lane
+	lanes   map[string]*lane
+	ready   []*lane
+	readyAt int
+	free    []*lane // emptied lanes, kept for reuse with their queues
+	count   int     // messages queued or running
+	stopped bool    // workers take nothing more
+	seen    dedupe
 }
 
 func newDispatcher(perLane, total, window int) *dispatcher {
@@ -171,7 +170,6 @@ func (d *dispatcher) charge(l *lane, waited, budget time.Duration) {
 	l.waited += waited
 	if l.waited >= budget && l.len() >= d.perLane {
 		l.shed = true
-		d.shedding = true
 	}
 }
 
@@ -199,7 +197,6 @@ func (d *dispatcher) dropLane(l *lane) {
 func (d *dispatcher) newConnection() {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	d.shedding = false
 	for _, l := range d.lanes {
 		l.shed, l.waited = false, 0
 		if !l.busy && l.len() == 0 {
