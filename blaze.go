@@ -104,8 +104,6 @@ type blazeRun struct {
 	live     atomic.Int32  // workers running
 	idle     chan struct{} // closed when the last worker ended
 
-	received atomic.Int64 // frames carrying a message or receipt
-
 	st     *storeRun // WithStore; nil without (see blaze_store.go)
 	parked parked    // messages the store says to handle later
 }

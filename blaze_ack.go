@@ -36,8 +36,6 @@ type acker struct {
 	drain chan struct{} // send everything now (the connection dropped)
 
 	requests atomic.Int64 // requests that succeeded
-	acked    atomic.Int64 // acknowledgements they carried
-	refused  atomic.Int64 // acknowledgements refused for good
 }
 
 func newAcker(interval time.Duration, limit int, log *slog.Logger) *acker {
@@ -174,13 +172,11 @@ func (a *acker) sendBatch(ctx context.Context, batch []ackEntry) (unsent []ackEn
 	switch {
 	case err == nil:
 		a.requests.Add(1)
-		a.acked.Add(int64(len(batch)))
 		a.settle(batch)
 		return nil, nil
 	case !ackRefused(err):
 		return batch, err
 	case len(batch) == 1:
-		a.refused.Add(1)
 		a.log.LogAttrs(ctx, slog.LevelError, "mixin: blaze: acknowledgement refused; giving it up",
 			slog.String("message_id", batch[0].req.MessageID), slog.String("status", string(batch[0].req.Status)),
 			slog.String("error", err.Error()))

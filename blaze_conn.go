@@ -238,7 +238,6 @@ func (r *blazeRun) route(ctx context.Context, cn *blazeConn, f *inFrame, it *ite
 	if it.receipt || it.lane == "" {
 		it.lane = m.MessageID
 	}
-	r.received.Add(1)
 	return r.admit(ctx, cn, it)
 }
 
