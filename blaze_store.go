@@ -113,13 +113,23 @@ func WithReplica(id string, lease time.Duration) BlazeOption {
 // txKey is the context key of a handler's transaction slot.
 type txKey struct{}
 
-// txSlot is the transaction of one handler attempt, begun on demand.
+// txSlot is the transaction of one handler attempt, begun on demand. A
+// handler may call Tx from several goroutines, and one it leaves running
+// may call it after the attempt ended: mu orders them, and done refuses a
+// transaction to an attempt that is over.
 type txSlot struct {
 	s   Store
 	ctx context.Context
-	tx  *sql.Tx
-	err error
+
+	mu   sync.Mutex
+	tx   *sql.Tx
+	err  error
+	done bool
 }
+
+// errAttemptOver is what Tx returns once the handler attempt it was asked
+// for has returned.
+var errAttemptOver = errors.New("mixin: Tx: the handler attempt this context belongs to has returned")
 
 // Tx returns the transaction of the message being handled, beginning it on
 // the first call (later calls in the same attempt return the same one). The
@@ -136,6 +146,11 @@ func Tx(ctx context.Context) (*sql.Tx, error) {
 	if slot == nil {
 		return nil, ErrNoStore
 	}
+	slot.mu.Lock()
+	defer slot.mu.Unlock()
+	if slot.done {
+		return nil, errAttemptOver
+	}
 	if slot.tx == nil && slot.err == nil {
 		slot.tx, slot.err = slot.s.BeginTx(slot.ctx)
 	}
@@ -150,7 +165,12 @@ func Tx(ctx context.Context) (*sql.Tx, error) {
 // the handler's transaction, which waits for it.
 func OpenTx(ctx context.Context) (Store, *sql.Tx, bool) {
 	slot, _ := ctx.Value(txKey{}).(*txSlot)
-	if slot == nil || slot.tx == nil {
+	if slot == nil {
+		return nil, nil, false
+	}
+	slot.mu.Lock()
+	defer slot.mu.Unlock()
+	if slot.tx == nil || slot.done {
 		return nil, nil, false
 	}
 	return slot.s, slot.tx, true
@@ -160,6 +180,9 @@ func OpenTx(ctx context.Context) (Store, *sql.Tx, bool) {
 // commits. recorded reports that the message needs no other record (it was
 // committed here, or by someone first).
 func (slot *txSlot) finish(id string, handlerErr error) (recorded bool, err error) {
+	slot.mu.Lock()
+	defer slot.mu.Unlock()
+	slot.done = true
 	if slot.tx == nil {
 		return false, handlerErr
 	}

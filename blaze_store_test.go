@@ -214,3 +214,56 @@ func TestStoreTxLosesToTheFirstCommit(t *testing.T) {
 	assert.Zero(t, n, "the loser's writes rolled back")
 	assert.Equal(t, int64(1), calls.Load(), "not retried")
 }
+
+// TestStoreTxFromSeveralGoroutines: goroutines of one handler share its
+// transaction (begun once, without a data race), and one left running
+// after the handler returned gets an error instead of a transaction that
+// is already committed.
+func TestStoreTxFromSeveralGoroutines(t *testing.T) {
+	s := mixintest.NewServer(t)
+	db := openStore(t)
+	c, err := s.Client()
+	require.NoError(t, err)
+	type result struct {
+		txs  []*sql.Tx
+		late error
+	}
+	got := make(chan result, 1)
+	late := make(chan context.Context, 1)
+	h := mixin.HandlerFunc(func(ctx context.Context, _ *mixin.Message) error {
+		var wg sync.WaitGroup
+		txs := make([]*sql.Tx, 4)
+		errs := make([]error, 4)
+		for i := range txs {
+			wg.Add(1)
+			go func() { defer wg.Done(); txs[i], errs[i] = mixin.Tx(ctx) }()
+		}
+		wg.Wait()
+		for _, err := range errs {
+			if err != nil {
+				return err
+			}
+		}
+		got <- result{txs: txs}
+		late <- ctx
+		return nil
+	})
+	alice := s.NewUser("Alice")
+	_, err = alice.SendText(ctxT(t), s.Bot().ID, "shared")
+	require.NoError(t, err)
+	stop := runBlaze(t, c, h, mixin.WithStore(db))
+	defer func() { require.NoError(t, stop()) }()
+	r := <-got
+	for _, tx := range r.txs {
+		require.NotNil(t, tx)
+		assert.Same(t, r.txs[0], tx, "one transaction per attempt")
+	}
+	ctx := <-late
+	eventually(t, "acknowledged", func() bool { return s.Pending(s.Bot().ID) == 0 })
+	tx, err := mixin.Tx(ctx)
+	if tx != nil {
+		_ = tx.Rollback() // a fresh transaction outside any attempt: don't hold the database
+	}
+	assert.Error(t, err, "the attempt is over: its transaction was committed")
+	assert.NotErrorIs(t, err, mixin.ErrNoStore)
+}

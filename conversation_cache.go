@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 )
@@ -66,7 +67,7 @@ func newConversationInfo(conv *Conversation, now time.Time) *ConversationInfo {
 		fetchedAt:    now,
 	}
 	for _, p := range conv.Participants {
-		info.roles[p.UserID] = p.Role
+		info.roles[strings.ToLower(p.UserID)] = p.Role
 	}
 	for _, s := range conv.ParticipantSessions {
 		info.sessions = append(info.sessions, newSessionPeer(s.UserID, s.SessionID, s.PublicKey))
@@ -89,15 +90,16 @@ func (i *ConversationInfo) CreatorID() string { return i.creatorID }
 // FetchedAt returns when the view was read from the API.
 func (i *ConversationInfo) FetchedAt() time.Time { return i.fetchedAt }
 
-// Role returns a participant's role and whether userID is a participant.
+// Role returns a participant's role and whether userID is a participant
+// (user ids compare case-insensitively, as UUIDs do).
 func (i *ConversationInfo) Role(userID string) (ParticipantRole, bool) {
-	r, ok := i.roles[userID]
+	r, ok := i.roles[strings.ToLower(userID)]
 	return r, ok
 }
 
 // IsAdmin reports whether userID is the owner or an admin.
 func (i *ConversationInfo) IsAdmin(userID string) bool {
-	r := i.roles[userID]
+	r := i.roles[strings.ToLower(userID)]
 	return r == RoleOwner || r == RoleAdmin
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"runtime"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -198,5 +199,16 @@ func TestWithConversationCacheValidates(t *testing.T) {
 	}
 	if cc := c.e2eInit().convs; cc.size != 3 || cc.maxAge != time.Second {
 		t.Fatalf("cache size %d, max age %v", cc.size, cc.maxAge)
+	}
+}
+
+func TestConversationInfoRolesIgnoreIDCase(t *testing.T) {
+	owner, member := "AB3C1F7E-0D5B-4B1E-9D3A-6F1E2C4B5A69", "0c4b9e6d-2f7a-4c8b-9e1d-3a5b7c9d1e2f"
+	info := newConversationInfo(cacheConv(NewUUID(), owner, member), time.Now())
+	if !info.IsAdmin(strings.ToLower(owner)) {
+		t.Fatal("the owner's id in lower case must find its role")
+	}
+	if r, ok := info.Role(strings.ToUpper(member)); !ok || r != RoleMember {
+		t.Fatalf("Role(upper-case member) = %q, %v", r, ok)
 	}
 }
