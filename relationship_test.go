@@ -31,8 +31,8 @@ func TestRelationships(t *testing.T) {
 	assert.Equal(t, alice.ID, friends[0].UserID, "oldest first")
 	assert.Equal(t, bob.ID, friends[1].UserID)
 	// One-sided: Alice did not add the bot.
-	assert.Equal(t, "STRANGER", s.Relationship(alice.ID, s.Bot().ID))
-	assert.Equal(t, "FRIEND", s.Relationship(s.Bot().ID, alice.ID))
+	assert.Equal(t, mixin.RelationshipStranger, s.Relationship(alice.ID, s.Bot().ID))
+	assert.Equal(t, mixin.RelationshipFriend, s.Relationship(s.Bot().ID, alice.ID))
 
 	u, err = c.RemoveFriend(ctx, bob.ID)
 	require.NoError(t, err)

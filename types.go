@@ -84,20 +84,20 @@ type ConversationCircle struct {
 // User is a Mixin user as the API shows it. [Client.Me] fills the fields
 // only the account itself sees (session, code, preferences, app).
 type User struct {
-	Type           string    `json:"type"`
-	UserID         string    `json:"user_id"`
-	IdentityNumber string    `json:"identity_number"`
-	Phone          string    `json:"phone"`
-	FullName       string    `json:"full_name"`
-	Biography      string    `json:"biography"`
-	AvatarURL      string    `json:"avatar_url"`
-	Relationship   string    `json:"relationship"`
-	MuteUntil      time.Time `json:"mute_until"`
-	CreatedAt      time.Time `json:"created_at"`
-	IsVerified     bool      `json:"is_verified"`
-	IsScam         bool      `json:"is_scam"`
-	IsDeactivated  bool      `json:"is_deactivated,omitempty"`
-	App            *App      `json:"app,omitempty"`
+	Type           string       `json:"type"`
+	UserID         string       `json:"user_id"`
+	IdentityNumber string       `json:"identity_number"`
+	Phone          string       `json:"phone"`
+	FullName       string       `json:"full_name"`
+	Biography      string       `json:"biography"`
+	AvatarURL      string       `json:"avatar_url"`
+	Relationship   Relationship `json:"relationship"`
+	MuteUntil      time.Time    `json:"mute_until"`
+	CreatedAt      time.Time    `json:"created_at"`
+	IsVerified     bool         `json:"is_verified"`
+	IsScam         bool         `json:"is_scam"`
+	IsDeactivated  bool         `json:"is_deactivated,omitempty"`
+	App            *App         `json:"app,omitempty"`
 
 	SessionID                     string        `json:"session_id,omitempty"`
 	CodeID                        string        `json:"code_id,omitempty"`
@@ -119,12 +119,16 @@ type User struct {
 	SpendPublicKey                string        `json:"spend_public_key,omitempty"`
 }
 
+// Relationship is how the bot stands to a user, as User.Relationship
+// reports it.
+type Relationship string
+
 // User relationships.
 const (
-	RelationshipMe       = "ME"
-	RelationshipFriend   = "FRIEND"
-	RelationshipStranger = "STRANGER"
-	RelationshipBlocking = "BLOCKING"
+	RelationshipMe       Relationship = "ME"
+	RelationshipFriend   Relationship = "FRIEND"
+	RelationshipStranger Relationship = "STRANGER"
+	RelationshipBlocking Relationship = "BLOCKING"
 )
 
 // App describes a bot's application.

@@ -7,6 +7,8 @@ import (
 	"image/jpeg"
 	"image/png"
 	"io"
+
+	"github.com/gomixin/mixin"
 	"net/http"
 	"strings"
 	"time"
@@ -164,15 +166,15 @@ func (s *Server) contactRefusalLocked(conv *conversation, sender *User, recipien
 }
 
 // Relationship returns what the user owner sees as other's relationship:
-// "FRIEND", "BLOCKING", "STRANGER" or "ME".
-func (s *Server) Relationship(ownerID, otherID string) string {
+// FRIEND, BLOCKING, STRANGER or ME.
+func (s *Server) Relationship(ownerID, otherID string) mixin.Relationship {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	owner, other := s.users[normID(ownerID)], s.users[normID(otherID)]
 	if owner == nil || other == nil {
 		return relStranger
 	}
-	return s.relationshipLocked(other, owner)
+	return mixin.Relationship(s.relationshipLocked(other, owner))
 }
 
 type relationshipRequest struct {
