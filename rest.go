@@ -9,6 +9,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"strconv"
 	"time"
 
@@ -41,6 +42,17 @@ type request struct {
 	// without data is still a success (the caller makes up the result).
 	optional bool
 	retry    retryMode
+	// shown, when set, stands for path in errors and logs: a path that
+	// carries personal data (a searched phone number) is not repeated.
+	shown string
+}
+
+// label is the path as errors and logs show it.
+func (r request) label() string {
+	if r.shown != "" {
+		return r.shown
+	}
+	return r.path
 }
 
 // envelope is the API's response wrapper.
@@ -73,7 +85,7 @@ func (c *Client) do(ctx context.Context, r request) error {
 			return r.decode(res)
 		}
 		if ctx.Err() != nil {
-			return fmt.Errorf("mixin: %s %s: %w", r.method, r.path, ctx.Err())
+			return fmt.Errorf("mixin: %s %s: %w", r.method, r.label(), ctx.Err())
 		}
 		var apiErr *APIError
 		isAPI := errors.As(err, &apiErr)
@@ -95,10 +107,10 @@ func (c *Client) do(ctx context.Context, r request) error {
 			wait = max(wait, apiErr.RetryAfter)
 		}
 		c.cfg.logger.LogAttrs(ctx, slog.LevelInfo, "mixin: retrying request",
-			slog.String("method", r.method), slog.String("path", r.path),
+			slog.String("method", r.method), slog.String("path", r.label()),
 			slog.Int("attempt", attempt), slog.Duration("wait", wait), slog.String("error", err.Error()))
 		if err := sleepCtx(ctx, wait); err != nil {
-			return fmt.Errorf("mixin: %s %s: %w", r.method, r.path, err)
+			return fmt.Errorf("mixin: %s %s: %w", r.method, r.label(), err)
 		}
 	}
 }
@@ -141,11 +153,11 @@ func (r request) decode(res response) error {
 		if r.optional {
 			return nil
 		}
-		return &ResponseError{Method: r.method, Path: r.path, Status: res.status, RequestID: res.requestID,
+		return &ResponseError{Method: r.method, Path: r.label(), Status: res.status, RequestID: res.requestID,
 			Reason: "the answer carries no data", noData: true}
 	}
 	if err := json.Unmarshal(res.data, r.out); err != nil {
-		return &ResponseError{Method: r.method, Path: r.path, Status: res.status, RequestID: res.requestID,
+		return &ResponseError{Method: r.method, Path: r.label(), Status: res.status, RequestID: res.requestID,
 			Reason: "data does not decode: " + err.Error()}
 	}
 	return nil
@@ -175,14 +187,18 @@ func (c *Client) send(ctx context.Context, r request, uri string, body []byte) (
 		if ctx.Err() != nil {
 			return response{}, ctx.Err()
 		}
-		return response{}, fmt.Errorf("mixin: %s %s: %w", r.method, r.path, err)
+		var ue *url.Error
+		if r.shown != "" && errors.As(err, &ue) {
+			ue.URL = c.cfg.baseURL + r.shown
+		}
+		return response{}, fmt.Errorf("mixin: %s %s: %w", r.method, r.label(), err)
 	}
 	raw := resp.RawBody()
 	defer raw.Close()
 	res := response{status: resp.StatusCode(), requestID: requestID, header: resp.Header()}
 	data, readErr := io.ReadAll(io.LimitReader(raw, c.cfg.maxResponseBytes+1))
 	c.cfg.logger.LogAttrs(ctx, slog.LevelDebug, "mixin: request",
-		slog.String("method", r.method), slog.String("path", r.path), slog.Int("status", res.status),
+		slog.String("method", r.method), slog.String("path", r.label()), slog.Int("status", res.status),
 		slog.String("request_id", requestID), slog.Duration("elapsed", time.Since(start)))
 	if readErr != nil {
 		if ctx.Err() != nil {
@@ -240,12 +256,12 @@ func (r request) apiError(res response, code int, desc string, retryAfter time.D
 	if code == 0 {
 		code = res.status
 	}
-	return &APIError{Method: r.method, Path: r.path, Status: res.status, Code: code, Description: desc,
+	return &APIError{Method: r.method, Path: r.label(), Status: res.status, Code: code, Description: desc,
 		RequestID: res.requestID, RetryAfter: retryAfter}
 }
 
 func (r request) responseError(res response, reason string) *ResponseError {
-	return &ResponseError{Method: r.method, Path: r.path, Status: res.status, RequestID: res.requestID, Reason: reason}
+	return &ResponseError{Method: r.method, Path: r.label(), Status: res.status, RequestID: res.requestID, Reason: reason}
 }
 
 func marshalBody(v any) ([]byte, error) {

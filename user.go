@@ -85,7 +85,7 @@ func (c *Client) SearchUser(ctx context.Context, query string) (*User, error) {
 		return nil, &FieldError{Field: "query", Reason: "must be an identity number or a phone number"}
 	}
 	var u User
-	if err := c.do(ctx, request{method: "GET", path: "/search/" + url.PathEscape(q), out: &u, retry: retryNever}); err != nil {
+	if err := c.do(ctx, request{method: "GET", path: "/search/" + url.PathEscape(q), shown: "/search/{query}", out: &u, retry: retryNever}); err != nil {
 		return nil, err
 	}
 	return &u, nil
