@@ -225,8 +225,7 @@ func TestStoreTxFromSeveralGoroutines(t *testing.T) {
 	c, err := s.Client()
 	require.NoError(t, err)
 	type result struct {
-		txs  []*sql.Tx
-		late error
+		txs []*sql.Tx
 	}
 	got := make(chan result, 1)
 	late := make(chan context.Context, 1)
