@@ -153,3 +153,57 @@ func repeatsPerKill(order []string, kills []int) []int {
 	}
 	return per
 }
+
+// TestCrashWhileDraining kills the bot six times while it drains a
+// 6,000-message backlog, the case that repeated 41–122 handler calls per
+// kill without a store. Draining runs the pool flat out, so more handled
+// messages wait for their record's commit at any moment than in live
+// traffic; the loop's bound of 2×crashWorkers per kill still holds, and
+// nothing is lost.
+func TestCrashWhileDraining(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs child processes")
+	}
+	const backlog, kills, step = 6000, 6, 400
+	s := mixintest.NewServer(t)
+	dir := t.TempDir()
+	cfg := childConfig{
+		Keystore: s.Bot().KeystoreJSON(), BaseURL: s.URL(), BlazeURL: s.BlazeURL(),
+		SQLite: filepath.Join(dir, "bot.db"), Log: filepath.Join(dir, "handled.log"),
+	}
+	users := make([]*mixintest.User, 4)
+	for i := range users {
+		users[i] = s.NewUser(fmt.Sprint("user ", i))
+	}
+	sent := make([]string, 0, backlog)
+	for i := range backlog {
+		m, err := users[i%len(users)].SendText(t.Context(), s.Bot().ID, fmt.Sprint("queued ", i))
+		require.NoError(t, err)
+		sent = append(sent, m.MessageID)
+	}
+	handled := func() int { return calls(handledLog(t, cfg.Log)) }
+	var at []int
+	for k := range kills {
+		c := startChild(t, cfg)
+		goal := handled() + step
+		waitFor(t, fmt.Sprintf("draining before kill %d", k+1), handled, func() bool { return handled() >= goal })
+		c.kill()
+		at = append(at, handled())
+	}
+	require.Less(t, len(handledLog(t, cfg.Log)), backlog, "every kill must come while the backlog drains")
+	last := startChild(t, cfg)
+	waitFor(t, "every message handled", handled, func() bool { return len(handledLog(t, cfg.Log)) == backlog })
+	last.stop(t)
+
+	log := handledLog(t, cfg.Log)
+	dups := 0
+	for _, id := range sent {
+		require.Positive(t, log[id], "lost: %s", id)
+		dups += log[id] - 1
+	}
+	perKill := repeatsPerKill(handledOrder(t, cfg.Log), at)
+	t.Logf("%d messages drained, %d kills, %d handler calls repeated (%.2f per kill; by kill %v)", backlog, kills, dups, float64(dups)/kills, perKill)
+	for k, n := range perKill {
+		assert.LessOrEqual(t, n, 2*crashWorkers, "repeats after kill %d: more than the loop can hold handled and unrecorded", k+1)
+	}
+}
