@@ -3,6 +3,9 @@ package mixin_test
 import (
 	"context"
 	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -61,5 +64,37 @@ func TestReadmeSnippetIsATest(t *testing.T) {
 	}
 	if !strings.Contains(string(src), block) {
 		t.Errorf("README snippet differs from TestGreeting in readme_test.go:\n%s", block)
+	}
+}
+
+// TestReadmeQuickStartCompiles builds the README's quick-start program as it
+// is written, so a change of the API that breaks it fails here.
+func TestReadmeQuickStartCompiles(t *testing.T) {
+	readme, err := os.ReadFile("README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, section, ok := strings.Cut(string(readme), "## Quick start\n")
+	if !ok {
+		t.Fatal("README has no quick start section")
+	}
+	_, block, ok := strings.Cut(section, "```go\n")
+	block, _, ok2 := strings.Cut(block, "```\n")
+	if !ok || !ok2 || !strings.HasPrefix(block, "package main\n") {
+		t.Fatal("the quick start has no Go program")
+	}
+	// Inside the module, so it builds against this checkout; a leading
+	// underscore keeps the directory out of ./... patterns.
+	dir, err := os.MkdirTemp(".", "_readme_quickstart")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = os.RemoveAll(dir) })
+	if err := os.WriteFile(filepath.Join(dir, "main.go"), []byte(block), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(filepath.Join(runtime.GOROOT(), "bin", "go"), "build", "-o", os.DevNull, "./"+filepath.Base(dir))
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("the README's quick start does not build: %v\n%s", err, out)
 	}
 }
