@@ -28,6 +28,11 @@ type attachmentView struct {
 	CreatedAt    time.Time `json:"created_at"`
 }
 
+// createAttachment is POST /attachments: the body may be empty or the
+// docs' object with empty fields, and the answer is {type:"attachment",
+// attachment_id, upload_url, view_url, created_at} (developers.mixin.one
+// api/messages/attachment-upload.md; Node SDK src/client/attachment.ts).
+// upload_url points at this server, standing for the pre-signed S3 URL.
 func (s *Server) createAttachment(c *call) (any, *apiError) {
 	var req map[string]any
 	if err := c.decode(&req); err != nil {
@@ -42,6 +47,9 @@ func (s *Server) createAttachment(c *call) (any, *apiError) {
 		ViewURL: base + viewPath + a.id, CreatedAt: a.createdAt}, nil
 }
 
+// readAttachment is GET /attachments/:id: the same object without an
+// upload_url, and 404 for an unknown or expired attachment (docs
+// api/messages/attachment-download.md).
 func (s *Server) readAttachment(c *call) (any, *apiError) {
 	s.mu.Lock()
 	a, ok := s.attachments[normID(c.r.PathValue("id"))]
@@ -53,7 +61,10 @@ func (s *Server) readAttachment(c *call) (any, *apiError) {
 		CreatedAt: a.createdAt}, nil
 }
 
-// serveUpload is the pre-signed upload URL: PUT only, no JWT, S3's headers.
+// serveUpload is the pre-signed upload URL: PUT only, no JWT, S3's headers
+// (x-amz-acl: public-read, Content-Type: application/octet-stream: the
+// docs' attachment-upload.md and every official client; any 2xx is
+// success, fox-one/mixin-sdk-go attachment.go).
 func (s *Server) serveUpload(w http.ResponseWriter, r *http.Request, id string) {
 	if r.Method != http.MethodPut {
 		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)

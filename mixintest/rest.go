@@ -22,7 +22,9 @@ type Request struct {
 	At       time.Time   `json:"at"`
 }
 
-// Error codes the emulator answers with.
+// Error codes the emulator answers with, and their descriptions, as the
+// docs' table lists them (developers.mixin.one api/error-codes.md); the
+// texts of 400 and 401 are bot-api-go-client error.go's.
 const (
 	codeBadRequest   = 400
 	codeUnauthorized = 401
@@ -145,6 +147,11 @@ func (s *Server) routes() *http.ServeMux {
 }
 
 // serveREST authenticates, injects faults, routes, records and answers.
+// serveREST answers one REST call the way the docs' guide describes
+// (developers.mixin.one api/guide.md): {"data": …} with HTTP 200 on
+// success, {"error": {status, code, description, extra}} with HTTP 202 for
+// business errors (500-class codes as HTTP 500), X-Request-Id echoed (fox-one
+// request.go checks it), and the documented empty answers as {}.
 func (s *Server) serveREST(w http.ResponseWriter, r *http.Request, path string) {
 	rec := Request{Method: r.Method, Path: path, RawQuery: r.URL.RawQuery, Header: r.Header.Clone(), At: s.now()}
 	body, err := io.ReadAll(io.LimitReader(r.Body, maxRESTBody+1))

@@ -92,6 +92,8 @@ func (s *Server) meViewLocked(u *User) meView {
 	return v
 }
 
+// getMe is GET /me: the user view plus the bot's own fields and its app
+// (developers.mixin.one api/users/profile.md; protocol.md §8).
 func (s *Server) getMe(c *call) (any, *apiError) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -105,6 +107,9 @@ func (s *Server) lookupUserLocked(idOrNumber string) *User {
 	return s.byIdentity[idOrNumber]
 }
 
+// getUser is GET /users/:id; :id may also be an identity number
+// (fox-one/mixin-sdk-go user.go ReadUser); 404 when unknown (docs
+// api/users/user.md; bot-api-go-client maps it to not found).
 func (s *Server) getUser(c *call) (any, *apiError) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -115,6 +120,9 @@ func (s *Server) getUser(c *call) (any, *apiError) {
 	return s.userViewLocked(u, c.user), nil
 }
 
+// searchUser is GET /search/:q by identity number or phone (docs
+// api/users/search.md). The live not-found code is not documented; 404 is
+// what the other reads answer.
 func (s *Server) searchUser(c *call) (any, *apiError) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -125,6 +133,8 @@ func (s *Server) searchUser(c *call) (any, *apiError) {
 	return s.userViewLocked(u, c.user), nil
 }
 
+// fetchUsers is POST /users/fetch with an array of ids; unknown ids are
+// left out of the answer, not an error (docs api/users/users.md).
 func (s *Server) fetchUsers(c *call) (any, *apiError) {
 	var ids []string
 	if err := c.decode(&ids); err != nil {
@@ -141,6 +151,10 @@ func (s *Server) fetchUsers(c *call) (any, *apiError) {
 	return out, nil
 }
 
+// fetchSessions is POST /sessions/fetch: [{user_id, session_id, public_key,
+// platform}] per session of each known user (docs api/users/sessions.md;
+// bot-api-go-client session.go; public keys in Curve25519 form, protocol.md
+// §9).
 func (s *Server) fetchSessions(c *call) (any, *apiError) {
 	var ids []string
 	if err := c.decode(&ids); err != nil {
