@@ -22,8 +22,12 @@ postgres_start() {
 	if [ -z "$bin" ]; then
 		echo "installing PostgreSQL from Debian's packages"
 		export DEBIAN_FRONTEND=noninteractive
-		timeout 300 apt-get update -qq
-		timeout 600 apt-get install -y -qq --no-install-recommends postgresql >/dev/null
+		local as_root=()
+		if [ "$(id -u)" != 0 ] && command -v sudo >/dev/null 2>&1; then
+			as_root=(sudo -E)
+		fi
+		timeout 300 "${as_root[@]}" apt-get update -qq
+		timeout 600 "${as_root[@]}" apt-get install -y -qq --no-install-recommends postgresql >/dev/null
 		bin=$(pg_bin)
 	fi
 	if [ -z "$bin" ]; then
