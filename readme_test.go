@@ -5,7 +5,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"testing"
 
@@ -93,7 +92,8 @@ func TestReadmeQuickStartCompiles(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, "main.go"), []byte(block), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(filepath.Join(runtime.GOROOT(), "bin", "go"), "build", "-o", os.DevNull, "./"+filepath.Base(dir))
+	// go test puts its own toolchain first on PATH.
+	cmd := exec.Command("go", "build", "-o", os.DevNull, "./"+filepath.Base(dir))
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("the README's quick start does not build: %v\n%s", err, out)
 	}
