@@ -198,34 +198,12 @@ func BenchmarkBlazeInbound(b *testing.B) {
 	acks := &ackServer{}
 	var handled atomic.Int64
 	target := make(chan int64, 1)
-	upgrader := websocket.Upgrader{Subprotocols: []string{blazeSubprotocol}}
 	ws := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		conn, err := upgrader.Upgrade(w, r, nil)
-		if err != nil {
+		conn := acceptListed(w, r)
+		if conn == nil {
 			return
 		}
 		defer conn.Close()
-		_, rd, err := conn.NextReader()
-		if err != nil {
-			return
-		}
-		var dec frameDecoder
-		dec.maxDecompressed = 1 << 20
-		var list struct {
-			ID string `json:"id"`
-		}
-		raw, _ := io.ReadAll(rd)
-		zr, _ := gzip.NewReader(bytes.NewReader(raw))
-		_ = json.NewDecoder(zr).Decode(&list)
-		reply, _ := encodeFrame(outFrame{ID: list.ID, Action: actionListPending})
-		_ = conn.WriteMessage(websocket.BinaryMessage, reply)
-		go func() { // drain pings and closes
-			for {
-				if _, _, err := conn.NextReader(); err != nil {
-					return
-				}
-			}
-		}()
 		n := <-target
 		for i := range n {
 			if err := conn.WriteMessage(websocket.BinaryMessage, frames[i%distinct]); err != nil {

@@ -4,9 +4,7 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
-	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
@@ -80,33 +78,13 @@ func benchFrames(b *testing.B, n int) [][]byte {
 func benchStoreLoop(b *testing.B, st Store, tx bool) {
 	frames := benchFrames(b, b.N)
 	acks := &ackServer{}
-	upgrader := websocket.Upgrader{Subprotocols: []string{blazeSubprotocol}}
 	start := make(chan struct{})
 	ws := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		conn, err := upgrader.Upgrade(w, r, nil)
-		if err != nil {
+		conn := acceptListed(w, r)
+		if conn == nil {
 			return
 		}
 		defer conn.Close()
-		_, rd, err := conn.NextReader()
-		if err != nil {
-			return
-		}
-		raw, _ := io.ReadAll(rd)
-		zr, _ := gzip.NewReader(bytes.NewReader(raw))
-		var list struct {
-			ID string `json:"id"`
-		}
-		_ = json.NewDecoder(zr).Decode(&list)
-		reply, _ := encodeFrame(outFrame{ID: list.ID, Action: actionListPending})
-		_ = conn.WriteMessage(websocket.BinaryMessage, reply)
-		go func() {
-			for {
-				if _, _, err := conn.NextReader(); err != nil {
-					return
-				}
-			}
-		}()
 		<-start
 		for _, f := range frames {
 			if err := conn.WriteMessage(websocket.BinaryMessage, f); err != nil {

@@ -2,12 +2,8 @@ package mixin
 
 import (
 	"bufio"
-	"bytes"
-	"compress/gzip"
 	"context"
-	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -68,37 +64,12 @@ func TestBlazePeakRSSWithOneProc(t *testing.T) {
 func rssChild(t *testing.T) {
 	const total = 200000
 	acks := &ackServer{}
-	upgrader := websocket.Upgrader{Subprotocols: []string{blazeSubprotocol}}
 	ws := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		conn, err := upgrader.Upgrade(w, r, nil)
-		if err != nil {
+		conn := acceptListed(w, r)
+		if conn == nil {
 			return
 		}
 		defer conn.Close()
-		_, rd, err := conn.NextReader()
-		if err != nil {
-			return
-		}
-		raw, _ := io.ReadAll(rd)
-		zr, err := gzip.NewReader(bytes.NewReader(raw))
-		if err != nil {
-			return
-		}
-		var list struct {
-			ID string `json:"id"`
-		}
-		_ = json.NewDecoder(zr).Decode(&list)
-		reply, _ := encodeFrame(outFrame{ID: list.ID, Action: actionListPending})
-		if conn.WriteMessage(websocket.BinaryMessage, reply) != nil {
-			return
-		}
-		go func() { // drain pings and the hang-up
-			for {
-				if _, _, err := conn.NextReader(); err != nil {
-					return
-				}
-			}
-		}()
 		src := newFrameSource()
 		for n := uint64(0); n < total; n++ { // the backlog, as fast as the socket takes it
 			if conn.WriteMessage(websocket.BinaryMessage, src.frame(n)) != nil {

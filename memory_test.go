@@ -5,8 +5,6 @@ import (
 	"compress/gzip"
 	"context"
 	"encoding/binary"
-	"encoding/json"
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -103,38 +101,13 @@ func TestBlazeMemoryBounded(t *testing.T) {
 
 	acks := &ackServer{}
 	target := make(chan uint64)
-	upgrader := websocket.Upgrader{Subprotocols: []string{blazeSubprotocol}}
 	var sent atomic.Uint64
 	ws := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		conn, err := upgrader.Upgrade(w, r, nil)
-		if err != nil {
+		conn := acceptListed(w, r)
+		if conn == nil {
 			return
 		}
 		defer conn.Close()
-		_, rd, err := conn.NextReader()
-		if err != nil {
-			return
-		}
-		raw, _ := io.ReadAll(rd)
-		zr, err := gzip.NewReader(bytes.NewReader(raw))
-		if err != nil {
-			return
-		}
-		var list struct {
-			ID string `json:"id"`
-		}
-		_ = json.NewDecoder(zr).Decode(&list)
-		reply, _ := encodeFrame(outFrame{ID: list.ID, Action: actionListPending})
-		if conn.WriteMessage(websocket.BinaryMessage, reply) != nil {
-			return
-		}
-		go func() { // drain pings and the hang-up
-			for {
-				if _, _, err := conn.NextReader(); err != nil {
-					return
-				}
-			}
-		}()
 		src := newFrameSource()
 		for {
 			var upTo uint64
