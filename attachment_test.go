@@ -252,12 +252,8 @@ func TestUploadDetectsImageFormats(t *testing.T) {
 // An image payload for a file that is not an image is refused before any
 // request, and the emulator sees no message.
 func TestImagePayloadOfTextFileRefused(t *testing.T) {
-	s := mixintest.NewServer(t)
-	c := botClient(t, s)
-	u := s.NewUser("Alice")
+	s, c, u := withContact(t)
 	ctx := ctxT(t)
-	_, err := c.CreateContactConversation(ctx, u.ID)
-	require.NoError(t, err)
 	att, err := c.UploadFile(ctx, strings.NewReader("just some notes\n"))
 	require.NoError(t, err)
 	assert.Equal(t, "text/plain; charset=utf-8", att.MimeType)
@@ -280,12 +276,8 @@ func TestImagePayloadOfTextFileRefused(t *testing.T) {
 
 // A 60 s video is sent as 60000: the apps read milliseconds.
 func TestVideoPayloadDurationInMilliseconds(t *testing.T) {
-	s := mixintest.NewServer(t)
-	c := botClient(t, s)
-	u := s.NewUser("Alice")
+	_, c, u := withContact(t)
 	ctx := ctxT(t)
-	_, err := c.CreateContactConversation(ctx, u.ID)
-	require.NoError(t, err)
 	att, err := c.UploadFile(ctx, bytes.NewReader(make([]byte, 4096)), mixin.WithMimeType("video/mp4"))
 	require.NoError(t, err)
 	p := att.VideoPayload(1280, 720, 60*time.Second)

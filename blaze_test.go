@@ -389,12 +389,8 @@ func TestBlazeReconnectGivesUpAfterAttempts(t *testing.T) {
 }
 
 func TestBlazeHooks(t *testing.T) {
-	s := mixintest.NewServer(t)
-	c := botClient(t, s)
-	u := s.NewUser("Alice")
+	s, c, u := withContact(t)
 	ctx := ctxT(t)
-	_, err := c.CreateContactConversation(ctx, u.ID)
-	require.NoError(t, err)
 
 	var receipts []mixin.Receipt
 	var systems []mixin.SystemConversationPayload
@@ -438,14 +434,11 @@ func TestBlazeHooks(t *testing.T) {
 }
 
 func TestBlazeSendGoesOverTheSocket(t *testing.T) {
-	s := mixintest.NewServer(t)
-	c := botClient(t, s)
-	u := s.NewUser("Alice")
+	s, c, u := withContact(t)
 	ctx := ctxT(t)
-	_, err := c.CreateContactConversation(ctx, u.ID)
-	require.NoError(t, err)
 	runBlaze(t, c, newRecorder())
 	var m *mixin.Message
+	var err error
 	eventually(t, "a send over blaze", func() bool {
 		s.ResetRequests()
 		m, err = c.SendText(ctx, mixin.ToUser(u.ID), "over the socket", mixin.OverBlaze())

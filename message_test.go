@@ -335,12 +335,8 @@ func texts(in []mixintest.Message) []mixintest.Message {
 // SendTranscript gives every item the transcript message's id, which the
 // apps require to show them; the emulator's app check agrees.
 func TestSendTranscriptFillsTranscriptIDs(t *testing.T) {
-	s := mixintest.NewServer(t)
-	c := botClient(t, s)
-	u := s.NewUser("Alice")
+	s, c, u := withContact(t)
 	ctx := ctxT(t)
-	_, err := c.CreateContactConversation(ctx, u.ID)
-	require.NoError(t, err)
 	at := time.Date(2024, 5, 1, 10, 0, 0, 0, time.UTC)
 	items := mixin.Transcript{
 		{MessageID: mixin.NewUUID(), UserID: u.ID, UserFullName: "Alice", Category: mixin.CategoryPlainText, Content: "hi", CreatedAt: at},
@@ -376,12 +372,8 @@ func TestSendTranscriptFillsTranscriptIDs(t *testing.T) {
 // Payloads the apps would show broken are refused with a *FieldError before
 // any request: the emulator sees nothing.
 func TestBrokenPayloadsSendNothing(t *testing.T) {
-	s := mixintest.NewServer(t)
-	c := botClient(t, s)
-	u := s.NewUser("Alice")
+	s, c, u := withContact(t)
 	ctx := ctxT(t)
-	_, err := c.CreateContactConversation(ctx, u.ID)
-	require.NoError(t, err)
 	to := mixin.ToUser(u.ID)
 	s.ResetRequests()
 	elsewhere := mixin.NewUUID()
@@ -415,7 +407,7 @@ func TestBrokenPayloadsSendNothing(t *testing.T) {
 
 	// A nested transcript's items may point at it.
 	inner := mixin.NewUUID()
-	_, err = c.SendTranscript(ctx, to, mixin.Transcript{
+	_, err := c.SendTranscript(ctx, to, mixin.Transcript{
 		{MessageID: inner, Category: mixin.CategoryPlainTranscript, CreatedAt: time.Now()},
 		{TranscriptID: inner, MessageID: mixin.NewUUID(), Category: mixin.CategoryPlainText, Content: "inside", CreatedAt: time.Now()},
 	})
@@ -425,12 +417,8 @@ func TestBrokenPayloadsSendNothing(t *testing.T) {
 // An inbound payload of a sendable category goes back out as it is: no type
 // assertion, no category check.
 func TestEchoInboundPayloadAsIs(t *testing.T) {
-	s := mixintest.NewServer(t)
-	c := botClient(t, s)
-	u := s.NewUser("Alice")
+	s, c, u := withContact(t)
 	ctx := ctxT(t)
-	_, err := c.CreateContactConversation(ctx, u.ID)
-	require.NoError(t, err)
 	sticker := `{"sticker_id":"` + mixin.NewUUID() + `"}`
 	in, err := u.Send(ctx, mixintest.MessageRequest{ConversationID: u.ContactConversationID(s.Bot().ID),
 		RecipientID: s.Bot().ID, Category: mixin.CategoryPlainSticker, Data: []byte(sticker)})

@@ -28,6 +28,18 @@ func countRequests(s *mixintest.Server, method, path string) int {
 }
 
 // botClient is s.Client for a test: an error fails t.
+// withContact starts an emulator with a user, Alice, and the bot's contact
+// conversation with her.
+func withContact(t *testing.T) (*mixintest.Server, *mixin.Client, *mixintest.User) {
+	t.Helper()
+	s := mixintest.NewServer(t)
+	c := botClient(t, s)
+	u := s.NewUser("Alice")
+	_, err := c.CreateContactConversation(ctxT(t), u.ID)
+	require.NoError(t, err)
+	return s, c, u
+}
+
 func botClient(t testing.TB, s *mixintest.Server, opts ...mixin.Option) *mixin.Client {
 	t.Helper()
 	c, err := s.Client(opts...)
