@@ -142,6 +142,7 @@ func (s *Server) routes() *http.ServeMux {
 
 	s.handle(mux, "POST /attachments", s.createAttachment)
 	s.handle(mux, "GET /attachments/{id}", s.readAttachment)
+	s.handle(mux, "GET /stickers/{id}", s.getSticker)
 	s.handle(mux, "/", func(*call) (any, *apiError) { return nil, errNotFound })
 	return mux
 }
