@@ -19,8 +19,10 @@
 // uid/sid, sig = hex(sha256(METHOD + request URI as received + body)), exp
 // with 5s leeway by the server clock (WithClock), iat at most 5 minutes ahead
 // (or within WithMaxClockSkew either way), a lifetime of at most
-// WithMaxTokenAge. Any failure answers code 401; a blaze upgrade is refused
-// with HTTP 401 or, with WithBlazeAuthFailure, an ERROR frame.
+// WithMaxTokenAge. Any failure answers code 401; a blaze connection with a
+// bad token is accepted, sent an ERROR frame with code 401 and closed, the
+// form the official apps act on (WithBlazeAuthFailure(BlazeAuthHTTP401)
+// refuses the upgrade with HTTP 401 instead).
 //
 // # Responses
 //
