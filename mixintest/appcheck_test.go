@@ -3,6 +3,7 @@ package mixintest
 import (
 	"context"
 	"encoding/base64"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"strings"
@@ -44,10 +45,14 @@ func TestAppCheckReportsToOwner(t *testing.T) {
 	conv := createContact(t, s, bot, alice)
 	ctx := context.Background()
 
-	var empty []Problem
-	admin(t, s, "GET", "/_mixintest/problems", "", 200, &empty)
-	if empty == nil {
-		t.Fatal("GET /_mixintest/problems answered null, not []")
+	// Empty lists are [], not null.
+	s.ResetRequests()
+	for _, path := range []string{"/_mixintest/problems", "/_mixintest/requests", "/_mixintest/users/" + alice.ID + "/inbox"} {
+		var empty []json.RawMessage
+		admin(t, s, "GET", path, "", 200, &empty)
+		if empty == nil {
+			t.Fatalf("GET %s answered null, not []", path)
+		}
 	}
 	// A simulated user, REST as the bot, and the admin API.
 	if _, err := alice.Send(ctx, MessageRequest{ConversationID: conv, Category: mixin.CategoryPlainSticker, Data: []byte(`{"name":"wave"}`)}); err != nil {
