@@ -278,7 +278,8 @@ func TestImagePayloadOfTextFileRefused(t *testing.T) {
 func TestVideoPayloadDurationInMilliseconds(t *testing.T) {
 	_, c, u := withContact(t)
 	ctx := ctxT(t)
-	att, err := c.UploadFile(ctx, bytes.NewReader(make([]byte, 4096)), mixin.WithMimeType("video/mp4"))
+	mp4 := append([]byte("\x00\x00\x00\x18ftypmp42"), make([]byte, 4084)...) // an MP4 file type box, then zeros
+	att, err := c.UploadFile(ctx, bytes.NewReader(mp4), mixin.WithMimeType("video/mp4"))
 	require.NoError(t, err)
 	p := att.VideoPayload(1280, 720, 60*time.Second)
 	assert.Equal(t, int64(60000), p.Duration)

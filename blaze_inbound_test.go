@@ -324,30 +324,37 @@ func TestBlazeReceiptAcknowledgementIsAnOption(t *testing.T) {
 
 func gzipReader(r io.Reader) (io.Reader, error) { return gzip.NewReader(r) }
 
-// A 401 at the upgrade from a server whose clock is an hour ahead is
-// retried once with the clock learnt from the answer's headers.
+// A 401 from a server whose clock is an hour ahead, at the upgrade or in
+// the ERROR frame the emulator sends by default, is retried once with the
+// clock learnt from the answer's headers.
 func TestBlazeUnauthorizedUpgradeWithSkewRecovers(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
-		const skew = time.Hour
-		b := newBubble(t, mixintest.WithClock(func() time.Time { return time.Now().Add(skew) }))
-		defer b.close()
-		var upgrades atomic.Int32
-		b.setWrap(func(next http.Handler) http.Handler {
-			return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-				if r.Header.Get("Upgrade") != "" {
-					upgrades.Add(1)
+	for name, form := range map[string]mixintest.BlazeAuthFailure{"upgrade": mixintest.BlazeAuthHTTP401, "error frame": mixintest.BlazeAuthErrorFrame} {
+		t.Run(name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				const skew = time.Hour
+				b := newBubble(t, mixintest.WithClock(func() time.Time { return time.Now().Add(skew) }), mixintest.WithBlazeAuthFailure(form))
+				defer b.close()
+				var upgrades atomic.Int32
+				b.setWrap(func(next http.Handler) http.Handler {
+					return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+						if r.Header.Get("Upgrade") != "" {
+							upgrades.Add(1)
+						}
+						next.ServeHTTP(w, r)
+					})
+				})
+				sendTexts(t, b.S.NewUser("Alice"), b.S.Bot().ID, 1, "%d")
+				rec := newRecorder()
+				var st states
+				stop := b.run(rec, st.hook())
+				waitFake(t, "the message after the clock correction", time.Minute, func() bool { return rec.total.Load() == 1 })
+				require.NoError(t, stop())
+				assert.InDelta(t, float64(skew), float64(b.C.ClockOffset()), float64(time.Second))
+				if form == mixintest.BlazeAuthHTTP401 {
+					assert.Empty(t, st.disconnects(), "the corrected dial is part of the same attempt")
 				}
-				next.ServeHTTP(w, r)
+				assert.EqualValues(t, 2, upgrades.Load(), "one 401, then the corrected token")
 			})
 		})
-		sendTexts(t, b.S.NewUser("Alice"), b.S.Bot().ID, 1, "%d")
-		rec := newRecorder()
-		var st states
-		stop := b.run(rec, st.hook())
-		waitFake(t, "the message after the clock correction", time.Minute, func() bool { return rec.total.Load() == 1 })
-		require.NoError(t, stop())
-		assert.InDelta(t, float64(skew), float64(b.C.ClockOffset()), float64(time.Second))
-		assert.Empty(t, st.disconnects(), "the corrected dial is part of the same attempt")
-		assert.EqualValues(t, 2, upgrades.Load(), "one 401, then the corrected token")
-	})
+	}
 }

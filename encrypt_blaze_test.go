@@ -3,6 +3,7 @@ package mixin_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
 	"testing"
 
@@ -16,7 +17,8 @@ import (
 // decrypted, answers encrypted, and a message it cannot decrypt goes to the
 // dead-letter hook, is acknowledged and does not hold up what follows.
 func TestBlazeDecryptsAndAnswersEncrypted(t *testing.T) {
-	s := mixintest.NewServer(t, mixintest.WithBotCapabilities("CONTACT", "GROUP", "ENCRYPTED"))
+	owner := &collectingTB{TB: t} // the emulator reports the two broken messages to it
+	s := mixintest.NewServer(owner, mixintest.WithBotCapabilities("CONTACT", "GROUP", "ENCRYPTED"))
 	c := botClient(t, s)
 	alice := s.NewUser("Alice")
 	var mu sync.Mutex
@@ -68,7 +70,37 @@ func TestBlazeDecryptsAndAnswersEncrypted(t *testing.T) {
 	assert.Equal(t, mixin.DecryptAuthFailed, de.Reason)
 	require.ErrorAs(t, dead[1], &de)
 	assert.Equal(t, mixin.DecryptMalformed, de.Reason)
-	assert.Empty(t, s.EncryptionProblems())
+	// The emulator's app check sees the same two messages as broken: the
+	// apps could not decrypt them either.
+	probs := s.Problems()
+	require.Len(t, probs, 2)
+	for _, p := range probs {
+		assert.Equal(t, mixintest.ProblemBroken, p.Kind)
+		assert.Equal(t, "data", p.Field)
+		assert.Equal(t, mixin.CategoryEncryptedText, p.Category)
+	}
+	assert.Len(t, s.EncryptionProblems(), 2)
+	assert.Len(t, owner.errors(), 2)
+}
+
+// collectingTB stands in for the test that owns an emulator expected to
+// report problems: it collects them instead of failing.
+type collectingTB struct {
+	testing.TB
+	mu   sync.Mutex
+	errs []string
+}
+
+func (c *collectingTB) Errorf(format string, args ...any) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.errs = append(c.errs, fmt.Sprintf(format, args...))
+}
+
+func (c *collectingTB) errors() []string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return append([]string(nil), c.errs...)
 }
 
 // TestBlazeSystemConversationRefreshesTheCache: a member added by someone

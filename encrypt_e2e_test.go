@@ -132,10 +132,19 @@ func TestEncryptedSendToGroupAndMember(t *testing.T) {
 				assert.Equal(t, mixin.CategoryEncryptedPost, last.Category)
 				assert.Equal(t, "**all hands**", string(last.Plaintext))
 			}
+			// One request, one entry per member under one message id, each
+			// encrypted for that member's sessions (bot-api-go-client
+			// PostEncryptedMessages).
 			posts := encryptedPosts(t, s)
 			require.Len(t, posts, 1)
-			assert.Len(t, posts[0][0]["recipient_sessions"], tc.members*(1+tc.each))
-			assert.NotContains(t, posts[0][0], "recipient_id")
+			require.Len(t, posts[0], tc.members)
+			for i, u := range users {
+				e := posts[0][i]
+				assert.Equal(t, u.ID, e["recipient_id"])
+				assert.Equal(t, posts[0][0]["message_id"], e["message_id"])
+				assert.Len(t, e["recipient_sessions"], 1+tc.each)
+			}
+			assert.Empty(t, s.Problems(), "the emulator flags an encrypted group message without recipient_id")
 
 			one := users[len(users)-1]
 			before := make([]int, len(users))
@@ -183,9 +192,23 @@ func TestEncryptedSendRefreshesStaleSessionsOnce(t *testing.T) {
 			require.NoError(t, err)
 			posts := encryptedPosts(t, s)
 			require.Len(t, posts, 2, "one post, one re-encrypted retry")
-			assert.Equal(t, view.MessageID, posts[0][0]["message_id"])
-			assert.Equal(t, view.MessageID, posts[1][0]["message_id"], "the retry reuses the message id")
-			assert.NotEqual(t, posts[0][0]["checksum"], posts[1][0]["checksum"])
+			require.Len(t, posts[0], 3, "one entry per member")
+			if tc.opts == nil && tc.name == "new session, FAILED result" {
+				require.Len(t, posts[1], 1, "only the member answered FAILED is sent again")
+			}
+			entryOf := func(post []map[string]any) map[string]any {
+				for _, e := range post {
+					if e["recipient_id"] == users[1].ID {
+						return e
+					}
+				}
+				t.Fatalf("no entry for member 1 in %v", post)
+				return nil
+			}
+			first, retry := entryOf(posts[0]), entryOf(posts[1])
+			assert.Equal(t, view.MessageID, first["message_id"])
+			assert.Equal(t, view.MessageID, retry["message_id"], "the retry reuses the message id")
+			assert.NotEqual(t, first["checksum"], retry["checksum"])
 			for i, u := range users {
 				in := u.Inbox()
 				var got int

@@ -9,13 +9,14 @@ import (
 )
 
 // WithEncryption sends the message end-to-end encrypted: as the ENCRYPTED_*
-// counterpart of its PLAIN_* category, encrypted for every device session of
-// its recipients (every member but the bot for a conversation, the one user
-// for [ToUser] and [ToMember]) and posted to POST /encrypted_messages with
-// the conversation checksum. Session lists come from the client's
-// conversation cache (see [Client.LookupConversation]); when the API answers
-// that the sessions changed, the client refreshes them and encrypts again
-// once, with the same message id.
+// counterpart of its PLAIN_* category, posted to POST /encrypted_messages as
+// one entry per recipient (every member but the bot for a conversation, the
+// one user for [ToUser] and [ToMember]), each with its recipient_id and the
+// payload encrypted for that recipient's device sessions, under one message
+// id, as the official Go client sends them. Session lists come from the
+// client's conversation cache (see [Client.LookupConversation]); when the
+// API answers that a recipient's sessions changed, the client refreshes them
+// and encrypts again once for that recipient, with the same message id.
 //
 // Only PLAIN_* payloads have an encrypted form: any other category is refused
 // with a [*FieldError]. A recipient session without a usable public key fails
@@ -98,9 +99,15 @@ func (e *EncryptedSendError) Error() string {
 	return "mixin: encrypted message " + e.MessageID + " refused for recipients " + strings.Join(ids, ", ") + " after refreshing their sessions"
 }
 
-// postEncrypted encrypts m for its recipients' sessions and posts it; a
-// stale session set is refreshed and the message encrypted again, once,
-// under the same message id.
+// postEncrypted encrypts m for each recipient and posts one entry per
+// recipient, as the official Go client's PostEncryptedMessages does: every
+// entry carries the message id, its recipient_id, and the payload encrypted
+// for that recipient's sessions with their checksum (bot-api-go-client
+// message.go buildEncryptedMessageRequests). The official Go client refuses
+// an encrypted message without a recipient, and the apps send ENCRYPTED_*
+// in a group only to one recipient (android-app SendMessageHelper.kt). A
+// recipient answered FAILED is refreshed and sent once more, with the same
+// message id; a 20140 for the whole request refetches the conversation.
 func (c *Client) postEncrypted(ctx context.Context, m MessageRequest) (*Message, error) {
 	k, err := c.e2eKey()
 	if err != nil {
@@ -111,17 +118,17 @@ func (c *Client) postEncrypted(ctx context.Context, m MessageRequest) (*Message,
 		return nil, &FieldError{Field: "data_base64", Reason: "is not base64"}
 	}
 	convs := c.e2e.convs
+	var only map[string]bool // the recipients still to serve; nil for all
 	for attempt := 0; ; attempt++ {
 		info, err := c.LookupConversation(ctx, m.ConversationID)
 		if err != nil {
 			return nil, err
 		}
-		body, err := c.encryptBody(k, info, m, plain)
+		bodies, err := c.encryptBodies(k, info, m, plain, only)
 		if err != nil {
 			return nil, err
 		}
-		var results []EncryptedMessageResult
-		err = c.do(ctx, request{method: "POST", path: "/encrypted_messages", body: []encryptedMessageBody{body}, out: &results, retry: retrySafe})
+		results, err := c.postEncryptedBodies(ctx, bodies)
 		if apiCode(err) == CodeConversationChecksumFailed && attempt == 0 {
 			convs.invalidate(m.ConversationID) // the whole set is stale
 			continue
@@ -140,24 +147,71 @@ func (c *Client) postEncrypted(ctx context.Context, m MessageRequest) (*Message,
 			return nil, &EncryptedSendError{MessageID: m.MessageID, Failed: failed}
 		}
 		c.refreshSessions(m.ConversationID, failed)
+		only = make(map[string]bool, len(failed))
+		for _, f := range failed {
+			only[strings.ToLower(f.RecipientID)] = true
+		}
 	}
 }
 
-// encryptBody builds the encrypted request for the recipients of m.
-func (c *Client) encryptBody(k *e2eKey, info *ConversationInfo, m MessageRequest, plain []byte) (encryptedMessageBody, error) {
-	peers := recipientPeers(info, m.RecipientID, k)
-	if len(peers) == 0 {
+// postEncryptedBodies posts the entries in as few requests as the API's
+// limits allow (100 entries and the request size each) and gathers the
+// answers.
+func (c *Client) postEncryptedBodies(ctx context.Context, bodies []encryptedMessageBody) ([]EncryptedMessageResult, error) {
+	var all []EncryptedMessageResult
+	for start := 0; start < len(bodies); {
+		end, size := start, 2
+		for end < len(bodies) && end-start < MaxMessagesPerRequest {
+			n := len(bodies[end].DataBase64) + 1024
+			if end > start && size+n > c.cfg.maxMessageBody {
+				break
+			}
+			size += n
+			end++
+		}
+		var results []EncryptedMessageResult
+		if err := c.do(ctx, request{method: "POST", path: "/encrypted_messages", body: bodies[start:end], out: &results, retry: retrySafe}); err != nil {
+			return nil, err
+		}
+		all = append(all, results...)
+		start = end
+	}
+	return all, nil
+}
+
+// encryptBodies builds one entry of m per recipient (those in only, when
+// set), each encrypted for that recipient's sessions.
+func (c *Client) encryptBodies(k *e2eKey, info *ConversationInfo, m MessageRequest, plain []byte, only map[string]bool) ([]encryptedMessageBody, error) {
+	recipients, peers := recipientPeers(info, m.RecipientID, c.ks.AppID, k)
+	if len(recipients) == 0 {
 		who := "the conversation has no session besides the bot's"
 		if m.RecipientID != "" {
 			who = "recipient " + m.RecipientID + " has no session in the conversation"
 		}
-		return encryptedMessageBody{}, &FieldError{Field: "recipient_id", Reason: who}
+		return nil, &FieldError{Field: "recipient_id", Reason: who}
 	}
+	var bodies []encryptedMessageBody
+	for _, rid := range recipients {
+		if only != nil && !only[strings.ToLower(rid)] {
+			continue
+		}
+		body, err := c.encryptBody(k, m, rid, peers[rid], plain)
+		if err != nil {
+			return nil, err
+		}
+		bodies = append(bodies, body)
+	}
+	return bodies, nil
+}
+
+// encryptBody builds the entry of m for one recipient and its sessions.
+func (c *Client) encryptBody(k *e2eKey, m MessageRequest, recipientID string, peers []*sessionPeer, plain []byte) (encryptedMessageBody, error) {
 	env, err := sealEnvelope(k, peers, plain, rand.Reader)
 	if err != nil {
 		return encryptedMessageBody{}, err
 	}
 	body := encryptedMessageBody{MessageRequest: m, RecipientSessions: make([]recipientSession, len(peers))}
+	body.RecipientID = recipientID
 	body.Category = Category(encryptedPrefix + string(m.Category)[len(plainPrefix):])
 	body.DataBase64 = EncodeBase64Data(env)
 	ids := make([]string, len(peers))
@@ -172,23 +226,25 @@ func (c *Client) encryptBody(k *e2eKey, info *ConversationInfo, m MessageRequest
 	return body, nil
 }
 
-// recipientPeers selects the sessions a message is encrypted for: the
-// recipient's when one is named, otherwise every session but the client's.
-// One message for a whole group follows the docs (api/messages/encrypted.md:
-// the session count is "restricted by participants size of conversation");
-// the official Go client's PostEncryptedMessages sends per recipient_id, and
-// whether the live API takes an empty recipient_id here is unconfirmed.
-func recipientPeers(info *ConversationInfo, recipientID string, k *e2eKey) []*sessionPeer {
-	out := make([]*sessionPeer, 0, len(info.sessions))
+// recipientPeers groups the sessions a message is encrypted for by user, in
+// the conversation's order: the named recipient's, or every other
+// participant's; never the client's own user (the official Go client
+// encrypts only for the recipient).
+func recipientPeers(info *ConversationInfo, recipientID, selfID string, k *e2eKey) ([]string, map[string][]*sessionPeer) {
+	var users []string
+	peers := make(map[string][]*sessionPeer)
 	for _, s := range info.sessions {
 		switch {
-		case recipientID != "" && s.userID != recipientID:
-		case s.id == k.sessionID:
+		case recipientID != "" && !strings.EqualFold(s.userID, recipientID):
+		case s.id == k.sessionID || strings.EqualFold(s.userID, selfID):
 		default:
-			out = append(out, s)
+			if _, ok := peers[s.userID]; !ok {
+				users = append(users, s.userID)
+			}
+			peers[s.userID] = append(peers[s.userID], s)
 		}
 	}
-	return out
+	return users, peers
 }
 
 // failedResults checks the per-recipient answers for messageID and returns

@@ -419,7 +419,7 @@ func TestBrokenPayloadsSendNothing(t *testing.T) {
 func TestEchoInboundPayloadAsIs(t *testing.T) {
 	s, c, u := withContact(t)
 	ctx := ctxT(t)
-	sticker := `{"sticker_id":"` + mixin.NewUUID() + `"}`
+	sticker := `{"sticker_id":"` + s.AddSticker(mixintest.Sticker{Name: "wave"}).StickerID + `"}` // a sticker the server knows
 	in, err := u.Send(ctx, mixintest.MessageRequest{ConversationID: u.ContactConversationID(s.Bot().ID),
 		RecipientID: s.Bot().ID, Category: mixin.CategoryPlainSticker, Data: []byte(sticker)})
 	require.NoError(t, err)

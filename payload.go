@@ -474,11 +474,18 @@ func checkLength(field, s string, minN, maxN int) error {
 	return nil
 }
 
+// isHexColor accepts the hex forms android-app util/ColorUtil.java
+// parseColor reads: #RGB, #RRGGBB and #AARRGGBB.
 func isHexColor(s string) bool {
-	if len(s) != 7 || s[0] != '#' {
+	if len(s) < 2 || s[0] != '#' {
 		return false
 	}
-	for i := 1; i < 7; i++ {
+	switch len(s) {
+	case 4, 7, 9: // #RGB, #RRGGBB, #AARRGGBB
+	default:
+		return false
+	}
+	for i := 1; i < len(s); i++ {
 		c := s[i]
 		if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F') {
 			return false

@@ -5,14 +5,13 @@ import (
 	"encoding/json"
 	"errors"
 	"strconv"
-	"strings"
 )
 
 // Button is one button of an APP_BUTTON_GROUP or one action of a new-shape
 // APP_CARD.
 type Button struct {
 	Label string `json:"label"`
-	// Color is "#RRGGBB".
+	// Color is "#RRGGBB" ("#RGB" and "#AARRGGBB" are read too).
 	Color string `json:"color"`
 	// Action is an http(s) or mixin:// URL, or "input:TEXT" to make the
 	// user send TEXT.
@@ -20,15 +19,17 @@ type Button struct {
 }
 
 // validate checks a button; the color is required everywhere: Android
-// parses it for every button and iOS decodes it as a required string
-// (android-app DecryptMessage.kt processAppButton, vo/AppCardData.kt
-// ActionButtonData; ios-app AppCardData.swift V1Content.Action).
+// parses every button's color on receipt (android-app DecryptMessage.kt
+// processAppButton, util/ColorUtil.java) and iOS decodes a card action's as
+// a required string (ios-app AppCardData.swift V1Content.Action). Android
+// draws a card action whose color does not parse in black
+// (ActionsCardHolder.kt); the client holds both to the hex forms.
 func (b *Button) validate(prefix string) error {
 	if err := checkLength(prefix+".label", b.Label, 1, MaxButtonLabel); err != nil {
 		return err
 	}
 	if !isHexColor(b.Color) {
-		return &FieldError{Field: prefix + ".color", Reason: "must be #RRGGBB, got " + strconvQuote(b.Color)}
+		return &FieldError{Field: prefix + ".color", Reason: "must be #RGB, #RRGGBB or #AARRGGBB, got " + strconvQuote(b.Color)}
 	}
 	return checkAction(prefix+".action", b.Action)
 }
@@ -67,8 +68,9 @@ func (g ButtonGroup) Validate() error {
 // [AppCardPayload.IsLegacy]). Shareable is always sent, false included: iOS
 // requires it on a new-shape card and Android treats a missing one as
 // false (ios-app AppCardData.swift; android-app AppCardData.canShare).
-// A new-shape card always carries an "actions" array, empty included, for
-// the same reason.
+// A new-shape card carries an "actions" array, empty included; iOS reads
+// actions and updated_at as optional since August 2024 (AppCardData.swift),
+// so neither is required.
 type AppCardPayload struct {
 	AppID       string
 	IconURL     string
@@ -82,9 +84,9 @@ type AppCardPayload struct {
 	// UpdatedAt is the app's own updated_at as the API writes it, e.g.
 	// me.App.UpdatedAt.Format(time.RFC3339Nano) with me from [Client.Me]:
 	// the apps compare it with the one they hold to refresh the app's
-	// profile. A new-shape card requires it (iOS shows one without it as an
-	// unknown message: ios-app AppCardData.swift V1Content; the docs'
-	// example carries it); empty leaves it out of a legacy card.
+	// profile (ios-app AppCardData.swift; flutter-app decrypt_message.dart
+	// _processAppCard). Optional; empty leaves it out. The official Go
+	// client's card has none.
 	UpdatedAt string
 }
 
@@ -179,9 +181,6 @@ func (p AppCardPayload) Validate() error {
 		if err := p.Actions[i].validate("actions[" + strconv.Itoa(i) + "]"); err != nil {
 			return err
 		}
-	}
-	if strings.TrimSpace(p.UpdatedAt) == "" {
-		return &FieldError{Field: "updated_at", Reason: "is empty: iOS shows a new-shape card without it as an unknown message; use the app's updated_at (Client.Me)"}
 	}
 	return nil
 }

@@ -28,6 +28,7 @@ type callLine struct {
 	Payload  json.RawMessage `json:"payload"`  // what a send call handed the SDK
 	Sent     []message       `json:"sent"`     // messages a batch/raw call sent
 	Recalled bool            `json:"recalled"` // the message was recalled later
+	Expect   []string        `json:"expect"`   // appcheck.mjs: the findings, as kind:field
 }
 
 // scriptRun is what one node script printed.

@@ -2,6 +2,7 @@ package mixintest
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"io"
@@ -40,6 +41,8 @@ func (s *Server) adminEndpoints() []adminEndpoint {
 		{"DELETE /_mixintest/requests", s.adminResetRequests},
 		{"GET /_mixintest/problems", s.adminProblems},
 		{"DELETE /_mixintest/problems", s.adminResetProblems},
+		{"GET /_mixintest/stickers", s.adminStickers},
+		{"POST /_mixintest/stickers", s.adminAddSticker},
 		{"POST /_mixintest/faults", s.adminFaults},
 		{"POST /_mixintest/fail_next", s.adminFailNext},
 		{"GET /_mixintest/images/{key}", s.serveImage},
@@ -134,11 +137,24 @@ func (s *Server) adminInbox(w http.ResponseWriter, r *http.Request) {
 	if u == nil {
 		return
 	}
-	out := []messageView{}
+	out := []inboxView{}
 	for _, m := range u.Inbox() {
-		out = append(out, viewOf(&m, sourceCreate))
+		v := inboxView{messageView: viewOf(&m, sourceCreate)}
+		if m.Category.Encrypted() && m.Plaintext != nil {
+			v.PlainCategory = string(m.Category.Plain())
+			v.PlainDataBase64 = base64.RawURLEncoding.EncodeToString(m.Plaintext)
+		}
+		out = append(out, v)
 	}
 	s.writeJSON(w, r, http.StatusOK, out)
+}
+
+// inboxView is a message of the admin inbox: the view blaze pushes, plus,
+// for an ENCRYPTED_* message, what the user's sessions decrypt it to.
+type inboxView struct {
+	messageView
+	PlainCategory   string `json:"plain_category,omitempty"`
+	PlainDataBase64 string `json:"plain_data_base64,omitempty"`
 }
 
 func (s *Server) adminSend(w http.ResponseWriter, r *http.Request) {

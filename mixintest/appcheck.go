@@ -5,32 +5,59 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"strings"
+	"strconv"
 
 	"github.com/gomixin/mixin"
 )
 
-// Problem is one reason why a message the emulator accepted would look
-// broken in the official Mixin apps: shown as an invalid or unknown message,
-// empty, or not shown at all. The real API accepts such messages; the check
-// is about what people will see. See the package documentation for the
-// rules and their sources.
+// ProblemKind says how a message the app check flags fares in the
+// official apps.
+type ProblemKind string
+
+const (
+	// ProblemBroken: an official app shows the message broken (as an
+	// invalid, unknown or failed message, with a part missing or wrong), or
+	// drops it without showing it. The test given to [NewServer] fails.
+	ProblemBroken ProblemKind = "broken"
+	// ProblemWarning: no app refuses the message, but it is most likely a
+	// mistake (an empty text, a button group without buttons, a duration
+	// that reads as under a second, a file whose bytes are not the type it
+	// claims) or a shape no official client sends. Logged to the test
+	// (t.Logf), not failed.
+	ProblemWarning ProblemKind = "warning"
+	// ProblemLimit: outside the limits the docs state (1 to 6 buttons,
+	// labels and card titles up to 36 characters, card descriptions up to
+	// 1024), which the apps do not enforce when they receive a message.
+	// Logged to the test, not failed.
+	ProblemLimit ProblemKind = "limit"
+)
+
+// Problem is one finding of the app check about a message the emulator
+// accepted: Kind says whether the official apps show it broken
+// ([ProblemBroken]), or whether it is only likely a mistake
+// ([ProblemWarning]) or outside the docs' limits ([ProblemLimit]). The real
+// API accepts every such message; the check is about what people will see.
+// See the package documentation for the rules and their sources.
 type Problem struct {
+	Kind           ProblemKind    `json:"kind"`
 	MessageID      string         `json:"message_id"`
 	ConversationID string         `json:"conversation_id"`
 	UserID         string         `json:"user_id"` // the sender
 	Category       mixin.Category `json:"category"`
 	// Field is the payload field at fault, e.g. "width" or
-	// "transcript[2].created_at"; "data" stands for the whole payload.
+	// "transcript[2].created_at"; "data" stands for the whole payload and
+	// "category" or "recipient_id" for the message itself.
 	Field  string `json:"field"`
 	Reason string `json:"reason"` // what is wrong with it
-	App    string `json:"app"`    // what the apps do with such a message
-	Source string `json:"source"` // where the rule comes from
+	// App says what each official app (Android, iOS, Desktop) does with
+	// such a message.
+	App    string `json:"app"`
+	Source string `json:"source"` // the files the rule comes from
 }
 
 // String describes the problem on one line.
 func (p Problem) String() string {
-	return fmt.Sprintf("%s message %s from %s: %s %s: %s (%s)", p.Category, p.MessageID, p.UserID, p.Field, p.Reason, p.App, p.Source)
+	return fmt.Sprintf("[%s] %s message %s from %s: %s %s: %s (%s)", p.Kind, p.Category, p.MessageID, p.UserID, p.Field, p.Reason, p.App, p.Source)
 }
 
 // WithoutAppCheck turns off the app check: messages the official apps would
@@ -38,20 +65,20 @@ func (p Problem) String() string {
 // [Server.Problems].
 func WithoutAppCheck() Option { return serverOption(func(c *config) { c.noAppCheck = true }) }
 
-// WithProblemHook calls fn for every problem the app check finds, in
-// addition to reporting it to the test given to [NewServer]; cmd/mixintest
-// logs them this way. fn runs while the server holds its lock: it must
-// return quickly and must not call the Server.
+// WithProblemHook calls fn for every problem the app check finds, of every
+// kind, in addition to reporting it to the test given to [NewServer];
+// cmd/mixintest prints them this way. fn runs while the server holds its
+// lock: it must return quickly and must not call the Server.
 func WithProblemHook(fn func(Problem)) Option {
 	return serverOption(func(c *config) { c.problemHook = fn })
 }
 
 // Problems returns what the app check found in the messages accepted so
-// far, in order.
+// far, of every kind, in order.
 func (s *Server) Problems() []Problem {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return append([]Problem(nil), s.problems...)
+	return append([]Problem{}, s.problems...)
 }
 
 // ResetProblems forgets the problems found so far.
@@ -63,23 +90,50 @@ func (s *Server) ResetProblems() {
 
 // appCheckLocked checks a message the server just accepted, with data its
 // decoded payload (the plaintext for an ENCRYPTED_* message), records what
-// the apps would show broken and reports it to the test. s.mu is held.
+// it finds and reports it to the test. s.mu is held.
 func (s *Server) appCheckLocked(m *Message, data []byte) {
 	if s.cfg.noAppCheck {
 		return
 	}
-	found := checkMessage(m.Category, m.MessageID, data)
-	for i := range found {
-		p := &found[i]
-		p.MessageID, p.ConversationID, p.UserID, p.Category = m.MessageID, m.ConversationID, m.UserID, m.Category
-		s.problems = append(s.problems, *p)
-		if s.t != nil {
+	for _, p := range checkMessageIn(s.checkEnvLocked(), m.Category, m.MessageID, data) {
+		s.reportLocked(m, p)
+	}
+}
+
+// reportLocked records one problem of message m and reports it: a broken
+// message fails the owning test, the other kinds are logged to it.
+func (s *Server) reportLocked(m *Message, p Problem) {
+	if s.cfg.noAppCheck {
+		return
+	}
+	p.MessageID, p.ConversationID, p.UserID, p.Category = m.MessageID, m.ConversationID, m.UserID, m.Category
+	s.problems = append(s.problems, p)
+	if s.t != nil {
+		if p.Kind == ProblemBroken {
 			s.t.Errorf("mixintest: the official apps would show this message broken: %s\n"+
 				"  (the real API accepts it; turn the check off with mixintest.WithoutAppCheck)", p)
+		} else {
+			s.t.Logf("mixintest: app check %s: %s", p.Kind, p)
 		}
-		if s.cfg.problemHook != nil {
-			s.cfg.problemHook(*p)
-		}
+	}
+	if s.cfg.problemHook != nil {
+		s.cfg.problemHook(p)
+	}
+}
+
+// checkEnvLocked is what the rules may ask the server: the users, stickers
+// and uploaded attachments it knows. s.mu is held.
+func (s *Server) checkEnvLocked() *checkEnv {
+	return &checkEnv{
+		userKnown:    func(id string) bool { return s.users[normID(id)] != nil },
+		stickerKnown: func(id string) bool { return s.stickersLocked()[normID(id)] != nil },
+		attachment: func(id string) ([]byte, bool) {
+			a := s.attachments[normID(id)]
+			if a == nil || !a.uploaded || a.data == nil {
+				return nil, false
+			}
+			return a.data, true
+		},
 	}
 }
 
@@ -88,53 +142,53 @@ func (s *Server) adminProblems(w http.ResponseWriter, r *http.Request) {
 	s.writeJSON(w, r, http.StatusOK, s.Problems())
 }
 
-// adminResetProblems serves DELETE /_mixintest/problems.
+// adminResetProblems serves DELETE /_mixintest/problems, answering as
+// DELETE /_mixintest/requests does.
 func (s *Server) adminResetProblems(w http.ResponseWriter, r *http.Request) {
 	s.ResetProblems()
-	s.writeJSON(w, r, http.StatusOK, struct{}{})
+	s.writeJSON(w, r, http.StatusOK, map[string]bool{"ok": true})
 }
 
-// checkMessage applies the rules of the official apps to one message.
+// checkEnv answers the rules that need the server's state; a nil checkEnv
+// (or a nil function in it) skips those rules.
+type checkEnv struct {
+	userKnown    func(id string) bool
+	stickerKnown func(id string) bool
+	attachment   func(id string) ([]byte, bool) // the uploaded bytes, when kept
+}
+
+// checkMessage applies the rules of the official apps to one message,
+// without the rules that need the server's state.
 func checkMessage(c mixin.Category, messageID string, data []byte) []Problem {
-	ck := &checker{messageID: messageID}
+	return checkMessageIn(nil, c, messageID, data)
+}
+
+// checkMessageIn applies the rules of the official apps to one message.
+func checkMessageIn(env *checkEnv, c mixin.Category, messageID string, data []byte) []Problem {
+	ck := &checker{messageID: messageID, env: env}
 	if rule, ok := appRules[c.Plain()]; ok {
 		rule(ck, data)
-	} else if !legalCategory(c) {
-		ck.report("category", "is not a category the apps know", "both apps store it as an unknown message",
-			srcAndroidDecrypt+" isIllegalMessageCategory; "+srcIOSReceive+" MessageCategory.isLegal")
+	} else {
+		checkCategory(ck, c)
 	}
 	return ck.found
-}
-
-// legalCategory reports whether the apps know c (android-app
-// vo/MessageCategory.kt; ios-app MessageCategory.swift): the message kinds
-// in PLAIN_, SIGNAL_ and ENCRYPTED_ form, the app, recall and pin
-// categories, and the system, call and PLAIN_JSON ones bots never send.
-func legalCategory(c mixin.Category) bool {
-	s := string(c)
-	for _, p := range []string{"SYSTEM_", "WEBRTC_", "KRAKEN_"} {
-		if strings.HasPrefix(s, p) {
-			return true
-		}
-	}
-	if s == "PLAIN_JSON" || s == "SIGNAL_KEY" {
-		return true
-	}
-	if rest, ok := strings.CutPrefix(s, "SIGNAL_"); ok {
-		s = "PLAIN_" + rest
-	}
-	_, ok := appRules[mixin.Category(s).Plain()]
-	return ok
 }
 
 // checker collects the problems of one payload.
 type checker struct {
 	messageID string
+	env       *checkEnv
 	found     []Problem
 }
 
+// add records a problem of the given kind.
+func (ck *checker) add(kind ProblemKind, field, reason, app, source string) {
+	ck.found = append(ck.found, Problem{Kind: kind, Field: field, Reason: reason, App: app, Source: source})
+}
+
+// report adds a broken-message problem.
 func (ck *checker) report(field, reason, app, source string) {
-	ck.found = append(ck.found, Problem{Field: field, Reason: reason, App: app, Source: source})
+	ck.add(ProblemBroken, field, reason, app, source)
 }
 
 // object decodes data as a JSON object, reporting it if it is not one.
@@ -183,6 +237,22 @@ func (o jsonObject) integer(key string) (int64, bool) {
 		return 0, false
 	}
 	return int64(f), true
+}
+
+// intLike reads key as iOS safeDecodeInt and Android's Gson read an Int:
+// a JSON number, or a string holding a whole number ("100"). whole is
+// false for a number with a fraction, which iOS truncates and Gson
+// refuses.
+func (o jsonObject) intLike(key string) (v float64, whole, ok bool) {
+	if f, ok := o.num(key); ok {
+		return f, f == float64(int64(f)), true
+	}
+	if s, ok := o.str(key); ok {
+		if n, err := strconv.ParseInt(s, 10, 64); err == nil {
+			return float64(n), true, true
+		}
+	}
+	return 0, false, false
 }
 
 // boolean reports whether key holds true or false.

@@ -114,12 +114,35 @@ func (s *Server) upgradeBlaze(w http.ResponseWriter, r *http.Request) (ws *webso
 	return ws, s.wg.Done
 }
 
-// sendAuthErrorFrame sends an ERROR frame with code 401 and closes ws.
+// authErrorLinger is how long a connection refused with an ERROR frame
+// stays open for the client to read it.
+const authErrorLinger = 5 * time.Second
+
+// sendAuthErrorFrame sends an ERROR frame with code 401 and closes ws once
+// the client has closed it, or after authErrorLinger. The apps write their
+// first request (LIST_PENDING_MESSAGES) as soon as the socket opens and
+// then read the ERROR frame (android-app websocket/ChatWebSocket.kt onOpen,
+// onMessage); closing at once would fail that write and hide the 401.
 func (s *Server) sendAuthErrorFrame(ws *websocket.Conn) {
 	b, _ := s.encodeFrame(frame{ID: uuid.NewString(), Action: actionError,
 		Error: &errorView{Status: 202, Code: codeUnauthorized, Description: errUnauthorized.desc}})
 	_ = ws.SetWriteDeadline(time.Now().Add(writeTimeout))
 	_ = ws.WriteMessage(websocket.BinaryMessage, b)
+	finished := make(chan struct{})
+	defer close(finished)
+	go func() { // Close does not wait out the linger
+		select {
+		case <-s.done:
+			_ = ws.NetConn().Close()
+		case <-finished:
+		}
+	}()
+	_ = ws.SetReadDeadline(time.Now().Add(authErrorLinger))
+	for {
+		if _, _, err := ws.ReadMessage(); err != nil {
+			break
+		}
+	}
 	_ = ws.Close()
 }
 

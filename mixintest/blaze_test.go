@@ -280,7 +280,7 @@ func eventuallyT(t *testing.T, what string, cond func() bool) {
 }
 
 func TestBlazeUpgradeFailures(t *testing.T) {
-	s := NewServer(t)
+	s := NewServer(t, WithBlazeAuthFailure(BlazeAuthHTTP401))
 	_, res, err := dialAs(t, s, s.Bot(), func(ts *tokenSpec) { ts.claims["sig"] = sigOf("GET", "/me", nil) }, "Mixin-Blaze-1")
 	if err == nil || res == nil || res.StatusCode != 401 {
 		t.Fatalf("bad token: %v %v", err, res)

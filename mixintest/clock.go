@@ -34,20 +34,23 @@ type BlazeAuthFailure int
 
 const (
 	// BlazeAuthHTTP401 answers the upgrade request with HTTP 401 and the
-	// usual error envelope (the default). android-app ChatWebSocket.kt
-	// onFailure handles a 401 failure of the upgrade.
+	// usual error envelope. No official app acts on this form: android-app
+	// websocket/ChatWebSocket.kt has an onFailure branch for a 401 response
+	// that is never reached, and ios-app and flutter-app act only on the
+	// ERROR frame. It stays as an option for clients that handle both.
 	BlazeAuthHTTP401 BlazeAuthFailure = iota
 	// BlazeAuthErrorFrame accepts the upgrade, then sends an ERROR frame
-	// with code 401 and closes. android-app ChatWebSocket.kt onMessage
-	// (ERROR_ACTION with AUTHENTICATION, then GET /me) and ios-app
-	// WebSocketService.swift handle this form too. Which one the live
-	// server uses is unconfirmed; clients should handle both.
+	// with code 401 and closes: the form all three official apps act on
+	// (android-app websocket/ChatWebSocket.kt onMessage ERROR_ACTION with
+	// AUTHENTICATION; ios-app WebSocketService.swift; flutter-app
+	// lib/blaze/blaze.dart). The default.
 	BlazeAuthErrorFrame
 )
 
 // WithBlazeAuthFailure sets how a blaze connection with a bad token is
-// refused; see [BlazeAuthFailure]. Faults.UnauthorizedBlaze and
-// Faults.BlazeErrorFrame refuse every connection, good token or not.
+// refused; see [BlazeAuthFailure]. The default is [BlazeAuthErrorFrame].
+// Faults.UnauthorizedBlaze and Faults.BlazeErrorFrame refuse every
+// connection, good token or not.
 func WithBlazeAuthFailure(f BlazeAuthFailure) Option {
 	return serverOption(func(c *config) { c.blazeAuthFailure = f })
 }

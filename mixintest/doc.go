@@ -19,8 +19,10 @@
 // uid/sid, sig = hex(sha256(METHOD + request URI as received + body)), exp
 // with 5s leeway by the server clock (WithClock), iat at most 5 minutes ahead
 // (or within WithMaxClockSkew either way), a lifetime of at most
-// WithMaxTokenAge. Any failure answers code 401; a blaze upgrade is refused
-// with HTTP 401 or, with WithBlazeAuthFailure, an ERROR frame.
+// WithMaxTokenAge. Any failure answers code 401; a blaze connection with a
+// bad token is accepted, sent an ERROR frame with code 401 and closed, the
+// form the official apps act on (WithBlazeAuthFailure(BlazeAuthHTTP401)
+// refuses the upgrade with HTTP 401 instead).
 //
 // # Responses
 //
@@ -95,79 +97,130 @@
 //
 // # App check
 //
-// Every message the server accepts, from any client (POST /messages, a
-// blaze CREATE_MESSAGE, a simulated user, the admin API, and an
-// ENCRYPTED_* message once a simulated user decrypts it), is checked with
-// the rules the official apps apply when they parse it. A message they
-// would show as invalid or unknown, empty, or not at all is reported as an
-// error of the test given to NewServer, naming the field and what the apps
-// do with it, and listed by Server.Problems (GET /_mixintest/problems for
-// other clients; WithProblemHook to see each as it happens). The real API
-// accepts such messages, and so does the emulator: it delivers them and
-// answers success; the check is about what people will see.
-// WithoutAppCheck turns it off, e.g. for a test that sends broken messages
-// on purpose.
+// Every message the server accepts, from any client (POST /messages, POST
+// /encrypted_messages, a blaze CREATE_MESSAGE, a simulated user, the admin
+// API; an ENCRYPTED_* message once decrypted with the recipients' keys,
+// which the emulator holds), is read the way the official apps parse it:
+// Android (MixinNetwork/android-app, paths under
+// app/src/main/java/one/mixin/android), iOS (MixinNetwork/ios-app, under
+// MixinServices/MixinServices) and Desktop (MixinNetwork/flutter-app, under
+// lib). Each finding is a Problem of one kind:
 //
-// The rules and where they come from (android-app is
-// MixinNetwork/android-app app/src/main/java/one/mixin/android, ios-app is
-// MixinNetwork/ios-app MixinServices/MixinServices; "unknown" is how the
-// apps show a message they cannot read):
+//   - ProblemBroken: an app shows the message as invalid, unknown or
+//     failed, with a part missing or wrong, or drops it. It fails the test
+//     given to NewServer.
+//   - ProblemWarning: no app refuses it, but it is likely a mistake, or a
+//     shape no official client sends. Logged to the test.
+//   - ProblemLimit: outside the docs' limits, which no app enforces on
+//     receipt. Logged to the test.
 //
-//   - PLAIN_TEXT, PLAIN_POST: not UTF-8 is unknown on iOS; empty text is an
-//     empty bubble (ios-app ReceiveMessageService.swift
-//     processDecryptSuccess; android-app job/DecryptMessage.kt).
-//   - PLAIN_IMAGE, PLAIN_VIDEO, PLAIN_DATA, PLAIN_AUDIO: attachment_id (a
-//     string) and size (a whole number) are required, or iOS shows unknown
-//     (TransferAttachmentData.swift); a payload that is not a JSON object is
-//     invalid on both.
-//   - PLAIN_IMAGE, PLAIN_VIDEO: width and height missing or not positive are
-//     invalid on both (android-app websocket/AttachmentMessagePayload.kt
-//     invalidData(); ios-app ReceiveMessageService guard width > 0,
-//     height > 0).
-//   - PLAIN_VIDEO: duration is milliseconds (android-app VideoHolder
-//     formatMillis; ios-app VideoMessageViewModel.swift): missing, or under
-//     1000, shows 0:00; a 60 s video is 60000.
-//   - PLAIN_DATA: size 0 is unknown on iOS (ReceiveMessageService guard
-//     size > 0).
-//   - PLAIN_AUDIO: a missing duration shows as "null" on Android
-//     (DecryptMessage.kt createAudioMessage).
-//   - PLAIN_STICKER: sticker_id must be a UUID; album_id and name are not
-//     read (ios-app ReceiveMessageService parseSticker,
-//     TransferStickerData.swift; android-app websocket/StickerMessagePayload.kt).
-//   - PLAIN_CONTACT: user_id must be a UUID (ios-app ReceiveMessageService).
-//   - PLAIN_LOCATION: latitude and longitude must be numbers and not both 0,
-//     or Android drops the message without showing it (android-app
-//     websocket/LocationPayload.kt toLocationData; ios-app Location decoding).
-//   - PLAIN_LIVE: width and height positive (android-app DecryptMessage.kt),
-//     thumb_url and url present (ios-app TransferLiveData.swift).
+// Server.Problems lists them (GET /_mixintest/problems for other clients;
+// WithProblemHook to see each as it happens). The real API accepts such
+// messages, and so does the emulator: it delivers them and answers
+// success. WithoutAppCheck turns the check off.
+//
+// The rules, with what each app does (unknown: iOS's "unknown message";
+// invalid: Android's and Desktop's invalid message):
+//
+//   - Categories: SIGNAL_* shows as failed, a bot having no Signal session
+//     (android-app job/DecryptMessage.kt processSignalMessage; flutter-app
+//     workers/decrypt_message.dart). Any other name the apps do not know,
+//     SYSTEM_*, WEBRTC_* and KRAKEN_* included, is stored as unknown
+//     (android-app vo/Message.kt isIllegalMessageCategory; ios-app
+//     Database/User/Model/Message.swift MessageCategory.isLegal).
+//   - PLAIN_TEXT, PLAIN_POST: not UTF-8 is unknown on iOS and invalid on
+//     Desktop (ios-app ReceiveMessageService.swift; decrypt_message.dart).
+//     Empty or blank: warning, no parser refuses it.
+//   - Attachments (IMAGE, VIDEO, DATA, AUDIO): attachment_id missing is
+//     invalid on Android (vo/Message.kt factories) and unknown on iOS;
+//     size missing or not a whole number, and thumbnail, name, mime_type or
+//     created_at of another type than string, are unknown on iOS; key,
+//     digest and waveform must be standard padded base64 or iOS shows
+//     unknown and Android invalid (ios-app
+//     Services/WebSocket/Model/TransferAttachmentData.swift; android-app
+//     util/GsonHelper.kt).
+//   - VIDEO, DATA: mime_type missing is invalid on Android (vo/Message.kt
+//     createVideoMessage, createAttachmentMessage).
+//   - IMAGE, VIDEO (and LIVE): width or height missing, 0 or not numeric
+//     is invalid on both; negative is unknown on iOS only; a fraction is
+//     invalid on Android only (Gson). Numeric strings such as "100" are
+//     read by both and not flagged (android-app
+//     websocket/AttachmentMessagePayload.kt invalidData(); ios-app
+//     TransferAttachmentData safeDecodeInt, ReceiveMessageService).
+//   - VIDEO duration (milliseconds): missing, Android and Desktop store
+//     "null"; under 1000, warning: iOS shows 0:01 and Android 00:00, and a
+//     60 s video is 60000 (android-app VideoHolder formatMillis; ios-app
+//     VideoMessageViewModel.swift).
+//   - AUDIO: duration missing shows 00:00 on Android and Desktop
+//     (android-app AudioHolder.kt; decrypt_message.dart); a waveform under
+//     "wave_form" is not read, so none is shown.
+//   - DATA: size 0 is unknown on iOS (ReceiveMessageService).
+//   - Attachment content, when the server holds the bytes (decrypted with
+//     key and digest first; a key that does not open them is broken:
+//     android-app crypto/attachment/AttachmentCipherInputStream.java): an
+//     image/png, image/jpeg, image/gif, image/webp, image/bmp or image/tiff
+//     whose bytes are no image cannot be shown; audio and video whose bytes
+//     have no known container signature (MP4, Matroska, Ogg, MP3, AAC,
+//     WAV, FLAC, AMR) cannot be played. Bytes of another format than the
+//     mime type, and a picture whose width and height are not its shape
+//     (either orientation, 2% slack), are warnings. Types the check does
+//     not know are not checked.
+//   - PLAIN_STICKER: sticker_id must be a UUID (unknown on iOS; album_id
+//     and name are not read), and a sticker the catalogue does not hold
+//     (BuiltinStickers, Server.AddSticker) makes iOS drop the message
+//     silently (ReceiveMessageService parseSticker).
+//   - PLAIN_CONTACT: user_id must be a UUID (unknown on iOS), and a user
+//     the server does not know makes iOS drop the message silently and
+//     Desktop show a card without a name (ReceiveMessageService syncUser;
+//     decrypt_message.dart).
+//   - PLAIN_LOCATION: coordinates that are not numbers, or both 0, make
+//     Android and Desktop drop it and iOS show unknown (android-app
+//     websocket/LocationPayload.kt toLocationData); either one 0 makes
+//     Desktop drop it (decrypt_message.dart).
+//   - PLAIN_LIVE: thumb_url and url missing are invalid on Android
+//     (vo/Message.kt createLiveMessage) and unknown on iOS
+//     (TransferLiveData.swift).
 //   - PLAIN_TRANSCRIPT: every item needs transcript_id, message_id,
-//     category and created_at (ios-app TranscriptMessage.swift), and the
-//     apps keep only items whose transcript_id is the message's id, showing
-//     unknown without any (android-app DecryptMessage.kt
-//     processTranscriptMessage; ios-app ReceiveMessageService
-//     parseTranscript).
-//   - APP_CARD: app_id, when present, a UUID. Legacy (with action):
-//     icon_url and action URLs, title and description strings (ios-app
-//     AppCardData.swift V0Content), shareable present or Android refuses to
-//     forward it although the docs give true as the default (android-app
-//     vo/AppCardData.kt canShare; docs api/messages/category). New shape:
-//     app_id, an actions array (each with label, color, action), a
-//     shareable boolean and updated_at (ios-app AppCardData.swift
-//     V1Content; the docs' new-shape example carries updated_at,
-//     _partials/_resp.msg.d/card.md). The docs' example writes actions as
-//     {"buttons": [...]}, which neither app decodes: it is reported too.
-//   - APP_BUTTON_GROUP: a non-empty array of buttons with label, color and
-//     action strings, each color one Android's Color.parseColor accepts
-//     (#RRGGBB, #AARRGGBB or a name), or Android stores it as invalid
-//     (android-app DecryptMessage.kt processAppButton; ios-app
-//     ReceiveMessageService processAppButton).
+//     category and created_at strings, and its optional fields their types
+//     (strings; media_size, media_duration, media_width, media_height whole
+//     numbers; media_waveform, media_key, media_digest standard base64), or
+//     iOS fails the whole transcript (Database/User/Model/
+//     TranscriptMessage.swift); without an item whose transcript_id is the
+//     message's id the apps show unknown or invalid (DecryptMessage.kt
+//     processTranscriptMessage; ReceiveMessageService parseTranscript;
+//     decrypt_message.dart processTranscriptMessage).
+//   - APP_CARD (ios-app Services/WebSocket/Model/AppCardData.swift):
+//     app_id, when present, a UUID. Legacy (a non-empty action): icon_url
+//     and action URLs, title and description strings, or unknown on iOS;
+//     shareable missing is a warning, Android not letting it be forwarded
+//     although the docs default to true (android-app vo/AppCardData.kt
+//     canShare). New shape: app_id and a shareable boolean required;
+//     title, description, cover_url and updated_at optional strings;
+//     actions optional (iOS since August 2024), an array of objects with
+//     label, color and action strings (the docs' {"buttons": [...]} is
+//     not one); a cover object needs url, mime_type and thumbnail strings
+//     and whole width and height. A value of the wrong type is unknown on
+//     iOS. The color of a card action is not flagged: Android draws one it
+//     cannot parse in black (ui/conversation/holder/ActionsCardHolder.kt).
+//   - APP_BUTTON_GROUP: an array of buttons with label, color and action
+//     strings, each color one Android's ColorUtil.parseColor reads (#RGB,
+//     #RRGGBB, #AARRGGBB or a color name, untrimmed), or Android stores it
+//     invalid (DecryptMessage.kt processAppButton; util/ColorUtil.java).
+//     No buttons: warning.
+//   - The docs' limits (limit kind; docs api/messages/category): 1 to 6
+//     buttons or card actions, labels and card titles up to 36 characters,
+//     card descriptions up to 1024.
 //   - MESSAGE_RECALL: message_id present, or nothing is recalled (both
 //     processRecallMessage).
 //   - MESSAGE_PIN: action PIN or UNPIN and message_ids an array of strings
-//     (ios-app ReceiveMessageService processPinMessage, TransferPinData.swift).
-//   - Any other category the apps do not know is stored as unknown
-//     (android-app DecryptMessage.kt isIllegalMessageCategory; ios-app
-//     MessageCategory.isLegal).
+//     (ReceiveMessageService processPinMessage, TransferPinData.swift).
+//   - ENCRYPTED_*: checked as the PLAIN_* category once decrypted. A
+//     recipient whose sessions cannot decrypt it (tampered data, a session
+//     left out) is broken: iOS shows unknown, Desktop invalid
+//     (decrypt_message.dart _processEncryptedMessage). One to a group
+//     without recipient_id is a warning: no official client sends it; they
+//     send one entry per recipient (bot-api-go-client
+//     PostEncryptedMessages; android-app SendMessageHelper.kt).
 //
 // # Standalone
 //

@@ -155,9 +155,11 @@ func (s *Server) commitLocked(p prepared) *Message {
 		return p.dup
 	}
 	s.sent[p.msg.UserID+"/"+p.msg.MessageID] = p.msg
-	if !p.msg.Category.Encrypted() { // checked once decrypted (encrypted.go)
-		s.appCheckLocked(p.msg, p.msg.Data)
+	if p.msg.Category.Encrypted() { // checked once decrypted (encrypted.go)
+		s.deliverEncryptedLocked(p.msg, p.recipients, true)
+		return p.msg
 	}
+	s.appCheckLocked(p.msg, p.msg.Data)
 	s.deliverLocked(p.msg, p.recipients)
 	return p.msg
 }

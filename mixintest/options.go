@@ -58,6 +58,8 @@ func defaultConfig() config {
 		maxImageBytes:  512 << 10,
 		statusPageSize: 500,
 		clockHeaders:   ServerTimeHeader | DateHeader,
+		// The ERROR frame all three official apps act on (clock.go).
+		blazeAuthFailure: BlazeAuthErrorFrame,
 	}
 }
 

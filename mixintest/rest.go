@@ -142,6 +142,7 @@ func (s *Server) routes() *http.ServeMux {
 
 	s.handle(mux, "POST /attachments", s.createAttachment)
 	s.handle(mux, "GET /attachments/{id}", s.readAttachment)
+	s.handle(mux, "GET /stickers/{id}", s.getSticker)
 	s.handle(mux, "/", func(*call) (any, *apiError) { return nil, errNotFound })
 	return mux
 }
@@ -241,7 +242,7 @@ func (s *Server) writeJSON(w http.ResponseWriter, r *http.Request, status int, v
 func (s *Server) Requests() []Request {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return append([]Request(nil), s.requests...)
+	return append([]Request{}, s.requests...)
 }
 
 // ResetRequests forgets the recorded requests.

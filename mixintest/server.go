@@ -47,7 +47,8 @@ type Server struct {
 	sent        map[string]*Message
 	attachments map[string]*attachment
 	requests    []Request
-	problems    []Problem // the app check's findings (appcheck.go)
+	problems    []Problem           // the app check's findings (appcheck.go)
+	stickers    map[string]*Sticker // the sticker catalogue (stickers.go); nil until first used
 	userCount   int
 	social      socialState // relationships, profiles, circles, status log (social.go)
 

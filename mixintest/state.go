@@ -54,9 +54,9 @@ type Message struct {
 	ExpireIn         int64
 	CreatedAt        time.Time
 	UpdatedAt        time.Time
-	// Plaintext is, for an ENCRYPTED_* message delivered to a simulated
-	// user, the payload the user's sessions decrypted (nil if they could
-	// not; see Server.EncryptionProblems).
+	// Plaintext is, for an ENCRYPTED_* message, the payload the
+	// recipient's sessions decrypted (nil if they could not: the app check
+	// reports it, see Server.Problems and Server.EncryptionProblems).
 	Plaintext []byte
 }
 

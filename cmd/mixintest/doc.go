@@ -28,6 +28,25 @@
 //	  NODE_EXTRA_CA_CERTS=PATH, curl --cacert PATH, Python
 //	  SSL_CERT_FILE=PATH or requests' REQUESTS_CA_BUNDLE=PATH.
 //
+//	Encryption:
+//	  -encrypted gives the bot's app the ENCRYPTED capability (GET /me, user
+//	  views): simulated users then send the bot ENCRYPTED_* messages, as the
+//	  Android app does, and POST /encrypted_messages takes the bot's encrypted
+//	  messages. The inbox view below shows what each encrypted message decrypts
+//	  to.
+//
+//	App check:
+//	  Every message accepted is read the way the official Android, iOS and
+//	  desktop apps parse it. Each finding is printed to standard output as a
+//	  line "mixintest: problem: [KIND] CATEGORY message ID from USER: FIELD
+//	  REASON: WHAT THE APPS DO (SOURCE)" and served at GET
+//	  /_mixintest/problems. KIND is "broken" (an app shows the message as
+//	  invalid, unknown or failed, with a part missing, or drops it), "warning"
+//	  (no app refuses it, but it is likely a mistake, or a shape no official
+//	  client sends) or "limit" (outside the docs' limits, which the apps do not
+//	  enforce). A message an app cannot decrypt is "broken" too. The real API
+//	  accepts all of them.
+//
 //	Admin API (no authentication; plain JSON, no data envelope; errors as
 //	{"error":{"code","description"}} with a 4xx status):
 //	  POST   /_mixintest/users
@@ -37,7 +56,9 @@
 //	         -> [{"user", "keystore"}], the bot first.
 //	  GET    /_mixintest/users/{id}/inbox
 //	         -> [message]: what the user received, oldest first (message views
-//	         as blaze pushes them: message_id, category, data_base64, ...).
+//	         as blaze pushes them: message_id, category, data_base64, ...); an
+//	         ENCRYPTED_* message also carries "plain_category" and
+//	         "plain_data_base64", what the user's sessions decrypt it to.
 //	  POST   /_mixintest/users/{id}/messages
 //	         {"conversation_id"?, "recipient_id"?, "category", "data_base64" or
 //	         "data", "message_id"?, "quote_message_id"?, "representative_id"?,
@@ -66,14 +87,20 @@
 //	         -> [{"method", "path", "raw_query", "header", "body", "user_id",
 //	         "status", "code", "at"}]: every REST request received.
 //	  DELETE /_mixintest/requests
-//	         forgets them.
+//	         -> {"ok": true}: forgets them.
 //	  GET    /_mixintest/problems
-//	         -> [{"message_id", "conversation_id", "user_id", "category",
-//	         "field", "reason", "app", "source"}]: the app check's findings,
-//	         messages the official apps would show broken (the real API accepts
-//	         them); each is also logged to stderr.
+//	         -> [{"kind", "message_id", "conversation_id", "user_id",
+//	         "category", "field", "reason", "app", "source"}]: the app check's
+//	         findings (see App check above), oldest first; [] when none.
 //	  DELETE /_mixintest/problems
-//	         forgets them.
+//	         -> {"ok": true}: forgets them.
+//	  GET    /_mixintest/stickers
+//	         -> [{"sticker_id", "album_id", "name", "asset_url", ...}]: the
+//	         sticker catalogue (a few built in). GET /stickers/{id} serves each
+//	         as the API does; the app check flags a sticker not in it.
+//	  POST   /_mixintest/stickers
+//	         {"sticker_id"?, "name"?, "album_id"?, "asset_url"?, ...} -> the
+//	         sticker as stored: adds it to the catalogue.
 //	  POST   /_mixintest/faults
 //	         {"seed", "error_rate", "error_paths", "rate_limit_rate",
 //	         "rate_limit_http", "retry_after_ms", "latency_ms",

@@ -48,7 +48,7 @@ type options struct {
 	addr, keystore, prefix, botID, botName, cert, tlsHosts string
 	users, maxBody                                         int
 	ping                                                   time.Duration
-	verbose, tls                                           bool
+	verbose, tls, encrypted                                bool
 }
 
 func newFlagSet(o *options) *flag.FlagSet {
@@ -63,6 +63,7 @@ func newFlagSet(o *options) *flag.FlagSet {
 	fs.DurationVar(&o.ping, "ping", 10*time.Second, "blaze ping interval")
 	fs.IntVar(&o.maxBody, "max-message-body", 128<<10, "largest POST /messages body in bytes")
 	fs.BoolVar(&o.verbose, "v", false, "log decisions (rejected tokens, dropped sockets) to stderr")
+	fs.BoolVar(&o.encrypted, "encrypted", false, "give the bot's app the ENCRYPTED capability: simulated users send it ENCRYPTED_* messages")
 	fs.BoolVar(&o.tls, "tls", false, "serve HTTPS and WSS with a generated self-signed certificate")
 	fs.StringVar(&o.cert, "cert", "", "with -tls, write the certificate (PEM) here (default mixintest-cert.pem beside -keystore, or in the temp dir)")
 	fs.StringVar(&o.tlsHosts, "tls-host", "", "with -tls, extra comma-separated DNS names or IPs for the certificate")
@@ -104,9 +105,12 @@ func parseArgs(args []string, stdout io.Writer) (options, bool, error) {
 func (o options) serverOptions(log io.Writer) []mixintest.Option {
 	opts := []mixintest.Option{mixintest.WithPathPrefix(o.prefix), mixintest.WithPingInterval(o.ping),
 		mixintest.WithMaxMessageBody(o.maxBody),
-		// The app check's findings: messages the official apps would show
-		// broken (also served at GET /_mixintest/problems).
+		// The app check's findings, printed to log (standard output) and
+		// served at GET /_mixintest/problems.
 		mixintest.WithProblemHook(func(p mixintest.Problem) { fmt.Fprintf(log, "mixintest: problem: %s\n", p) })}
+	if o.encrypted {
+		opts = append(opts, mixintest.WithBotCapabilities("CONTACT", "GROUP", "ENCRYPTED"))
+	}
 	if o.botID != "" {
 		opts = append(opts, mixintest.WithBotID(o.botID))
 	}

@@ -129,7 +129,7 @@ func script(ctx context.Context, env *demo.Env) error {
 		mixin.ImagePayload{AttachmentID: mixin.NewUUID(), MimeType: "image/png", Width: 300, Height: 200, Size: 12_345},
 		mixin.DataPayload{AttachmentID: mixin.NewUUID(), MimeType: "application/pdf", Size: 1_234_567, Name: "report.pdf"},
 		mixin.AudioPayload{AttachmentID: mixin.NewUUID(), MimeType: "audio/ogg", Size: 9_000, Duration: 3_200},
-		mixin.StickerPayload{StickerID: mixin.NewUUID()},
+		mixin.StickerPayload{StickerID: mixintest.BuiltinStickers()[0].StickerID}, // one the emulator knows
 		mixin.LocationPayload{Latitude: 48.8584, Longitude: 2.2945, Name: "Eiffel Tower"},
 		mixin.ContactPayload{UserID: env.Server.Bot().ID},
 	}

@@ -99,9 +99,11 @@ func (b *bot) sendFiles(ctx context.Context, msg *mixin.Message) error {
 			return err
 		}
 	case b.emulated:
-		// Stand-in bytes: the emulator does not look inside files. A real
-		// bot uploads an MP4 and reads its size and length from it.
-		stub := io.LimitReader(rand.NewChaCha8([32]byte{1}), 2<<20)
+		// Stand-in bytes behind an MP4 file type box: the emulator's app
+		// check reads the container signature, not the frames. A real bot
+		// uploads an MP4 and reads its size and length from it.
+		ftyp := []byte("\x00\x00\x00\x18ftypmp42\x00\x00\x00\x00mp42isom")
+		stub := io.MultiReader(bytes.NewReader(ftyp), io.LimitReader(rand.NewChaCha8([32]byte{1}), 2<<20-int64(len(ftyp))))
 		video, err = b.client.UploadFile(ctx, stub, mixin.WithSize(2<<20), mixin.WithMimeType("video/mp4"), progress("clip.mp4"))
 		if err != nil {
 			return err

@@ -15,6 +15,7 @@ import (
 
 	"github.com/gomixin/mixin"
 	"github.com/gomixin/mixin/examples/internal/demo"
+	"github.com/gomixin/mixin/mixintest"
 )
 
 type bot struct {
@@ -155,7 +156,7 @@ func script(ctx context.Context, env *demo.Env) error {
 			return err
 		}
 	}
-	sticker := mixin.StickerPayload{StickerID: "00000000-0000-4000-8000-00000000beef"}
+	sticker := mixin.StickerPayload{StickerID: mixintest.BuiltinStickers()[0].StickerID} // one the emulator knows
 	if err := alice.SendPayload(ctx, sticker); err != nil {
 		return err
 	}
