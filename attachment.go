@@ -247,8 +247,12 @@ func (a *Attachment) describe(head []byte, mimeType string) {
 // Download streams the file at an attachment's view URL into w and returns
 // the bytes written. It stops with an error after maxBytes (which must be
 // positive; pass [MaxAttachmentSize] for no limit of your own), and never
-// reads more than the client's [WithMaxAttachmentSize].
+// reads more than the client's [WithMaxAttachmentSize]. A nil w (or one
+// holding a nil pointer) is a [*FieldError] before any request.
 func (c *Client) Download(ctx context.Context, viewURL string, w io.Writer, maxBytes int64) (int64, error) {
+	if isNil(w) {
+		return 0, nilWriterError()
+	}
 	if viewURL == "" {
 		return 0, &FieldError{Field: "view_url", Reason: "is empty"}
 	}
@@ -286,6 +290,9 @@ func (c *Client) Download(ctx context.Context, viewURL string, w io.Writer, maxB
 
 // DownloadAttachment looks up an attachment and streams it into w.
 func (c *Client) DownloadAttachment(ctx context.Context, attachmentID string, w io.Writer) (int64, error) {
+	if isNil(w) {
+		return 0, nilWriterError()
+	}
 	a, err := c.ShowAttachment(ctx, attachmentID)
 	if err != nil {
 		return 0, err
@@ -337,6 +344,12 @@ func (h *headBuffer) Write(p []byte) (int, error) {
 		h.b = append(h.b, p[:min(room, len(p))]...)
 	}
 	return len(p), nil
+}
+
+// nilWriterError is the downloads' answer to a nil destination, before any
+// request.
+func nilWriterError() error {
+	return &FieldError{Field: "writer", Reason: "is nil: give the io.Writer to download into"}
 }
 
 // stripURL removes the (pre-signed) URL from a transport error.

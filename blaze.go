@@ -70,8 +70,13 @@ const writeTimeout = 10 * time.Second
 // comes back to stall its conversation. SYSTEM_CONVERSATION events drop the
 // conversation from the cache behind [Client.LookupConversation].
 func (c *Client) RunBlaze(ctx context.Context, h Handler, opts ...BlazeOption) error {
-	if h == nil {
+	if isNilHandler(h) {
 		return &FieldError{Field: "handler", Reason: "is nil"}
+	}
+	if p, ok := h.(interface{ prepare() error }); ok { // a Router: its middleware chain
+		if err := p.prepare(); err != nil {
+			return err
+		}
 	}
 	cfg := defaultBlazeConfig()
 	for _, o := range opts {

@@ -288,8 +288,12 @@ func (p AudioPayload) media() (string, string, string) { return p.AttachmentID, 
 // that fails them returns an error matching [ErrAttachmentIntegrity]. The
 // format has a single MAC over the whole file, so the bytes streamed into w
 // before the end are not yet authenticated: on any error, discard them (write
-// into a temporary file and keep it only on success).
+// into a temporary file and keep it only on success). A nil w is a
+// [*FieldError] before any request.
 func (c *Client) DownloadMedia(ctx context.Context, p MediaPayload, w io.Writer) (int64, error) {
+	if isNil(w) {
+		return 0, nilWriterError()
+	}
 	pl, err := derefPayload(p) // a nil, or a nil pointer: a *FieldError
 	if err != nil {
 		return 0, err
