@@ -33,7 +33,10 @@ type Attachment struct {
 	// Size, MimeType, Width and Height describe what [Client.UploadFile]
 	// sent: the byte count, the sniffed content type and, for PNG, JPEG,
 	// GIF, WebP, BMP and TIFF images, the pixel dimensions. They are not
-	// part of the API object.
+	// part of the API object. Size is the length of the file read from the
+	// reader, also for an encrypted upload: the bytes uploaded then are
+	// more (an IV, padding and a MAC), but payloads carry the plain size,
+	// the length of the file the user gets.
 	Size     int64  `json:"-"`
 	MimeType string `json:"-"`
 	Width    int    `json:"-"`
@@ -236,12 +239,22 @@ func (a *Attachment) describe(head []byte, mimeType string) {
 	if a.MimeType == "" {
 		a.MimeType = http.DetectContentType(head)
 	}
-	if cfgImg, format, err := image.DecodeConfig(bytes.NewReader(head)); err == nil {
-		a.Width, a.Height = cfgImg.Width, cfgImg.Height
+	if imageType, w, h := sniffImage(head); w > 0 {
+		a.Width, a.Height = w, h
 		if mimeType == "" {
-			a.MimeType = "image/" + format
+			a.MimeType = imageType
 		}
 	}
+}
+
+// sniffImage reads the type and dimensions of the image that head starts;
+// 0 × 0 when it is not an image of a registered format.
+func sniffImage(head []byte) (mimeType string, width, height int) {
+	cfg, format, err := image.DecodeConfig(bytes.NewReader(head))
+	if err != nil || cfg.Width <= 0 || cfg.Height <= 0 {
+		return "", 0, 0
+	}
+	return "image/" + format, cfg.Width, cfg.Height
 }
 
 // Download streams the file at an attachment's view URL into w and returns

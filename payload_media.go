@@ -21,13 +21,15 @@ type ImagePayload struct {
 	MimeType     string `json:"mime_type"` // e.g. "image/jpeg"
 	Width        int    `json:"width"`     // pixels, > 0
 	Height       int    `json:"height"`    // pixels, > 0
-	Size         int64  `json:"size"`      // bytes
+	// Size is the file's length in bytes as the user gets it: for an
+	// attachment uploaded encrypted, the plain file's length, not the
+	// larger uploaded one ([Attachment.Size] is that length).
+	Size int64 `json:"size"`
 	// Thumbnail is an optional tiny preview image, base64 as sent.
 	Thumbnail string `json:"thumbnail,omitempty"`
 	// Key and Digest are set for an attachment uploaded encrypted (see
 	// [WithEncryption]): base64 of the 64-byte AES-256 and HMAC-SHA256 keys,
-	// and of the SHA-256 of the uploaded bytes (android-app
-	// AttachmentMessagePayload, ios-app TransferAttachmentData).
+	// and of the SHA-256 of the uploaded bytes, as the apps read them.
 	Key    string `json:"key,omitempty"`
 	Digest string `json:"digest,omitempty"`
 }
@@ -55,7 +57,7 @@ func (p ImagePayload) Validate() error {
 type DataPayload struct {
 	AttachmentID string `json:"attachment_id"`
 	MimeType     string `json:"mime_type"` // e.g. "application/pdf"
-	Size         int64  `json:"size"`      // bytes, > 0
+	Size         int64  `json:"size"`      // bytes, > 0; the plain length, as in [ImagePayload]
 	Name         string `json:"name"`      // the file name shown
 	// Key and Digest: as in [ImagePayload].
 	Key    string `json:"key,omitempty"`
@@ -85,11 +87,9 @@ type VideoPayload struct {
 	MimeType     string `json:"mime_type"` // e.g. "video/mp4"
 	Width        int    `json:"width"`     // pixels, > 0
 	Height       int    `json:"height"`    // pixels, > 0
-	Size         int64  `json:"size"`      // bytes
-	// Duration is the length in milliseconds, as the apps read it
-	// (android-app VideoHolder formatMillis, ios-app VideoMessageViewModel):
-	// a 60 s video is 60000. [Attachment.VideoPayload] converts a
-	// time.Duration.
+	Size         int64  `json:"size"`      // bytes; the plain length, as in [ImagePayload]
+	// Duration is the length in milliseconds, as the apps read it: a 60 s
+	// video is 60000. [Attachment.VideoPayload] converts a time.Duration.
 	Duration int64 `json:"duration"`
 	// Thumbnail is an optional tiny preview image, base64 as sent.
 	Thumbnail string `json:"thumbnail,omitempty"`
@@ -113,6 +113,8 @@ func (p VideoPayload) Validate() error {
 		checkDimension("height", p.Height),
 		checkSize("size", p.Size),
 	)
+	// Milliseconds: android-app VideoHolder formats it with formatMillis,
+	// ios-app VideoMessageViewModel divides by milliseconds per second.
 	if err == nil && p.Duration <= 0 {
 		err = &FieldError{Field: "duration", Reason: "must be a positive number of milliseconds, got " + strconv.FormatInt(p.Duration, 10)}
 	}
@@ -126,7 +128,7 @@ func (p VideoPayload) Validate() error {
 type AudioPayload struct {
 	AttachmentID string `json:"attachment_id"`
 	MimeType     string `json:"mime_type"` // e.g. "audio/ogg"
-	Size         int64  `json:"size"`      // bytes
+	Size         int64  `json:"size"`      // bytes; the plain length, as in [ImagePayload]
 	Duration     int64  `json:"duration"`  // milliseconds
 	// Waveform is the optional amplitude track, base64 exactly as sent.
 	Waveform string `json:"waveform,omitempty"`
