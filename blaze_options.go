@@ -351,19 +351,19 @@ func WithSystemConversationHook(fn func(ctx context.Context, msg *Message, p Sys
 
 // WithReceiptAcks makes the loop acknowledge receipts (READ) as well as
 // messages, as the Node and Kotlin clients do. By default receipts are not
-// acknowledged, like the official Go, fox-one, Android and iOS clients
-// (android-app websocket/ChatWebSocket.kt handleReceiveMessage queues no
-// acknowledgement for an ACKNOWLEDGE_MESSAGE_RECEIPT push).
+// acknowledged, like the official Go, fox-one, Android and iOS clients.
 func WithReceiptAcks() BlazeOption {
+	// android-app websocket/ChatWebSocket.kt handleReceiveMessage queues no
+	// acknowledgement for an ACKNOWLEDGE_MESSAGE_RECEIPT push.
 	return blazeOption(func(c *blazeConfig) error { c.ackReceipts = true; return nil })
 }
 
 // WithSocketAcks sends acknowledgements over the loop's websocket as
-// ACKNOWLEDGE_MESSAGE_RECEIPTS frames of up to 100, as the Android app does
-// (android-app job/BlazeMessageService.kt ackJobBlock), instead of
-// POST /acknowledgements. While the socket is down or busy with inbound
-// messages they go over REST.
+// ACKNOWLEDGE_MESSAGE_RECEIPTS frames of up to 100, as the Android app does,
+// instead of POST /acknowledgements. While the socket is down or busy with
+// inbound messages they go over REST.
 func WithSocketAcks() BlazeOption {
+	// android-app job/BlazeMessageService.kt ackJobBlock.
 	return blazeOption(func(c *blazeConfig) error { c.socketAcks = true; return nil })
 }
 

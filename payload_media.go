@@ -123,8 +123,8 @@ func (p VideoPayload) Validate() error {
 
 // AudioPayload is a PLAIN_AUDIO payload (a voice message).
 //
-// The waveform is encoded under the key "waveform" (Docs, Android, iOS) and
-// decoded from either "waveform" or "wave_form" (the Node and fox SDKs).
+// The waveform is encoded under the key "waveform", the one the apps read,
+// and decoded from either "waveform" or "wave_form" (older SDKs' key).
 type AudioPayload struct {
 	AttachmentID string `json:"attachment_id"`
 	MimeType     string `json:"mime_type"` // e.g. "audio/ogg"
@@ -157,6 +157,8 @@ func (p AudioPayload) Validate() error {
 // UnmarshalJSON accepts the waveform under "waveform" or "wave_form";
 // "waveform" wins when both are present.
 func (p *AudioPayload) UnmarshalJSON(b []byte) error {
+	// "waveform": docs, android-app, ios-app; "wave_form": the Node and
+	// fox-one SDKs.
 	var v struct {
 		AttachmentID string `json:"attachment_id"`
 		MimeType     string `json:"mime_type"`
@@ -178,8 +180,7 @@ func (p *AudioPayload) UnmarshalJSON(b []byte) error {
 }
 
 // StickerPayload is a PLAIN_STICKER payload. The apps read only StickerID
-// (docs; android-app StickerMessagePayload; ios-app TransferStickerData,
-// which requires it); AlbumID and Name are decoded when present but a
+// (iOS requires it); AlbumID and Name are decoded when present but a
 // sticker is sent by id.
 type StickerPayload struct {
 	StickerID string `json:"sticker_id"`
@@ -194,6 +195,8 @@ func (StickerPayload) payload() {}
 
 // Validate requires the sticker id.
 func (p StickerPayload) Validate() error {
+	// docs; android-app StickerMessagePayload; ios-app TransferStickerData
+	// (sticker_id required).
 	return firstError(checkUUID("sticker_id", p.StickerID), checkOptionalUUID("album_id", p.AlbumID))
 }
 
@@ -227,9 +230,9 @@ func (LocationPayload) payload() {}
 
 // Validate checks that latitude is in [-90, 90] and longitude in
 // [-180, 180], and that they are not both zero: Android drops such a
-// location without showing it (android-app LocationPayload.kt
-// toLocationData).
+// location without showing it.
 func (p LocationPayload) Validate() error {
+	// android-app LocationPayload.kt toLocationData drops 0,0.
 	if math.IsNaN(p.Latitude) || p.Latitude < -90 || p.Latitude > 90 {
 		return &FieldError{Field: "latitude", Reason: "must be in [-90, 90], got " + strconv.FormatFloat(p.Latitude, 'g', -1, 64)}
 	}
