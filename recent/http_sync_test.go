@@ -208,3 +208,10 @@ func ExampleTracker_Handler() {
 	//   conversation-a unread=0 version=3 is_deleted=1
 	// sync from 3: incremental, list version 3
 }
+
+// The middleware refuses a nil handler when it wraps it, not per message.
+func TestMiddlewareNilHandler(t *testing.T) {
+	r := newTracker(t, sqliteOpener(t, nil)(t))
+	assert.PanicsWithValue(t, "recent: Tracker.Middleware: nil handler to wrap", func() { r.Middleware()(nil) })
+	assert.PanicsWithValue(t, "recent: Tracker.Middleware: nil handler to wrap", func() { r.Middleware()(mixin.HandlerFunc(nil)) })
+}
