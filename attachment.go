@@ -33,7 +33,10 @@ type Attachment struct {
 	// Size, MimeType, Width and Height describe what [Client.UploadFile]
 	// sent: the byte count, the sniffed content type and, for PNG, JPEG,
 	// GIF, WebP, BMP and TIFF images, the pixel dimensions. They are not
-	// part of the API object.
+	// part of the API object. Size is the length of the file read from the
+	// reader, also for an encrypted upload: the bytes uploaded then are
+	// more (an IV, padding and a MAC), but payloads carry the plain size,
+	// the length of the file the user gets.
 	Size     int64  `json:"-"`
 	MimeType string `json:"-"`
 	Width    int    `json:"-"`
@@ -236,19 +239,33 @@ func (a *Attachment) describe(head []byte, mimeType string) {
 	if a.MimeType == "" {
 		a.MimeType = http.DetectContentType(head)
 	}
-	if cfgImg, format, err := image.DecodeConfig(bytes.NewReader(head)); err == nil {
-		a.Width, a.Height = cfgImg.Width, cfgImg.Height
+	if imageType, w, h := sniffImage(head); w > 0 {
+		a.Width, a.Height = w, h
 		if mimeType == "" {
-			a.MimeType = "image/" + format
+			a.MimeType = imageType
 		}
 	}
+}
+
+// sniffImage reads the type and dimensions of the image that head starts;
+// 0 × 0 when it is not an image of a registered format.
+func sniffImage(head []byte) (mimeType string, width, height int) {
+	cfg, format, err := image.DecodeConfig(bytes.NewReader(head))
+	if err != nil || cfg.Width <= 0 || cfg.Height <= 0 {
+		return "", 0, 0
+	}
+	return "image/" + format, cfg.Width, cfg.Height
 }
 
 // Download streams the file at an attachment's view URL into w and returns
 // the bytes written. It stops with an error after maxBytes (which must be
 // positive; pass [MaxAttachmentSize] for no limit of your own), and never
-// reads more than the client's [WithMaxAttachmentSize].
+// reads more than the client's [WithMaxAttachmentSize]. A nil w (or one
+// holding a nil pointer) is a [*FieldError] before any request.
 func (c *Client) Download(ctx context.Context, viewURL string, w io.Writer, maxBytes int64) (int64, error) {
+	if isNil(w) {
+		return 0, nilWriterError()
+	}
 	if viewURL == "" {
 		return 0, &FieldError{Field: "view_url", Reason: "is empty"}
 	}
@@ -286,6 +303,9 @@ func (c *Client) Download(ctx context.Context, viewURL string, w io.Writer, maxB
 
 // DownloadAttachment looks up an attachment and streams it into w.
 func (c *Client) DownloadAttachment(ctx context.Context, attachmentID string, w io.Writer) (int64, error) {
+	if isNil(w) {
+		return 0, nilWriterError()
+	}
 	a, err := c.ShowAttachment(ctx, attachmentID)
 	if err != nil {
 		return 0, err
@@ -337,6 +357,12 @@ func (h *headBuffer) Write(p []byte) (int, error) {
 		h.b = append(h.b, p[:min(room, len(p))]...)
 	}
 	return len(p), nil
+}
+
+// nilWriterError is the downloads' answer to a nil destination, before any
+// request.
+func nilWriterError() error {
+	return &FieldError{Field: "writer", Reason: "is nil: give the io.Writer to download into"}
 }
 
 // stripURL removes the (pre-signed) URL from a transport error.

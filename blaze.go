@@ -51,15 +51,17 @@ const writeTimeout = 10 * time.Second
 //     socket is closed, and no goroutine of the loop is left behind but
 //     those still inside user code that ignores its ctx.
 //
-// The handler does not see the bot's own messages. The server does not push
-// a message back to the session that sent it; a CREATE_MESSAGE of the bot
-// with an empty category is the status update of one of its sends (the
-// official apps read it so: android-app ChatWebSocket.kt
-// handleReceiveMessage, ios-app WebSocketService receiveMessage) and is
-// dropped, as are late replies to sends over the socket; a message of the
-// bot from another of its sessions is acknowledged without reaching the
-// handler. Receipts go to [WithReceiptHook] and are not acknowledged unless
-// [WithReceiptAcks] says so.
+// What reaches h is listed on [Handler]: every inbound message, including
+// SYSTEM_CONVERSATION events (joins, exits, adds, removes, role changes)
+// and recalls unless [WithSystemConversationHook] and [WithRecallHook] take
+// them. The handler does not see the bot's own messages. The server does
+// not push a message back to the session that sent it; a CREATE_MESSAGE of
+// the bot with an empty category is the status update of one of its sends,
+// as the official apps read it, and is dropped, as are late replies to
+// sends over the socket; a message of the bot from another of its sessions
+// is acknowledged without reaching the handler. Receipts go to
+// [WithReceiptHook] and are not acknowledged unless [WithReceiptAcks] says
+// so.
 //
 // ENCRYPTED_* messages reach the handler decrypted (see
 // [Client.DecryptMessage]: the PLAIN_* category and payload, with
@@ -68,8 +70,13 @@ const writeTimeout = 10 * time.Second
 // comes back to stall its conversation. SYSTEM_CONVERSATION events drop the
 // conversation from the cache behind [Client.LookupConversation].
 func (c *Client) RunBlaze(ctx context.Context, h Handler, opts ...BlazeOption) error {
-	if h == nil {
+	if isNilHandler(h) {
 		return &FieldError{Field: "handler", Reason: "is nil"}
+	}
+	if p, ok := h.(interface{ prepare() error }); ok { // a Router: its middleware chain
+		if err := p.prepare(); err != nil {
+			return err
+		}
 	}
 	cfg := defaultBlazeConfig()
 	for _, o := range opts {

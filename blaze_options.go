@@ -9,8 +9,23 @@ import (
 // acknowledge the message; an error makes it retry per the loop's policy,
 // unless the error is permanent (see [Permanent]): then the message goes
 // straight to the dead-letter hook. Handlers of one conversation run one at
-// a time, in order. The handler never sees the bot's own messages (see
-// [Client.RunBlaze]).
+// a time, in order.
+//
+// The handler gets every message the loop receives, not only what users
+// write, except what a hook takes:
+//   - SYSTEM_CONVERSATION messages reach the handler unless
+//     [WithSystemConversationHook] is given: a member joined, left, was
+//     added or removed, a role changed, the bot itself was added to a
+//     group. Their Text is "" and their payload a
+//     [SystemConversationPayload], which cannot be sent back. A handler
+//     that answers every message must check msg.Category, or let the hook
+//     take them (a hook that only returns nil drops them).
+//   - MESSAGE_RECALL messages reach it unless [WithRecallHook] is given.
+//   - Receipts of the bot's messages never do: they go to
+//     [WithReceiptHook], or nowhere.
+//   - The bot's own messages and the status updates of its sends never do.
+//
+// Any other category, known or not (see [Message.Payload]), reaches it.
 type Handler interface {
 	HandleMessage(ctx context.Context, msg *Message) error
 }
@@ -327,26 +342,28 @@ func WithRecallHook(fn func(ctx context.Context, msg *Message, recall RecallPayl
 }
 
 // WithSystemConversationHook receives SYSTEM_CONVERSATION messages (joins,
-// exits, adds, removes, role changes) instead of the handler.
+// exits, adds, removes, role changes) instead of the handler; without it
+// they reach the handler (see [Handler]). Its error is treated as a
+// handler's: retried, then the dead-letter hook.
 func WithSystemConversationHook(fn func(ctx context.Context, msg *Message, p SystemConversationPayload) error) BlazeOption {
 	return blazeOption(func(c *blazeConfig) error { c.onSystem = fn; return nil })
 }
 
 // WithReceiptAcks makes the loop acknowledge receipts (READ) as well as
 // messages, as the Node and Kotlin clients do. By default receipts are not
-// acknowledged, like the official Go, fox-one, Android and iOS clients
-// (android-app websocket/ChatWebSocket.kt handleReceiveMessage queues no
-// acknowledgement for an ACKNOWLEDGE_MESSAGE_RECEIPT push).
+// acknowledged, like the official Go, fox-one, Android and iOS clients.
 func WithReceiptAcks() BlazeOption {
+	// android-app websocket/ChatWebSocket.kt handleReceiveMessage queues no
+	// acknowledgement for an ACKNOWLEDGE_MESSAGE_RECEIPT push.
 	return blazeOption(func(c *blazeConfig) error { c.ackReceipts = true; return nil })
 }
 
 // WithSocketAcks sends acknowledgements over the loop's websocket as
-// ACKNOWLEDGE_MESSAGE_RECEIPTS frames of up to 100, as the Android app does
-// (android-app job/BlazeMessageService.kt ackJobBlock), instead of
-// POST /acknowledgements. While the socket is down or busy with inbound
-// messages they go over REST.
+// ACKNOWLEDGE_MESSAGE_RECEIPTS frames of up to 100, as the Android app does,
+// instead of POST /acknowledgements. While the socket is down or busy with
+// inbound messages they go over REST.
 func WithSocketAcks() BlazeOption {
+	// android-app job/BlazeMessageService.kt ackJobBlock.
 	return blazeOption(func(c *blazeConfig) error { c.socketAcks = true; return nil })
 }
 

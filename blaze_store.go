@@ -141,6 +141,11 @@ var errAttemptOver = errors.New("mixin: Tx: the handler attempt this context bel
 // for another write to the same database file (a recent.Tracker on the
 // same store writes in this transaction instead; see [OpenTx]). Outside a
 // handler of a loop run [WithStore], Tx returns [ErrNoStore].
+//
+// The transaction is on the store's database, so it can write tables of
+// your own: create them with the store's Migrate (numbered SQL files, one
+// directory per dialect; see the example) and write portable queries with
+// ? placeholders passed through the store's Dialect().Rebind.
 func Tx(ctx context.Context) (*sql.Tx, error) {
 	slot, _ := ctx.Value(txKey{}).(*txSlot)
 	if slot == nil {

@@ -9,21 +9,26 @@ import (
 	"unicode/utf8"
 )
 
+// Sources: android-app ConversationCircleFragment (maxTextCount 128);
+// bot-api-nodejs-client src/client/circle.ts (64 circles per user);
+// developers.mixin.one api/circles/list-items (500 by default, 500 at most).
+
 // Circle limits. MaxCircleNameLength is where the official Android app's
-// circle name editor stops (ConversationCircleFragment, maxTextCount 128);
-// MaxCircles is the Node SDK's stated limit per user (src/client/circle.ts),
-// past which the API answers [CodeTooManyCircles]; MaxCircleConversationsPage
-// is the largest page of GET /circles/:id/conversations
-// (developers.mixin.one api/circles/list-items: 500 by default, 500 at most).
+// circle name editor stops; MaxCircles is the official Node SDK's stated
+// limit per user, past which the API answers [CodeTooManyCircles];
+// MaxCircleConversationsPage is the largest page of
+// GET /circles/:id/conversations, and its default.
 const (
 	MaxCircleNameLength        = 128
 	MaxCircles                 = 64
 	MaxCircleConversationsPage = 500
 )
 
+// Source: developers.mixin.one api/error-codes,
+// api/circles/add-to-remove-from-circles.
+
 // CodeTooManyCircles is the API's error code for a user past [MaxCircles]
-// circles, or a conversation in too many circles (developers.mixin.one
-// api/error-codes, api/circles/add-to-remove-from-circles).
+// circles, or a conversation in too many circles.
 const CodeTooManyCircles = 20133
 
 // Circle is one of the bot's circles, a folder of conversations.

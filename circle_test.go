@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/gomixin/mixin"
+	"github.com/gomixin/mixin/mixintest"
 	"github.com/google/uuid"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -216,7 +217,7 @@ func TestRotateCode(t *testing.T) {
 	code, err := c.ReadCode(ctx, after.CodeID)
 	require.NoError(t, err)
 	assert.Equal(t, s.Bot().ID, code.User.UserID)
-	s.FailNext("GET", "/me/code", 1, 500, 500, 0)
+	s.FailNext(mixintest.Failure{Method: "GET", Path: "/me/code", Times: 1, Status: 500, Code: 500})
 	_, err = c.RotateCode(ctx)
 	require.Error(t, err)
 	assert.Equal(t, 1, countRequests(s, "GET", "/me/code")-1, "a failed rotation is not repeated")

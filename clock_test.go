@@ -109,7 +109,7 @@ func TestServerTimeHeaderWinsOverDate(t *testing.T) {
 func TestUnauthorizedWithRightClockIsNotRetried(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		s, c := memServer(t, nil)
-		s.FailNext("GET", "/me", 2, 0, 401, 0)
+		s.FailNext(mixintest.Failure{Method: "GET", Path: "/me", Times: 2, Code: 401})
 		_, err := c.Me(t.Context())
 		assert.True(t, mixin.IsUnauthorized(err))
 		assert.Equal(t, 1, countRequests(s, "GET", "/me"))

@@ -19,8 +19,10 @@ type Code struct {
 	Raw          json.RawMessage
 }
 
-// Code types GET /codes/:id answers with (developers.mixin.one api/codes;
-// the Node SDK's CodeResponse).
+// Source: developers.mixin.one api/codes; bot-api-nodejs-client
+// CodeResponse.
+
+// Code types GET /codes/:id answers with.
 const (
 	CodeTypeUser         = "user"
 	CodeTypeConversation = "conversation"

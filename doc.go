@@ -101,7 +101,8 @@
 // progress.
 // The returned [Attachment] knows its size, content type and, for images, its
 // dimensions, so [Attachment.ImagePayload], [Attachment.DataPayload] and
-// [Attachment.VideoPayload] give ready payloads. [Client.ShowAttachment],
+// [Attachment.VideoPayload] give ready payloads; [Client.SendImageFile]
+// uploads and sends an image in one call. [Client.ShowAttachment],
 // [Client.DownloadAttachment] and [Client.Download] read attachments back.
 //
 // # Blaze
@@ -120,7 +121,11 @@
 // [WithAckMode]); a failing or panicking handler is retried
 // ([WithHandlerRetry]) unless its error is permanent ([Permanent],
 // [IsPermanent]: e.g. a 403), then passed to [WithDeadLetter]; so is a
-// message whose data does not decode ([*MessageDecodeError]). Messages of
+// message whose data does not decode ([*MessageDecodeError]). The handler
+// gets every inbound message, not only what users write: SYSTEM_CONVERSATION
+// events (joins, exits, the bot added to a group…) and recalls reach it
+// unless [WithSystemConversationHook] and [WithRecallHook] take them (see
+// [Handler]). Messages of
 // one conversation are handled in order, conversations in parallel
 // ([WithWorkers]); one conversation's backlog or stuck handler holds up only
 // that conversation ([WithConversationQueue]), and memory is bounded in
@@ -148,8 +153,9 @@
 // and posted with the conversation checksum; when the API answers that the
 // sessions changed, the client refreshes them and encrypts once more under
 // the same message id. Given to [Client.UploadFile], the same option uploads
-// the file encrypted, and [Client.DownloadMedia] checks and decrypts such
-// files. The blaze loop decrypts inbound ENCRYPTED_* messages before the
+// the file encrypted (the payloads' Size stays the plain length), and
+// [Client.DownloadMedia] checks and decrypts such files; an encrypted image
+// is one call, [Client.SendImageFile] with WithEncryption. The blaze loop decrypts inbound ENCRYPTED_* messages before the
 // handler sees them ([Message].Encrypted tells) and sends the ones it cannot
 // decrypt to [WithDeadLetter] with a [*DecryptError]; [Client.DecryptMessage]
 // does the same outside the loop. A legacy RSA keystore cannot take part
@@ -179,11 +185,13 @@
 // With a [Store] ([WithStore]; packages store/sqlite and store/postgres), the
 // loop records each handled message before acknowledging it, so no handler
 // sees it again after a crash, a restart or on another replica, and a
-// handler can do its database work in the message's transaction ([Tx]).
-// Package recent keeps a recent-conversation list (unread counts, sequences,
-// the last N messages, versioned incremental sync, delete and set-unread) on
-// the same stores, fed by its middleware and by the client's sends through
-// [WithSentHook], and serves it over HTTP.
+// handler can do its database work in the message's transaction ([Tx]),
+// on tables of its own created by the store's Migrate (see the example of
+// [Tx]). Package recent keeps a recent-conversation list (unread counts,
+// sequences, the last N messages, versioned incremental sync with
+// tombstones, delete and set-unread) on the same stores, fed by its
+// middleware and by the client's sends through [WithSentHook], and serves
+// it over HTTP in the convention of WuKongIM's recent-conversation API.
 //
 // # Testing with mixintest
 //

@@ -43,11 +43,11 @@ const (
 	messageKeySize     = 16
 	gcmNonceSize       = 12
 	gcmTagSize         = 16
-
-	// MaxEncryptedSessions is the most recipient sessions one encrypted
-	// message may carry (the API documentation's limit for the uint16 count).
-	MaxEncryptedSessions = 510
 )
+
+// MaxEncryptedSessions is the most recipient sessions one encrypted message
+// may carry.
+const MaxEncryptedSessions = 510 // the API documentation's limit for the uint16 count
 
 // curvePrivateKey derives a session's X25519 private key from its Ed25519
 // seed: the first 32 bytes of SHA-512(seed), clamped as RFC 7748 says.

@@ -232,7 +232,7 @@ func TestEncryptedSendGivesUpAfterOneRefresh(t *testing.T) {
 	alice := s.NewUser("Alice")
 	_, err := c.CreateContactConversation(ctx, alice.ID)
 	require.NoError(t, err)
-	s.FailNext("POST", "/encrypted_messages", 2, 0, mixin.CodeConversationChecksumFailed, 0)
+	s.FailNext(mixintest.Failure{Method: "POST", Path: "/encrypted_messages", Times: 2, Code: mixin.CodeConversationChecksumFailed})
 	s.ResetRequests()
 	_, err = c.SendText(ctx, mixin.ToUser(alice.ID), "x", mixin.WithEncryption())
 	require.Error(t, err)

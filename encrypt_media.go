@@ -1,6 +1,7 @@
 package mixin
 
 import (
+	"bytes"
 	"context"
 	"crypto/aes"
 	"crypto/cipher"
@@ -252,7 +253,9 @@ type integrityErr struct{ reason string }
 func (e *integrityErr) Error() string { return ErrAttachmentIntegrity.Error() + ": " + e.reason }
 func (e *integrityErr) Unwrap() error { return ErrAttachmentIntegrity }
 
-// checkAttachmentKey validates the key and digest of a media payload.
+// checkAttachmentKey validates the key and digest of a media payload, as
+// the apps read them (android-app AttachmentMessagePayload, ios-app
+// TransferAttachmentData: standard base64 under "key" and "digest").
 func checkAttachmentKey(key, digest string) error {
 	if key == "" && digest == "" {
 		return nil
@@ -288,8 +291,12 @@ func (p AudioPayload) media() (string, string, string) { return p.AttachmentID, 
 // that fails them returns an error matching [ErrAttachmentIntegrity]. The
 // format has a single MAC over the whole file, so the bytes streamed into w
 // before the end are not yet authenticated: on any error, discard them (write
-// into a temporary file and keep it only on success).
+// into a temporary file and keep it only on success). A nil w is a
+// [*FieldError] before any request.
 func (c *Client) DownloadMedia(ctx context.Context, p MediaPayload, w io.Writer) (int64, error) {
+	if isNil(w) {
+		return 0, nilWriterError()
+	}
 	pl, err := derefPayload(p) // a nil, or a nil pointer: a *FieldError
 	if err != nil {
 		return 0, err
@@ -319,4 +326,60 @@ func (c *Client) DownloadMedia(ctx context.Context, p MediaPayload, w io.Writer)
 		return dec.written, err
 	}
 	return dec.written, nil
+}
+
+// SendImageFile uploads the image r holds and sends it to to as an image
+// message: [Client.UploadFile], [Attachment.ImagePayload] and
+// [Client.SendImage] in one call. With [WithEncryption] among opts both the
+// file and the message are encrypted (an ENCRYPTED_IMAGE, as the apps send
+// one); the other options are the send's ([WithQuote], [WithSilent],
+// [WithMessageID]…).
+//
+// r's size comes from r itself (an *os.File, or a reader with a Len or Size
+// method), and its head must be a PNG, JPEG, GIF, WebP, BMP or TIFF image
+// whose width and height can be read. Those, the target and the options are
+// checked before anything is uploaded, and fail with a [*FieldError]. The
+// payload's Size is the image's own length, also when it is encrypted (see
+// [Attachment]). For progress reports, a size or MIME type of your own, or a
+// reader without a size, call the three steps yourself. A retry after a
+// failed send uploads the file again: give [WithMessageID] so that the
+// message is still posted once.
+func (c *Client) SendImageFile(ctx context.Context, to Target, r io.Reader, opts ...SendOption) (*Message, error) {
+	if isNil(r) {
+		return nil, &FieldError{Field: "file", Reason: "is nil"}
+	}
+	cfg := newSendConfig(opts)
+	size := readerSize(r)
+	if size < 0 {
+		return nil, &FieldError{Field: "size", Reason: "is unknown for this reader: give a file or a reader with a Len or Size method, or call UploadFile with WithSize and then SendImage"}
+	}
+	size, err := c.uploadSize(r, &uploadConfig{size: size, sizeSet: true})
+	if err != nil {
+		return nil, err
+	}
+	head := make([]byte, min(size, sniffLen))
+	if n, err := io.ReadFull(r, head); err != nil {
+		return nil, &FieldError{Field: "file", Reason: "ended after " + strconv.Itoa(n) + " of " + strconv.FormatInt(size, 10) + " bytes"}
+	}
+	probe := ImagePayload{AttachmentID: NewUUID(), Size: size}
+	probe.MimeType, probe.Width, probe.Height = sniffImage(head)
+	if probe.Width == 0 {
+		return nil, &FieldError{Field: "file", Reason: "is not a PNG, JPEG, GIF, WebP, BMP or TIFF image whose width and height can be read"}
+	}
+	uploadOpts := []UploadOption{WithSize(size)}
+	if cfg.encrypt {
+		// The message checks the key and digest only for their form: any
+		// of the right length stands in until the upload made them.
+		probe.Key = base64.StdEncoding.EncodeToString(make([]byte, attachmentKeySize))
+		probe.Digest = base64.StdEncoding.EncodeToString(make([]byte, attachmentDigestSize))
+		uploadOpts = append(uploadOpts, WithEncryption())
+	}
+	if _, err := c.newMessageRequest(to, probe, cfg); err != nil {
+		return nil, err
+	}
+	att, err := c.UploadFile(ctx, io.MultiReader(bytes.NewReader(head), r), uploadOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return c.SendImage(ctx, to, att.ImagePayload(), opts...)
 }

@@ -82,9 +82,10 @@ func (e *APIError) Temporary() bool {
 }
 
 // RateLimited reports whether the API refused the call for its rate: code
-// 429 in the error envelope (documented with HTTP 202, developers.mixin.one
-// api/guide.md) or a bare HTTP 429; both mean the same.
+// 429 in the error envelope (as the API documents it, with HTTP 202) or a
+// bare HTTP 429; both mean the same.
 func (e *APIError) RateLimited() bool {
+	// developers.mixin.one api/guide.md: errors come with HTTP 202.
 	return e.Code == CodeTooManyRequests || e.Status == http.StatusTooManyRequests
 }
 

@@ -38,10 +38,11 @@ func UniqueObjectID(args ...string) string {
 
 // GroupConversationID returns the deterministic id of a group created by
 // ownerID with name, the participants and randomID (a UUID sent as
-// random_id), as the official clients compute it (bot-api-go-client
-// utils.go GroupConversationId; docs conversations/create.md). The name
-// keeps its case; the ids are taken in their lower-case form.
+// random_id), as the official clients compute it. The name keeps its case;
+// the ids are taken in their lower-case form.
 func GroupConversationID(ownerID, name string, participants []string, randomID string) string {
+	// bot-api-go-client utils.go GroupConversationId; docs
+	// conversations/create.md; android-app ConversationIdUtil.
 	g := pairUUID(strings.ToLower(ownerID), name)
 	g = UniqueConversationID(g, strings.ToLower(randomID))
 	ids := make([]string, len(participants))

@@ -36,22 +36,28 @@ type MessageRequest struct {
 // Message is a message as the API shows it: the view pushed by blaze and
 // returned by [Client.SendMessage].
 type Message struct {
-	Type             string        `json:"type"`
-	RepresentativeID string        `json:"representative_id"`
-	QuoteMessageID   string        `json:"quote_message_id"`
-	ConversationID   string        `json:"conversation_id"`
-	UserID           string        `json:"user_id"`
-	SessionID        string        `json:"session_id"`
-	MessageID        string        `json:"message_id"`
-	Category         Category      `json:"category"`
-	Data             string        `json:"data"`
-	DataBase64       string        `json:"data_base64"`
-	Status           MessageStatus `json:"status"`
-	Source           string        `json:"source"`
-	Silent           bool          `json:"silent"`
-	ExpireIn         int64         `json:"expire_in"`
-	CreatedAt        time.Time     `json:"created_at"`
-	UpdatedAt        time.Time     `json:"updated_at"`
+	Type             string   `json:"type"`
+	RepresentativeID string   `json:"representative_id"`
+	QuoteMessageID   string   `json:"quote_message_id"`
+	ConversationID   string   `json:"conversation_id"`
+	UserID           string   `json:"user_id"`
+	SessionID        string   `json:"session_id"`
+	MessageID        string   `json:"message_id"`
+	Category         Category `json:"category"`
+	// Data and DataBase64 both hold the payload as base64 text, not bytes:
+	// the message view carries it as "data" (standard, padded) and
+	// "data_base64" (URL-safe, unpadded), either or both, depending on the
+	// server and the client that sent it. Read the bytes with
+	// [Message.Bytes] (it takes either, in any alphabet), the typed
+	// payload with [Message.Payload], a text with [Message.Text].
+	Data       string        `json:"data"`
+	DataBase64 string        `json:"data_base64"`
+	Status     MessageStatus `json:"status"`
+	Source     string        `json:"source"`
+	Silent     bool          `json:"silent"`
+	ExpireIn   int64         `json:"expire_in"`
+	CreatedAt  time.Time     `json:"created_at"`
+	UpdatedAt  time.Time     `json:"updated_at"`
 
 	// Encrypted reports that the message travelled end-to-end encrypted
 	// (ENCRYPTED_*): the blaze loop decrypted it, or it was sent with

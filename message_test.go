@@ -85,7 +85,7 @@ func TestFailedSendRetriedWithSameIDArrivesOnce(t *testing.T) {
 	_, err := c.CreateContactConversation(ctx, u.ID)
 	require.NoError(t, err)
 	s.ResetRequests()
-	s.FailNext("POST", "/messages", 2, 500, 500, 0)
+	s.FailNext(mixintest.Failure{Method: "POST", Path: "/messages", Times: 2, Status: 500, Code: 500})
 	m, err := c.SendText(ctx, mixin.ToUser(u.ID), "once")
 	require.NoError(t, err)
 	var ids []string

@@ -134,7 +134,9 @@ type Payload interface {
 	payload()
 }
 
-// Limits the API enforces on payloads (Docs, developers.mixin.one).
+// Source: developers.mixin.one api/messages (the limits it documents).
+
+// Limits the API documents for payloads.
 const (
 	MaxAppCardTitle       = 36   // characters in an APP_CARD title
 	MaxAppCardDescription = 1024 // characters in a new-shape APP_CARD description

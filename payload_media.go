@@ -21,13 +21,15 @@ type ImagePayload struct {
 	MimeType     string `json:"mime_type"` // e.g. "image/jpeg"
 	Width        int    `json:"width"`     // pixels, > 0
 	Height       int    `json:"height"`    // pixels, > 0
-	Size         int64  `json:"size"`      // bytes
+	// Size is the file's length in bytes as the user gets it: for an
+	// attachment uploaded encrypted, the plain file's length, not the
+	// larger uploaded one ([Attachment.Size] is that length).
+	Size int64 `json:"size"`
 	// Thumbnail is an optional tiny preview image, base64 as sent.
 	Thumbnail string `json:"thumbnail,omitempty"`
 	// Key and Digest are set for an attachment uploaded encrypted (see
 	// [WithEncryption]): base64 of the 64-byte AES-256 and HMAC-SHA256 keys,
-	// and of the SHA-256 of the uploaded bytes (android-app
-	// AttachmentMessagePayload, ios-app TransferAttachmentData).
+	// and of the SHA-256 of the uploaded bytes, as the apps read them.
 	Key    string `json:"key,omitempty"`
 	Digest string `json:"digest,omitempty"`
 }
@@ -55,7 +57,7 @@ func (p ImagePayload) Validate() error {
 type DataPayload struct {
 	AttachmentID string `json:"attachment_id"`
 	MimeType     string `json:"mime_type"` // e.g. "application/pdf"
-	Size         int64  `json:"size"`      // bytes, > 0
+	Size         int64  `json:"size"`      // bytes, > 0; the plain length, as in [ImagePayload]
 	Name         string `json:"name"`      // the file name shown
 	// Key and Digest: as in [ImagePayload].
 	Key    string `json:"key,omitempty"`
@@ -85,11 +87,9 @@ type VideoPayload struct {
 	MimeType     string `json:"mime_type"` // e.g. "video/mp4"
 	Width        int    `json:"width"`     // pixels, > 0
 	Height       int    `json:"height"`    // pixels, > 0
-	Size         int64  `json:"size"`      // bytes
-	// Duration is the length in milliseconds, as the apps read it
-	// (android-app VideoHolder formatMillis, ios-app VideoMessageViewModel):
-	// a 60 s video is 60000. [Attachment.VideoPayload] converts a
-	// time.Duration.
+	Size         int64  `json:"size"`      // bytes; the plain length, as in [ImagePayload]
+	// Duration is the length in milliseconds, as the apps read it: a 60 s
+	// video is 60000. [Attachment.VideoPayload] converts a time.Duration.
 	Duration int64 `json:"duration"`
 	// Thumbnail is an optional tiny preview image, base64 as sent.
 	Thumbnail string `json:"thumbnail,omitempty"`
@@ -113,6 +113,8 @@ func (p VideoPayload) Validate() error {
 		checkDimension("height", p.Height),
 		checkSize("size", p.Size),
 	)
+	// Milliseconds: android-app VideoHolder formats it with formatMillis,
+	// ios-app VideoMessageViewModel divides by milliseconds per second.
 	if err == nil && p.Duration <= 0 {
 		err = &FieldError{Field: "duration", Reason: "must be a positive number of milliseconds, got " + strconv.FormatInt(p.Duration, 10)}
 	}
@@ -121,12 +123,12 @@ func (p VideoPayload) Validate() error {
 
 // AudioPayload is a PLAIN_AUDIO payload (a voice message).
 //
-// The waveform is encoded under the key "waveform" (Docs, Android, iOS) and
-// decoded from either "waveform" or "wave_form" (the Node and fox SDKs).
+// The waveform is encoded under the key "waveform", the one the apps read,
+// and decoded from either "waveform" or "wave_form" (older SDKs' key).
 type AudioPayload struct {
 	AttachmentID string `json:"attachment_id"`
 	MimeType     string `json:"mime_type"` // e.g. "audio/ogg"
-	Size         int64  `json:"size"`      // bytes
+	Size         int64  `json:"size"`      // bytes; the plain length, as in [ImagePayload]
 	Duration     int64  `json:"duration"`  // milliseconds
 	// Waveform is the optional amplitude track, base64 exactly as sent.
 	Waveform string `json:"waveform,omitempty"`
@@ -155,6 +157,8 @@ func (p AudioPayload) Validate() error {
 // UnmarshalJSON accepts the waveform under "waveform" or "wave_form";
 // "waveform" wins when both are present.
 func (p *AudioPayload) UnmarshalJSON(b []byte) error {
+	// "waveform": docs, android-app, ios-app; "wave_form": the Node and
+	// fox-one SDKs.
 	var v struct {
 		AttachmentID string `json:"attachment_id"`
 		MimeType     string `json:"mime_type"`
@@ -176,8 +180,7 @@ func (p *AudioPayload) UnmarshalJSON(b []byte) error {
 }
 
 // StickerPayload is a PLAIN_STICKER payload. The apps read only StickerID
-// (docs; android-app StickerMessagePayload; ios-app TransferStickerData,
-// which requires it); AlbumID and Name are decoded when present but a
+// (iOS requires it); AlbumID and Name are decoded when present but a
 // sticker is sent by id.
 type StickerPayload struct {
 	StickerID string `json:"sticker_id"`
@@ -192,6 +195,8 @@ func (StickerPayload) payload() {}
 
 // Validate requires the sticker id.
 func (p StickerPayload) Validate() error {
+	// docs; android-app StickerMessagePayload; ios-app TransferStickerData
+	// (sticker_id required).
 	return firstError(checkUUID("sticker_id", p.StickerID), checkOptionalUUID("album_id", p.AlbumID))
 }
 
@@ -225,9 +230,9 @@ func (LocationPayload) payload() {}
 
 // Validate checks that latitude is in [-90, 90] and longitude in
 // [-180, 180], and that they are not both zero: Android drops such a
-// location without showing it (android-app LocationPayload.kt
-// toLocationData).
+// location without showing it.
 func (p LocationPayload) Validate() error {
+	// android-app LocationPayload.kt toLocationData drops 0,0.
 	if math.IsNaN(p.Latitude) || p.Latitude < -90 || p.Latitude > 90 {
 		return &FieldError{Field: "latitude", Reason: "must be in [-90, 90], got " + strconv.FormatFloat(p.Latitude, 'g', -1, 64)}
 	}

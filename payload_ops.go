@@ -51,14 +51,17 @@ func (p PinPayload) Validate() error {
 	return err
 }
 
+// Sources: ios-app TranscriptMessage.swift (required fields); android-app
+// DecryptMessage.kt processTranscriptMessage and ios-app
+// ReceiveMessageService.swift parseTranscript (items kept by transcript_id).
+
 // TranscriptItem is one message quoted in a PLAIN_TRANSCRIPT. iOS decodes
-// transcript_id, message_id, category and created_at as required fields
-// (ios-app TranscriptMessage.swift), so they are always encoded.
+// transcript_id, message_id, category and created_at as required fields,
+// so they are always encoded.
 type TranscriptItem struct {
 	// TranscriptID is the message id of the transcript message that holds
 	// the item: the apps show only the items whose TranscriptID is the
-	// message's id (android-app DecryptMessage.kt processTranscriptMessage,
-	// ios-app ReceiveMessageService.swift parseTranscript). Left empty,
+	// message's id. Left empty,
 	// [Client.SendTranscript] and [Client.Send] fill it in. An item of a
 	// transcript nested in this one carries the nested transcript's
 	// message id.

@@ -39,8 +39,11 @@ func (p SystemConversationPayload) Validate() error { return inboundOnly(p.Categ
 
 // AccountSnapshotPayload is the inbound SYSTEM_ACCOUNT_SNAPSHOT payload: a
 // legacy transfer. Amount is a decimal string, negative when outgoing. The
-// counter-party is OpponentID (Docs) or CounterUserID (Go and Node SDK
-// types); see [AccountSnapshotPayload.Counterparty].
+// counter-party is OpponentID or CounterUserID, whichever the server sent;
+// see [AccountSnapshotPayload.Counterparty].
+//
+// (The docs name it opponent_id; the official Go and Node SDK types,
+// counter_user_id.)
 type AccountSnapshotPayload struct {
 	Type          string    `json:"type"` // "transfer"
 	SnapshotID    string    `json:"snapshot_id"`

@@ -18,7 +18,7 @@ func TestRateLimitBothFormsWaitOutRetryAfter(t *testing.T) {
 	for _, status := range []int{202, 429} {
 		synctest.Test(t, func(t *testing.T) {
 			s, c := memServer(t, nil, mixin.WithRetry(mixin.Retry{Attempts: 3, Min: time.Millisecond, Max: time.Millisecond}))
-			s.FailNext("GET", "/me", 1, status, 429, 7*time.Second)
+			s.FailNext(mixintest.Failure{Method: "GET", Path: "/me", Times: 1, Status: status, Code: 429, RetryAfter: 7 * time.Second})
 			start := time.Now()
 			me, err := c.Me(t.Context())
 			require.NoError(t, err, "HTTP %d", status)
@@ -34,7 +34,7 @@ func TestRateLimitBothFormsWaitOutRetryAfter(t *testing.T) {
 func TestRateLimitWithoutRetryAfterBacksOff(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		s, c := memServer(t, nil, mixin.WithRetry(mixin.Retry{Attempts: 4, Min: 2 * time.Second, Max: 2 * time.Second}))
-		s.FailNext("GET", "/me", 2, 0, 429, 0) // status 0: the documented HTTP 202
+		s.FailNext(mixintest.Failure{Method: "GET", Path: "/me", Times: 2, Code: 429}) // status 0: the documented HTTP 202
 		start := time.Now()
 		_, err := c.Me(t.Context())
 		require.NoError(t, err)
@@ -69,7 +69,7 @@ func TestSearchIsNeverRetried(t *testing.T) {
 		path := "/search/" + u.IdentityNumber
 		for _, f := range []struct{ status, code int }{{0, 429}, {429, 429}, {500, 500}} {
 			s.ResetRequests()
-			s.FailNext("GET", path, 1, f.status, f.code, time.Second)
+			s.FailNext(mixintest.Failure{Method: "GET", Path: path, Times: 1, Status: f.status, Code: f.code, RetryAfter: time.Second})
 			start := time.Now()
 			_, err := c.SearchUser(t.Context(), u.IdentityNumber)
 			require.Error(t, err, "%+v", f)
@@ -84,7 +84,7 @@ func TestSearchIsNeverRetried(t *testing.T) {
 		require.NoError(t, err)
 		assert.Equal(t, u.ID, got.UserID)
 		// Other reads still retry.
-		s.FailNext("GET", "/me", 1, 0, 429, 0)
+		s.FailNext(mixintest.Failure{Method: "GET", Path: "/me", Times: 1, Code: 429})
 		_, err = c.Me(t.Context())
 		require.NoError(t, err)
 	})

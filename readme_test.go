@@ -69,22 +69,34 @@ func TestReadmeSnippetIsATest(t *testing.T) {
 // TestReadmeQuickStartCompiles builds the README's quick-start program as it
 // is written, so a change of the API that breaks it fails here.
 func TestReadmeQuickStartCompiles(t *testing.T) {
+	buildReadmeProgram(t, "## Quick start\n")
+}
+
+// TestReadmeMixintestBotCompiles builds the README's bot for cmd/mixintest.
+func TestReadmeMixintestBotCompiles(t *testing.T) {
+	buildReadmeProgram(t, "### Your own bot against cmd/mixintest\n")
+}
+
+// buildReadmeProgram builds the first Go block after heading in the README,
+// a whole program.
+func buildReadmeProgram(t *testing.T, heading string) {
+	t.Helper()
 	readme, err := os.ReadFile("README.md")
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, section, ok := strings.Cut(string(readme), "## Quick start\n")
+	_, section, ok := strings.Cut(string(readme), heading)
 	if !ok {
-		t.Fatal("README has no quick start section")
+		t.Fatalf("README has no section %q", heading)
 	}
 	_, block, ok := strings.Cut(section, "```go\n")
 	block, _, ok2 := strings.Cut(block, "```\n")
 	if !ok || !ok2 || !strings.HasPrefix(block, "package main\n") {
-		t.Fatal("the quick start has no Go program")
+		t.Fatalf("the section %q has no Go program", heading)
 	}
 	// Inside the module, so it builds against this checkout; a leading
 	// underscore keeps the directory out of ./... patterns.
-	dir, err := os.MkdirTemp(".", "_readme_quickstart")
+	dir, err := os.MkdirTemp(".", "_readme_program")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -95,6 +107,6 @@ func TestReadmeQuickStartCompiles(t *testing.T) {
 	// go test puts its own toolchain first on PATH.
 	cmd := exec.Command("go", "build", "-o", os.DevNull, "./"+filepath.Base(dir))
 	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("the README's quick start does not build: %v\n%s", err, out)
+		t.Fatalf("the README's program under %q does not build: %v\n%s", heading, err, out)
 	}
 }

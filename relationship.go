@@ -11,9 +11,10 @@ import (
 // user.
 type RelationshipAction string
 
-// Relationship actions of POST /relationships (developers.mixin.one
-// api/users/relationships; UPDATE, which renames a friend, is the action
-// fox-one/mixin-sdk-go's RemarkFriend sends).
+// Source: developers.mixin.one api/users/relationships; UPDATE is the
+// action fox-one/mixin-sdk-go's RemarkFriend sends.
+
+// Relationship actions of POST /relationships; UPDATE renames a friend.
 const (
 	RelationshipAdd     RelationshipAction = "ADD"
 	RelationshipUpdate  RelationshipAction = "UPDATE"

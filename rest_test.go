@@ -52,7 +52,7 @@ var fastRetry = mixin.WithRetry(mixin.Retry{Attempts: 4, Min: time.Millisecond, 
 func TestRetryServerErrorThenSuccess(t *testing.T) {
 	s := mixintest.NewServer(t)
 	c := botClient(t, s, fastRetry)
-	s.FailNext("GET", "/me", 2, 500, 500, 0)
+	s.FailNext(mixintest.Failure{Method: "GET", Path: "/me", Times: 2, Status: 500, Code: 500})
 	me, err := c.Me(ctxT(t))
 	require.NoError(t, err)
 	assert.Equal(t, s.Bot().ID, me.UserID)
@@ -62,7 +62,7 @@ func TestRetryServerErrorThenSuccess(t *testing.T) {
 func TestRetryGivesUpAfterMaxAttempts(t *testing.T) {
 	s := mixintest.NewServer(t)
 	c := botClient(t, s, fastRetry)
-	s.FailNext("GET", "/me", 10, 500, 500, 0)
+	s.FailNext(mixintest.Failure{Method: "GET", Path: "/me", Times: 10, Status: 500, Code: 500})
 	_, err := c.Me(ctxT(t))
 	var apiErr *mixin.APIError
 	require.ErrorAs(t, err, &apiErr)
@@ -74,7 +74,7 @@ func TestRetryGivesUpAfterMaxAttempts(t *testing.T) {
 func TestRetryAfterIsHonoured(t *testing.T) {
 	s := mixintest.NewServer(t)
 	c := botClient(t, s, fastRetry)
-	s.FailNext("GET", "/me", 1, 429, 429, time.Second)
+	s.FailNext(mixintest.Failure{Method: "GET", Path: "/me", Times: 1, Status: 429, Code: 429, RetryAfter: time.Second})
 	start := time.Now()
 	_, err := c.Me(ctxT(t))
 	require.NoError(t, err)
@@ -85,7 +85,7 @@ func TestRetryAfterIsHonoured(t *testing.T) {
 func TestRetryAfterTooLongReturnsTheHint(t *testing.T) {
 	s := mixintest.NewServer(t)
 	c := botClient(t, s, fastRetry) // MaxRetryAfter 30s by default
-	s.FailNext("GET", "/me", 1, 429, 429, time.Hour)
+	s.FailNext(mixintest.Failure{Method: "GET", Path: "/me", Times: 1, Status: 429, Code: 429, RetryAfter: time.Hour})
 	_, err := c.Me(ctxT(t))
 	assert.True(t, mixin.IsRateLimited(err), "%v", err)
 	assert.Equal(t, time.Hour, mixin.RetryAfter(err))
@@ -95,7 +95,7 @@ func TestRetryAfterTooLongReturnsTheHint(t *testing.T) {
 func TestCancelledContextStopsTheWait(t *testing.T) {
 	s := mixintest.NewServer(t)
 	c := botClient(t, s, mixin.WithRetry(mixin.Retry{Attempts: 5, Min: time.Millisecond, Max: time.Millisecond}), mixin.WithMaxRetryAfter(time.Minute))
-	s.FailNext("GET", "/me", 1, 429, 429, 30*time.Second)
+	s.FailNext(mixintest.Failure{Method: "GET", Path: "/me", Times: 1, Status: 429, Code: 429, RetryAfter: 30 * time.Second})
 	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
 	defer cancel()
 	start := time.Now()
@@ -110,13 +110,13 @@ func TestNonIdempotentWriteIsNotRepeated(t *testing.T) {
 	ctx := ctxT(t)
 	g, err := c.CreateGroupConversation(ctx, mixin.GroupConversationRequest{Name: "g", Participants: []mixin.ParticipantRequest{{UserID: seedUserID}}})
 	require.NoError(t, err)
-	s.FailNext("POST", "/conversations/"+g.ConversationID+"/rotate", 1, 500, 500, 0)
+	s.FailNext(mixintest.Failure{Method: "POST", Path: "/conversations/" + g.ConversationID + "/rotate", Times: 1, Status: 500, Code: 500})
 	_, err = c.RotateConversation(ctx, g.ConversationID)
 	require.Error(t, err)
 	assert.Equal(t, 1, countRequests(s, "POST", "/conversations/"+g.ConversationID+"/rotate"), "a rotate must not be sent twice")
 
 	// A 429 means the server did nothing: even a rotate may go again.
-	s.FailNext("POST", "/conversations/"+g.ConversationID+"/rotate", 1, 429, 429, 10*time.Millisecond)
+	s.FailNext(mixintest.Failure{Method: "POST", Path: "/conversations/" + g.ConversationID + "/rotate", Times: 1, Status: 429, Code: 429, RetryAfter: 10 * time.Millisecond})
 	_, err = c.RotateConversation(ctx, g.ConversationID)
 	require.NoError(t, err)
 }

@@ -91,16 +91,16 @@ func TestNoSecretsInLogsErrorsOrPanics(t *testing.T) {
 	// Plain requests, retried 5xx, 429 with Retry-After, a business error.
 	_, err = c.Me(ctx)
 	require.NoError(t, err)
-	s.FailNext("GET", "/me", 2, 500, 500, 0)
+	s.FailNext(mixintest.Failure{Method: "GET", Path: "/me", Times: 2, Status: 500, Code: 500})
 	_, err = c.Me(ctx)
 	require.NoError(t, err)
-	s.FailNext("GET", "/me", 4, 500, 500, 0) // fastRetry gives up after 4
+	s.FailNext(mixintest.Failure{Method: "GET", Path: "/me", Times: 4, Status: 500, Code: 500}) // fastRetry gives up after 4
 	_, err = c.Me(ctx)
 	keep(err)
-	s.FailNext("GET", "/me", 1, 429, 429, 10*time.Millisecond)
+	s.FailNext(mixintest.Failure{Method: "GET", Path: "/me", Times: 1, Status: 429, Code: 429, RetryAfter: 10 * time.Millisecond})
 	_, err = c.Me(ctx)
 	require.NoError(t, err)
-	s.FailNext("POST", "/messages", 1, 202, 10002, 0)
+	s.FailNext(mixintest.Failure{Method: "POST", Path: "/messages", Times: 1, Status: 202, Code: 10002})
 	_, err = c.SendText(ctx, mixin.ToUser(u.ID), "x")
 	keep(err)
 	_, err = c.SendText(ctx, mixin.ToUser(u.ID), "hello")

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/gomixin/mixin"
+	"github.com/gomixin/mixin/mixintest"
 	"github.com/google/uuid"
 	"github.com/stretchr/testify/assert"
 )
@@ -49,7 +50,7 @@ func TestSocialCallsSurfaceServerErrors(t *testing.T) {
 		{"GET", "/messages/status/0", func() error { _, err := c.ReadMessageStatuses(ctx, time.Time{}); return err }},
 	}
 	for _, tc := range calls {
-		s.FailNext(tc.method, tc.path, 1, 202, mixin.CodeForbidden, 0)
+		s.FailNext(mixintest.Failure{Method: tc.method, Path: tc.path, Times: 1, Status: 202, Code: mixin.CodeForbidden})
 		err := tc.call()
 		assert.True(t, mixin.IsForbidden(err), "%s %s: %v", tc.method, tc.path, err)
 	}

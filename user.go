@@ -72,11 +72,13 @@ func fetchChunked[T any](ctx context.Context, c *Client, path string, userIDs []
 }
 
 // SearchUser finds a user by Mixin identity number or phone number. The API
-// rate-limits this endpoint hard: "if a 429 error occurs, wait 12 hours and
-// try again" (developers.mixin.one api/users/search.md). So SearchUser is
-// never retried automatically, whatever [WithRetry] says; a rate limit
-// comes back at once ([IsRateLimited]) and the next try is the caller's.
+// rate-limits this endpoint hard: after a 429 its documentation says to wait
+// 12 hours before trying again. So SearchUser is never retried
+// automatically, whatever [WithRetry] says; a rate limit comes back at once
+// ([IsRateLimited]) and the next try is the caller's.
 func (c *Client) SearchUser(ctx context.Context, query string) (*User, error) {
+	// developers.mixin.one api/users/search.md: "if a 429 error occurs,
+	// wait 12 hours and try again".
 	q := strings.TrimSpace(query)
 	if q == "" {
 		return nil, &FieldError{Field: "query", Reason: "is empty"}

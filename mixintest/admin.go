@@ -178,7 +178,7 @@ func (s *Server) adminSend(w http.ResponseWriter, r *http.Request) {
 	}
 	if req.ConversationID == "" && req.RecipientID != "" {
 		if err := u.ensureContact(req.RecipientID); err != nil {
-			s.adminError(w, r, http.StatusBadRequest, err.(simError).e)
+			s.adminFail(w, r, err)
 			return
 		}
 		req.ConversationID = u.ContactConversationID(normID(req.RecipientID))
@@ -187,7 +187,7 @@ func (s *Server) adminSend(w http.ResponseWriter, r *http.Request) {
 		MessageID: req.MessageID, Category: mixin.Category(strings.ToUpper(req.Category)), QuoteMessageID: req.QuoteMessageID,
 		RepresentativeID: req.RepresentativeID, Data: data, Silent: req.Silent})
 	if err != nil {
-		var se simError
+		var se *simError
 		if errors.As(err, &se) {
 			s.adminError(w, r, adminStatus(se.e), se.e)
 			return
@@ -221,7 +221,7 @@ func (s *Server) adminAck(w http.ResponseWriter, r *http.Request) {
 	}
 	for _, a := range acks {
 		if err := u.Ack(context.Background(), a.MessageID, mixin.AckStatus(a.Status)); err != nil {
-			s.adminError(w, r, http.StatusBadRequest, err.(simError).e)
+			s.adminFail(w, r, err)
 			return
 		}
 	}
@@ -292,10 +292,26 @@ func (s *Server) adminFailNext(w http.ResponseWriter, r *http.Request) {
 		Code         int    `json:"code"`
 		RetryAfterMS int64  `json:"retry_after_ms"`
 	}
-	if err := readAdminBody(r, &req); err != nil || req.N <= 0 || req.Code == 0 || (req.Status != 0 && (req.Status < 200 || req.Status > 599)) {
+	if err := readAdminBody(r, &req); err != nil {
 		s.adminError(w, r, http.StatusBadRequest, errBadRequest)
 		return
 	}
-	s.FailNext(req.Method, req.Path, req.N, req.Status, req.Code, ms(req.RetryAfterMS))
+	err := s.FailNext(Failure{Method: req.Method, Path: req.Path, Times: req.N, Status: req.Status, Code: req.Code, RetryAfter: ms(req.RetryAfterMS)})
+	var fe *mixin.FieldError
+	if errors.As(err, &fe) {
+		s.adminError(w, r, http.StatusBadRequest, invalidField(adminFailNextField(fe.Field), fe.Reason))
+		return
+	}
 	s.writeJSON(w, r, http.StatusOK, map[string]bool{"ok": true})
+}
+
+// adminFailNextField is the JSON name of a Failure field.
+func adminFailNextField(field string) string {
+	switch field {
+	case "Failure.Times":
+		return "n"
+	case "Failure.RetryAfter":
+		return "retry_after_ms"
+	}
+	return strings.ToLower(strings.TrimPrefix(field, "Failure."))
 }

@@ -13,7 +13,7 @@ import (
 // with the same rules as the REST calls the user would make.
 
 func (s *Server) adminFail(w http.ResponseWriter, r *http.Request, err error) {
-	var se simError
+	var se *simError
 	if errors.As(err, &se) {
 		s.adminError(w, r, adminStatus(se.e), se.e)
 		return
@@ -130,7 +130,7 @@ func (u *User) UpdateRelationship(ctx context.Context, otherID string, action mi
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	_, err := s.updateRelationshipLocked(u, relationshipRequest{UserID: otherID, Action: string(action), FullName: alias})
-	return wrap(err)
+	return wrap("POST", "/relationships", err)
 }
 
 // AddFriend adds another user to u's contacts.
@@ -158,7 +158,7 @@ func (u *User) Unblock(ctx context.Context, otherID string) error {
 // u added), as POST /me/preferences receive_message_source does.
 func (u *User) AcceptMessagesFrom(source mixin.MessageSource) error {
 	if source != sourceEverybody && source != sourceContacts {
-		return wrap(invalidField("receive_message_source", "must be EVERYBODY or CONTACTS"))
+		return wrap("POST", "/me/preferences", invalidField("receive_message_source", "must be EVERYBODY or CONTACTS"))
 	}
 	s := u.s
 	s.mu.Lock()

@@ -62,7 +62,16 @@ func TestAdminAPI(t *testing.T) {
 	c := newREST(t, s, s.Bot())
 	admin(t, s, "POST", "/_mixintest/fail_next", `{"method":"GET","path":"/me","n":1,"code":7001}`, 200, nil)
 	c.do("GET", "/me", nil).fails(t, 7001)
-	admin(t, s, "POST", "/_mixintest/fail_next", `{"n":0,"code":1}`, 400, nil)
+	var bad struct {
+		Error struct {
+			Extra map[string]string `json:"extra"`
+		} `json:"error"`
+	}
+	admin(t, s, "POST", "/_mixintest/fail_next", `{"n":-1}`, 400, &bad)
+	if bad.Error.Extra["field"] != "n" {
+		t.Fatalf("fail_next n -1: %+v, want the field named", bad)
+	}
+	admin(t, s, "POST", "/_mixintest/fail_next", `{"status":42}`, 400, nil)
 	admin(t, s, "POST", "/_mixintest/faults", `{"rate_limit_rate":1,"rate_limit_http":true,"retry_after_ms":2500}`, 200, nil)
 	if r := c.do("GET", "/me", nil); r.status != 429 || r.header.Get("Retry-After") != "3" {
 		t.Fatalf("faults: %d %v", r.status, r.header)

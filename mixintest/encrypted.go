@@ -494,7 +494,7 @@ func (u *User) SendEncrypted(ctx context.Context, m MessageRequest) (Message, er
 	defer s.mu.Unlock()
 	conv := s.convs[normID(m.ConversationID)]
 	if conv == nil {
-		return Message{}, wrap(errForbidden)
+		return Message{}, wrap("POST", "/encrypted_messages", errForbidden)
 	}
 	var to []*deviceSession
 	for _, p := range conv.participants {
@@ -514,7 +514,7 @@ func (u *User) SendEncrypted(ctx context.Context, m MessageRequest) (Message, er
 		RepresentativeID: m.RepresentativeID, QuoteMessageID: m.QuoteMessageID, Silent: m.Silent}
 	out, aerr := s.sendLocked(u, []messageRequestJSON{req})
 	if aerr != nil {
-		return Message{}, wrap(aerr)
+		return Message{}, wrap("POST", "/encrypted_messages", aerr)
 	}
 	return copyMessage(*out[0]), nil
 }

@@ -176,7 +176,10 @@ func ExampleServer_FailNext() {
 	}
 
 	s.ResetRequests()
-	s.FailNext("POST", "/messages", 2, 500, 500, 0)
+	// Code and Status default to a server error (500, HTTP 500).
+	if err := s.FailNext(mixintest.Failure{Method: "POST", Path: "/messages", Times: 2}); err != nil {
+		log.Fatal(err)
+	}
 	if _, err := client.SendText(ctx, mixin.ToUser(alice.ID), "once"); err != nil {
 		log.Fatal(err)
 	}

@@ -4,8 +4,11 @@ import (
 	"context"
 	mrand "math/rand"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
+
+	"github.com/gomixin/mixin"
 )
 
 // Faults configures injected failures. The zero value injects nothing.
@@ -77,26 +80,65 @@ func (s *Server) currentFaults() Faults {
 	return s.faults
 }
 
-// FailNext makes the next n REST requests matching method and path (path
-// without the prefix; "" matches any, and so does an empty method) answer
-// with the given HTTP status and Mixin error code. Status 0 (or any status
-// outside 200..599) means the API's usual status for that code: 500 for
-// 500/7000/7001, else 202. A positive retryAfter is sent as a Retry-After
-// header.
-func (s *Server) FailNext(method, path string, n int, status, code int, retryAfter time.Duration) {
-	if n <= 0 {
-		return
+// Failure scripts failures of REST requests for [Server.FailNext]. The
+// zero value fails the next request, whatever it is, with a server error.
+type Failure struct {
+	// Method and Path select the requests that fail: "GET", "/me" (Path
+	// without the path prefix and without the query). An empty one matches
+	// any.
+	Method string
+	Path   string
+	// Times is how many matching requests fail; 0 means one.
+	Times int
+	// Code is the Mixin error code answered (e.g. 403, 429, 10002,
+	// 20140); 0 means 500, a server error.
+	Code int
+	// Status is the HTTP status; 0 means the API's usual one for Code:
+	// 500 for codes 500, 7000 and 7001, else 202 with the error envelope,
+	// as the docs describe every error.
+	Status int
+	// RetryAfter, when positive, is sent as a Retry-After header, in
+	// whole seconds rounded up.
+	RetryAfter time.Duration
+}
+
+// FailNext makes the next f.Times REST requests matching f.Method and
+// f.Path answer with f's error; see [Failure] for the defaults. Failures
+// scripted by several calls are tried in order. A negative Times, Code or
+// RetryAfter, or a Status outside 200–599, is a [*mixin.FieldError] naming
+// the field, and scripts nothing.
+func (s *Server) FailNext(f Failure) error {
+	field, reason := "", ""
+	switch {
+	case f.Times < 0:
+		field, reason = "Times", "must not be negative (0 means one)"
+	case f.Code < 0:
+		field, reason = "Code", "must not be negative (0 means 500)"
+	case f.Status != 0 && (f.Status < 200 || f.Status > 599):
+		field, reason = "Status", "must be 0 (the code's usual status) or an HTTP status from 200 to 599, got "+strconv.Itoa(f.Status)
+	case f.RetryAfter < 0:
+		field, reason = "RetryAfter", "must not be negative"
 	}
-	if status < 200 || status > 599 {
-		status = http.StatusAccepted
-		if code == codeServer || code == 7000 || code == 7001 {
-			status = http.StatusInternalServerError
+	if field != "" {
+		return &mixin.FieldError{Field: "Failure." + field, Reason: reason}
+	}
+	if f.Times == 0 {
+		f.Times = 1
+	}
+	if f.Code == 0 {
+		f.Code = codeServer
+	}
+	if f.Status == 0 {
+		f.Status = http.StatusAccepted
+		if f.Code == codeServer || f.Code == 7000 || f.Code == 7001 {
+			f.Status = http.StatusInternalServerError
 		}
 	}
 	s.faultMu.Lock()
 	defer s.faultMu.Unlock()
-	s.failNext = append(s.failNext, &failRule{method: strings.ToUpper(method), path: path, n: n,
-		status: status, code: code, retryAfter: retryAfter})
+	s.failNext = append(s.failNext, &failRule{method: strings.ToUpper(f.Method), path: f.Path, n: f.Times,
+		status: f.Status, code: f.Code, retryAfter: f.RetryAfter})
+	return nil
 }
 
 // injectFault decides whether this request gets an injected error.

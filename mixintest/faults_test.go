@@ -9,13 +9,13 @@ import (
 func TestFailNext(t *testing.T) {
 	s := NewServer(t)
 	c := newREST(t, s, s.Bot())
-	s.FailNext("GET", "/me", 2, 500, 7000, 0)
-	s.FailNext("", "", 1, 202, 20116, 0)
+	s.FailNext(Failure{Method: "GET", Path: "/me", Times: 2, Status: 500, Code: 7000})
+	s.FailNext(Failure{Times: 1, Status: 202, Code: 20116})
 	c.do("GET", "/safe/me", nil).fails(t, 20116) // the catch-all rule
 	c.do("GET", "/me", nil).fails(t, 7000)
 	c.do("GET", "/me", nil).fails(t, 7000)
 	c.do("GET", "/me", nil).ok(t, nil)
-	s.FailNext("POST", "/messages", 1, 429, 429, 1500*time.Millisecond)
+	s.FailNext(Failure{Method: "POST", Path: "/messages", Times: 1, Status: 429, Code: 429, RetryAfter: 1500 * time.Millisecond})
 	r := c.do("POST", "/messages", "[]")
 	if r.status != 429 || r.env.Error.Code != 429 || r.header.Get("Retry-After") != "2" {
 		t.Fatalf("429: %d %s %v", r.status, r.raw, r.header)
@@ -30,7 +30,7 @@ func TestFailNext(t *testing.T) {
 		t.Fatal("reset")
 	}
 	// Unauthenticated requests never consume injected faults.
-	s.FailNext("", "", 1, 500, 500, 0)
+	s.FailNext(Failure{Times: 1, Status: 500, Code: 500})
 	c.mutate = func(ts *tokenSpec) { ts.claims["sig"] = "x" }
 	c.do("GET", "/me", nil).fails(t, 401)
 	c.mutate = nil

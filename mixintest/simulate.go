@@ -3,24 +3,44 @@ package mixintest
 import (
 	"context"
 	"encoding/base64"
+	"encoding/json"
 	"fmt"
+	"strings"
 
 	"github.com/gomixin/mixin"
 	"github.com/google/uuid"
 )
 
-// simError is what simulated-user methods return for an API-level refusal.
-type simError struct{ e *apiError }
-
-func (e simError) Error() string {
-	return fmt.Sprintf("mixintest: code %d: %s", e.e.code, e.e.desc)
+// simError is what simulated-user methods return for an API-level
+// refusal: the answer of the REST call the method stands for, as a
+// [mixin.APIError] (errors.As and the SDK's classifiers such as
+// mixin.IsForbidden work on it) that names the call and, for an invalid
+// field, the field.
+type simError struct {
+	e   *apiError
+	api *mixin.APIError
 }
 
-func wrap(e *apiError) error {
+// Error returns "mixintest: METHOD PATH: api error CODE: DESCRIPTION
+// {"field":…,"reason":…}".
+func (e *simError) Error() string {
+	return "mixintest: " + strings.TrimPrefix(e.api.Error(), "mixin: ")
+}
+
+// Unwrap returns the API error.
+func (e *simError) Unwrap() error { return e.api }
+
+// wrap turns an API refusal of the call method path into the error a
+// simulated user's method returns.
+func wrap(method, path string, e *apiError) error {
 	if e == nil {
 		return nil
 	}
-	return simError{e}
+	api := &mixin.APIError{Method: method, Path: path, Status: e.httpStatus, Code: e.code, Description: e.desc, RetryAfter: e.retryAfter}
+	if len(e.extra) > 0 {
+		api.Extra, _ = json.Marshal(e.extra)
+	}
+	return &simError{e: e, api: api}
 }
 
 // SendText sends a PLAIN_TEXT message to another user, creating their
@@ -42,7 +62,7 @@ func (u *User) ensureContact(other string) error {
 	_, err := s.createConversationLocked(u, createConversationRequest{Category: categoryContact,
 		ConversationID: uniqueConversationID(u.ID, normID(other)),
 		Participants:   []participantRequest{{UserID: normID(other)}}})
-	return wrap(err)
+	return wrap("POST", "/conversations", err)
 }
 
 // Send sends a message of any category into a conversation the user is in,
@@ -66,7 +86,7 @@ func (u *User) Send(ctx context.Context, m MessageRequest) (Message, error) {
 	}
 	out, err := s.sendLocked(u, []messageRequestJSON{req})
 	if err != nil {
-		return Message{}, wrap(err)
+		return Message{}, wrap("POST", "/messages", err)
 	}
 	return copyMessage(*out[0]), nil
 }
@@ -122,7 +142,7 @@ func (u *User) Ack(ctx context.Context, messageID string, status mixin.AckStatus
 	}
 	a := ackRequest{MessageID: messageID, Status: string(status)}
 	if err := validateAck(a); err != nil {
-		return wrap(err)
+		return wrap("POST", "/acknowledgements", err)
 	}
 	s := u.s
 	s.mu.Lock()
@@ -146,7 +166,7 @@ func (u *User) CreateGroup(ctx context.Context, name string, participantIDs ...s
 	defer s.mu.Unlock()
 	c, err := s.createConversationLocked(u, req)
 	if err != nil {
-		return Conversation{}, wrap(err)
+		return Conversation{}, wrap("POST", "/conversations", err)
 	}
 	return c.snapshot(), nil
 }
@@ -180,7 +200,7 @@ func (u *User) manage(ctx context.Context, conversationID, action, role string, 
 	defer s.mu.Unlock()
 	c, err := s.manageParticipantsLocked(u, conversationID, action, reqs)
 	if err != nil {
-		return Conversation{}, wrap(err)
+		return Conversation{}, wrap("POST", "/conversations/"+conversationID+"/participants/"+action, err)
 	}
 	return c.snapshot(), nil
 }
@@ -195,7 +215,7 @@ func (u *User) JoinByCode(ctx context.Context, codeID string) (Conversation, err
 	defer s.mu.Unlock()
 	c, err := s.joinLocked(u, codeID)
 	if err != nil {
-		return Conversation{}, wrap(err)
+		return Conversation{}, wrap("POST", "/conversations/"+codeID+"/join", err)
 	}
 	return c.snapshot(), nil
 }
@@ -209,5 +229,5 @@ func (u *User) Exit(ctx context.Context, conversationID string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	_, err := s.exitLocked(u, conversationID)
-	return wrap(err)
+	return wrap("POST", "/conversations/"+conversationID+"/exit", err)
 }

@@ -3,25 +3,26 @@ package recent
 import (
 	"context"
 	"crypto/subtle"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 
 	"github.com/gomixin/mixin"
 )
 
-// The handler speaks the recent-conversation API of seed 001 (WuKongIM's
-// "最近会话" server API), with channel_id the conversation id and
-// channel_type 1 for a contact conversation, 2 for a group one (0 while the
-// kind is not known: a conversation only the bot wrote in). Errors have the
-// shape WuKongIM's HTTP layer gives them, {"msg": "...", "status": 400},
-// with the same HTTP status; successful edits answer {"status": 200}.
+// The handler follows WuKongIM's recent-conversation server API (seed 001:
+// the "最近会话" page of the WuKongIM server's HTTP API), with channel_id the
+// conversation id and channel_type 1 for a contact conversation, 2 for a
+// group one. Errors have the shape WuKongIM's HTTP layer gives them,
+// {"msg": "...", "status": 400}, with the same HTTP status; successful edits
+// answer {"status": 200}. What WuKongIM has no field for (deletions, the
+// list's version) is an addition in its style: see http_sync.go.
 
 // HandlerOption configures [Tracker.Handler].
 type HandlerOption interface {
@@ -38,11 +39,21 @@ type handlerConfig struct {
 	maxBody   int64
 }
 
+// MinTokenLength is the shortest token [WithBearerToken] accepts.
+const MinTokenLength = 16
+
 // WithBearerToken lets in requests carrying "Authorization: Bearer token".
+// The token must be at least [MinTokenLength] characters, without spaces or
+// control characters (a *mixin.FieldError otherwise); a random one of 32
+// bytes or more, such as hex of crypto/rand output, is the safe choice. It
+// is compared in constant time.
 func WithBearerToken(token string) HandlerOption {
 	return handlerOption(func(c *handlerConfig) error {
-		if len(token) < 16 {
-			return &mixin.FieldError{Field: "bearer token", Reason: "must be at least 16 characters"}
+		if len(token) < MinTokenLength {
+			return &mixin.FieldError{Field: "bearer token", Reason: fmt.Sprintf("must be at least %d characters", MinTokenLength)}
+		}
+		if strings.IndexFunc(token, func(r rune) bool { return r <= ' ' || r == 0x7f }) >= 0 {
+			return &mixin.FieldError{Field: "bearer token", Reason: "must not contain spaces or control characters"}
 		}
 		c.token = token
 		return nil
@@ -64,11 +75,77 @@ func WithAuthorizer(fn func(r *http.Request) error) HandlerOption {
 // maxRequestBody bounds a request's JSON.
 const maxRequestBody = 1 << 20
 
-// Handler returns the HTTP API of seed 001 on the tracker: POST
-// /conversation/sync, /conversations/setUnread and /conversations/delete.
-// It lets no one in unless [WithBearerToken] or [WithAuthorizer] says who
-// may (with both, either suffices). Mount it at the root of a server or
-// under a prefix with http.StripPrefix.
+// Handler returns the list as an HTTP API, for a support dashboard. It
+// follows the convention of WuKongIM's recent-conversation server API (the
+// open-source IM server's "最近会话" endpoints), so a client written for a
+// WuKongIM server works with it unchanged, and adds what that API lacks
+// (deletions and the list's version) in its style.
+//
+// Authentication is required: [WithBearerToken], [WithAuthorizer] or both
+// (then either suffices). Without either, Handler returns a
+// *mixin.FieldError rather than an API no one can use or everyone can.
+// Mount the handler at the root of a server, or under a prefix with
+// http.StripPrefix.
+//
+// Every endpoint takes POST with a JSON object of at most 1 MiB. A field
+// not listed for the endpoint is refused, so a misspelt "version" is an
+// error, not a full sync. uid, in every body, is optional: the list is the
+// bot's, so when present it must be the bot's user id as given to
+// [WithSelf] (a tracker without WithSelf does not check it).
+//
+// POST /conversation/sync: what changed since the client's version.
+//
+//	{"uid": "…", "version": 7, "last_msg_seqs": "<channel_id>:1:41|<channel_id>:2:9", "msg_count": 20}
+//
+// version is the X-Recent-Version of the client's last sync, 0 or absent
+// for the whole list. last_msg_seqs (optional) gives, per conversation
+// ("channel_id:channel_type:last_msg_seq", joined by |), the last message
+// the client has: only later ones are sent. msg_count caps the messages per
+// conversation (default and most: [WithMessages]). The answer is a JSON
+// array of the conversations changed after version, oldest change first:
+//
+//	[{"channel_id": "<conversation id>", "channel_type": 1, "unread": 2,
+//	  "timestamp": 1767225604, "last_msg_seq": 42, "last_client_msg_no": "<message id>",
+//	  "version": 8, "recents": [{"header": {"no_persist": 0, "red_dot": 1, "sync_once": 0},
+//	    "setting": 0, "message_id": 118, "client_msg_no": "<message id>", "message_seq": 42,
+//	    "from_uid": "<user id>", "channel_id": "<conversation id>", "channel_type": 1,
+//	    "timestamp": 1767225604, "payload": "<base64 of the message's data>"}]},
+//	 {"channel_id": "<conversation id>", "channel_type": 2, "unread": 0, "timestamp": 1767225700,
+//	  "last_msg_seq": 9, "last_client_msg_no": "", "version": 9, "recents": [], "is_deleted": 1}]
+//
+// channel_type is 1 for a contact conversation, 2 for a group, 0 while
+// unknown (only the bot has written in it). Timestamps are unix seconds;
+// unread counts messages from others not yet read ([Tracker.SetUnread]);
+// red_dot is 1 for a message that counted as unread; message_id is a
+// number unique in the list and client_msg_no the Mixin message id;
+// recents run oldest first. An entry with "is_deleted": 1 is a tombstone:
+// the conversation was deleted after version, and the client drops it
+// (listed conversations carry no is_deleted field).
+//
+// Two headers complete the answer. X-Recent-Version is the list's version:
+// send it as version next time (it can be higher than every entry's).
+// X-Recent-Sync is "full" when the client must replace its list with the
+// answer (it sent version 0, a version the list never reached, or one older
+// than a pruned tombstone, see [WithTombstoneHorizon]) and "incremental"
+// when it merges the answer into what it has.
+//
+// POST /conversations/setUnread sets a conversation's unread count:
+//
+//	{"uid": "…", "channel_id": "<conversation id>", "channel_type": 1, "unread": 0}
+//
+// POST /conversations/delete deletes a conversation from the list (a
+// tombstone for incremental sync; deleting twice is fine):
+//
+//	{"uid": "…", "channel_id": "<conversation id>", "channel_type": 1}
+//
+// Both answer {"status": 200}. channel_id and channel_type are required,
+// and channel_type must be the conversation's (1 or 2).
+//
+// Errors are {"msg": "<what is wrong, naming the field>", "status": N} with
+// HTTP status N: 400 for bad input or an unknown or deleted channel, 401
+// without valid credentials, 404 for another path, 405 for a method other
+// than POST, 413 for a body over 1 MiB, 503 when the store fails (the
+// detail goes to the tracker's logger, not the client).
 func (t *Tracker) Handler(opts ...HandlerOption) (http.Handler, error) {
 	cfg := handlerConfig{maxBody: maxRequestBody}
 	for _, o := range opts {
@@ -78,6 +155,9 @@ func (t *Tracker) Handler(opts ...HandlerOption) (http.Handler, error) {
 		if err := o.applyHandler(&cfg); err != nil {
 			return nil, err
 		}
+	}
+	if cfg.token == "" && cfg.authorize == nil {
+		return nil, &mixin.FieldError{Field: "authentication", Reason: "the API needs WithBearerToken or WithAuthorizer"}
 	}
 	h := &apiHandler{t: t, cfg: cfg}
 	mux := http.NewServeMux()
@@ -95,7 +175,7 @@ type apiHandler struct {
 	cfg handlerConfig
 }
 
-// apiError is the seed server's error body.
+// apiError is the error body of WuKongIM's HTTP layer.
 type apiError struct {
 	Msg    string `json:"msg"`
 	Status int    `json:"status"`
@@ -149,8 +229,11 @@ func (h *apiHandler) guard(next func(http.ResponseWriter, *http.Request, []byte)
 	}
 }
 
-// decode reads body into v, saying what is wrong in the client's terms.
-func decode(body []byte, v any) error {
+// decode reads body, one JSON object, into v, saying what is wrong in the
+// client's terms. A member whose name is not one of fields (the JSON names
+// of v's fields, matched without regard to case as encoding/json matches
+// them) is refused.
+func decode(body []byte, v any, fields ...string) error {
 	if len(strings.TrimSpace(string(body))) == 0 {
 		return errors.New("request body is empty: send a JSON object")
 	}
@@ -159,15 +242,30 @@ func decode(body []byte, v any) error {
 	var se *json.SyntaxError
 	switch {
 	case err == nil:
-		return nil
 	case errors.As(err, &te) && te.Field != "":
 		return fmt.Errorf("%s must be %s, got %s", te.Field, jsonKind(te.Type.Kind().String()), te.Value)
 	case errors.As(err, &te):
 		return fmt.Errorf("request body must be a JSON object, got %s", te.Value)
 	case errors.As(err, &se):
 		return fmt.Errorf("request body is not valid JSON (at byte %d)", se.Offset)
+	default:
+		return errors.New("request body is not valid JSON")
 	}
-	return errors.New("request body is not valid JSON")
+	var members map[string]json.RawMessage
+	if err := json.Unmarshal(body, &members); err != nil {
+		return errors.New("request body must be a JSON object")
+	}
+	var unknown []string
+	for name := range members {
+		if !slices.ContainsFunc(fields, func(f string) bool { return strings.EqualFold(f, name) }) {
+			unknown = append(unknown, strconv.Quote(name))
+		}
+	}
+	if len(unknown) > 0 {
+		slices.Sort(unknown)
+		return fmt.Errorf("unknown field %s: the fields are %s", strings.Join(unknown, ", "), strings.Join(fields, ", "))
+	}
+	return nil
 }
 
 func jsonKind(goKind string) string {
@@ -180,193 +278,57 @@ func jsonKind(goKind string) string {
 	return "a " + goKind
 }
 
-type syncRequest struct {
-	UID         *string `json:"uid"`
-	Version     *int64  `json:"version"`
-	LastMsgSeqs *string `json:"last_msg_seqs"`
-	MsgCount    *int    `json:"msg_count"`
+// checkUID checks the optional uid of a request: the list is the bot's, so
+// a uid, when the tracker knows the bot's id, must be it.
+func (h *apiHandler) checkUID(uid *string) error {
+	self := h.t.cfg.self
+	if uid == nil || self == "" || strings.EqualFold(*uid, self) {
+		return nil
+	}
+	return errors.New("uid must be the bot's user id, whose list this is, or be left out")
 }
 
-type syncConversation struct {
-	ChannelID       string        `json:"channel_id"`
-	ChannelType     int           `json:"channel_type"`
-	Unread          int           `json:"unread"`
-	Timestamp       int64         `json:"timestamp"`
-	LastMsgSeq      uint64        `json:"last_msg_seq"`
-	LastClientMsgNo string        `json:"last_client_msg_no"`
-	Version         uint64        `json:"version"`
-	Recents         []syncMessage `json:"recents"`
-}
-
-type syncHeader struct {
-	NoPersist int `json:"no_persist"`
-	RedDot    int `json:"red_dot"`
-	SyncOnce  int `json:"sync_once"`
-}
-
-type syncMessage struct {
-	Header      syncHeader `json:"header"`
-	Setting     int        `json:"setting"`
-	MessageID   uint64     `json:"message_id"`
-	ClientMsgNo string     `json:"client_msg_no"`
-	MessageSeq  uint64     `json:"message_seq"`
-	FromUID     string     `json:"from_uid"`
-	ChannelID   string     `json:"channel_id"`
-	ChannelType int        `json:"channel_type"`
-	Timestamp   int64      `json:"timestamp"`
-	Payload     string     `json:"payload"`
-}
-
-// channelKey is a channel of last_msg_seqs.
-type channelKey struct {
-	id   string
-	kind Kind
-}
-
-// parseSeqs reads "channelID:channelType:last_msg_seq|…".
-func parseSeqs(s string) (map[channelKey]uint64, error) {
-	out := map[channelKey]uint64{}
-	if strings.TrimSpace(s) == "" {
-		return out, nil
-	}
-	for i, part := range strings.Split(s, "|") {
-		fields := strings.Split(part, ":")
-		if len(fields) != 3 || fields[0] == "" {
-			return nil, fmt.Errorf("last_msg_seqs entry %d (%q) is not channelID:channelType:last_msg_seq", i+1, part)
-		}
-		kind, err := strconv.Atoi(fields[1])
-		if err != nil || (kind != int(KindContact) && kind != int(KindGroup)) {
-			return nil, fmt.Errorf("last_msg_seqs entry %d: channel type %q is not 1 (contact) or 2 (group)", i+1, fields[1])
-		}
-		seq, err := strconv.ParseUint(fields[2], 10, 64)
-		if err != nil {
-			return nil, fmt.Errorf("last_msg_seqs entry %d: last_msg_seq %q is not a non-negative integer", i+1, fields[2])
-		}
-		out[channelKey{fields[0], Kind(kind)}] = seq
-	}
-	return out, nil
-}
-
-func (h *apiHandler) sync(w http.ResponseWriter, r *http.Request, body []byte) {
-	var req syncRequest
-	if err := decode(body, &req); err != nil {
-		writeError(w, http.StatusBadRequest, err.Error())
-		return
-	}
-	if req.UID == nil || *req.UID == "" {
-		writeError(w, http.StatusBadRequest, "uid is required")
-		return
-	}
-	var version int64
-	if req.Version != nil {
-		version = *req.Version
-	}
-	if version < 0 {
-		writeError(w, http.StatusBadRequest, "version must not be negative")
-		return
-	}
-	count := h.t.cfg.messages
-	if req.MsgCount != nil {
-		if *req.MsgCount < 0 {
-			writeError(w, http.StatusBadRequest, "msg_count must not be negative")
-			return
-		}
-		count = min(*req.MsgCount, count)
-	}
-	var seqs map[channelKey]uint64
-	if req.LastMsgSeqs != nil {
-		var err error
-		if seqs, err = parseSeqs(*req.LastMsgSeqs); err != nil {
-			writeError(w, http.StatusBadRequest, err.Error())
-			return
-		}
-	}
-	s, err := h.t.Since(r.Context(), uint64(version))
-	if err != nil {
-		h.unavailable(r.Context(), w, err)
-		return
-	}
-	out := make([]syncConversation, 0, len(s.Changes))
-	for _, c := range s.Changes {
-		if c.Deleted {
-			continue // the seed's sync lists conversations; deletions are the clients' own
-		}
-		out = append(out, syncView(c, count, seqs))
-	}
-	writeJSON(w, http.StatusOK, out)
-}
-
-// syncView renders c with its last count messages after the client's
-// last_msg_seq for it, if it sent one.
-func syncView(c Conversation, count int, seqs map[channelKey]uint64) syncConversation {
-	v := syncConversation{
-		ChannelID: c.ConversationID, ChannelType: int(c.Kind), Unread: c.Unread, Timestamp: c.UpdatedAt.Unix(),
-		LastMsgSeq: c.LastMessageSeq, LastClientMsgNo: c.LastMessageID, Version: c.Version, Recents: []syncMessage{},
-	}
-	if t := c.lastActivity(); !t.IsZero() {
-		v.Timestamp = t.Unix()
-	}
-	after, known := seqs[channelKey{c.ConversationID, c.Kind}]
-	msgs := c.Messages
-	if known {
-		i := 0
-		for i < len(msgs) && msgs[i].Seq <= after {
-			i++
-		}
-		msgs = msgs[i:]
-	}
-	if len(msgs) > count {
-		msgs = msgs[len(msgs)-count:]
-	}
-	for _, m := range msgs {
-		v.Recents = append(v.Recents, syncMessage{
-			Header: syncHeader{RedDot: boolInt(m.Unread)}, MessageID: m.Num, ClientMsgNo: m.MessageID,
-			MessageSeq: m.Seq, FromUID: m.UserID, ChannelID: c.ConversationID, ChannelType: int(c.Kind),
-			Timestamp: m.CreatedAt.Unix(), Payload: base64.StdEncoding.EncodeToString(m.Data),
-		})
-	}
-	return v
-}
-
+// channelRequest is the body of /conversations/delete, and the part of
+// /conversations/setUnread that names the channel.
 type channelRequest struct {
 	UID         *string `json:"uid"`
 	ChannelID   *string `json:"channel_id"`
 	ChannelType *int    `json:"channel_type"`
-	Unread      *int    `json:"unread"`
+}
+
+type setUnreadRequest struct {
+	channelRequest
+	Unread *int `json:"unread"`
 }
 
 // channel validates the fields every edit needs and finds the channel;
 // false when it has answered the request.
-func (h *apiHandler) channel(w http.ResponseWriter, r *http.Request, body []byte) (channelRequest, bool) {
-	var req channelRequest
-	if err := decode(body, &req); err != nil {
-		writeError(w, http.StatusBadRequest, err.Error())
-		return req, false
-	}
-	switch {
-	case req.UID == nil || *req.UID == "":
-		writeError(w, http.StatusBadRequest, "uid is required")
-		return req, false
+func (h *apiHandler) channel(w http.ResponseWriter, r *http.Request, req channelRequest) bool {
+	msg := ""
+	switch err := h.checkUID(req.UID); {
+	case err != nil:
+		msg = err.Error()
 	case req.ChannelID == nil || *req.ChannelID == "":
-		writeError(w, http.StatusBadRequest, "channel_id is required")
-		return req, false
+		msg = "channel_id is required"
 	case req.ChannelType == nil:
-		writeError(w, http.StatusBadRequest, "channel_type is required")
-		return req, false
+		msg = "channel_type is required"
 	case *req.ChannelType != int(KindContact) && *req.ChannelType != int(KindGroup):
-		writeError(w, http.StatusBadRequest, fmt.Sprintf("channel_type %d is not 1 (contact) or 2 (group)", *req.ChannelType))
-		return req, false
+		msg = fmt.Sprintf("channel_type %d is not 1 (contact) or 2 (group)", *req.ChannelType)
+	}
+	if msg != "" {
+		writeError(w, http.StatusBadRequest, msg)
+		return false
 	}
 	c, ok, err := h.t.Get(r.Context(), *req.ChannelID)
 	if err != nil {
 		h.unavailable(r.Context(), w, err)
-		return req, false
+		return false
 	}
 	if ok && c.Kind != KindUnknown && int(c.Kind) != *req.ChannelType {
 		writeError(w, http.StatusBadRequest, unknownChannel(req))
-		return req, false
+		return false
 	}
-	return req, true
+	return true
 }
 
 func unknownChannel(req channelRequest) string {
@@ -374,8 +336,12 @@ func unknownChannel(req channelRequest) string {
 }
 
 func (h *apiHandler) setUnread(w http.ResponseWriter, r *http.Request, body []byte) {
-	req, ok := h.channel(w, r, body)
-	if !ok {
+	var req setUnreadRequest
+	if err := decode(body, &req, "uid", "channel_id", "channel_type", "unread"); err != nil {
+		writeError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	if !h.channel(w, r, req.channelRequest) {
 		return
 	}
 	if req.Unread == nil {
@@ -386,12 +352,16 @@ func (h *apiHandler) setUnread(w http.ResponseWriter, r *http.Request, body []by
 		writeError(w, http.StatusBadRequest, "unread must not be negative")
 		return
 	}
-	h.answer(w, r, req, h.t.SetUnread(r.Context(), *req.ChannelID, *req.Unread))
+	h.answer(w, r, req.channelRequest, h.t.SetUnread(r.Context(), *req.ChannelID, *req.Unread))
 }
 
 func (h *apiHandler) delete(w http.ResponseWriter, r *http.Request, body []byte) {
-	req, ok := h.channel(w, r, body)
-	if !ok {
+	var req channelRequest
+	if err := decode(body, &req, "uid", "channel_id", "channel_type"); err != nil {
+		writeError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	if !h.channel(w, r, req) {
 		return
 	}
 	h.answer(w, r, req, h.t.Delete(r.Context(), *req.ChannelID))

@@ -19,6 +19,7 @@ import (
 const token = "0123456789abcdef-token"
 
 type apiFixture struct {
+	header  http.Header // of the last answer to post
 	r       *recent.Tracker
 	srv     *httptest.Server
 	contact string
@@ -52,6 +53,7 @@ func (a *apiFixture) post(t *testing.T, path, body string, out any) int {
 	defer resp.Body.Close()
 	b, err := io.ReadAll(resp.Body)
 	require.NoError(t, err)
+	a.header = resp.Header
 	assert.Equal(t, "application/json; charset=utf-8", resp.Header.Get("Content-Type"))
 	if out != nil {
 		require.NoError(t, json.Unmarshal(b, out), string(b))
@@ -76,7 +78,7 @@ func TestHTTPSyncShapes(t *testing.T) {
 
 	// The raw JSON has exactly the seed's fields.
 	var raw []map[string]any
-	require.Equal(t, http.StatusOK, a.post(t, "/conversation/sync", `{"uid":"u1","version":0,"msg_count":20}`, &raw))
+	require.Equal(t, http.StatusOK, a.post(t, "/conversation/sync", `{"uid":"`+recentBot+`","version":0,"msg_count":20}`, &raw))
 	require.Len(t, raw, 2)
 	keys := func(m map[string]any) []string {
 		var out []string
@@ -112,7 +114,7 @@ func TestHTTPSyncShapes(t *testing.T) {
 		Recents         []message `json:"recents"`
 	}
 	var got []conv
-	require.Equal(t, http.StatusOK, a.post(t, "/conversation/sync", `{"uid":"u1","version":0,"msg_count":20}`, &got))
+	require.Equal(t, http.StatusOK, a.post(t, "/conversation/sync", `{"uid":"`+recentBot+`","version":0,"msg_count":20}`, &got))
 	c, g := got[0], got[1]
 	assert.Equal(t, a.contact, c.ChannelID)
 	assert.Equal(t, 1, c.ChannelType, "contact")
@@ -135,27 +137,27 @@ func TestHTTPSyncShapes(t *testing.T) {
 	assert.NotEqual(t, g.Recents[0].MessageID, g.Recents[1].MessageID)
 
 	// msg_count and last_msg_seqs narrow the recents.
-	require.Equal(t, http.StatusOK, a.post(t, "/conversation/sync", `{"uid":"u1","version":0,"msg_count":1}`, &got))
+	require.Equal(t, http.StatusOK, a.post(t, "/conversation/sync", `{"uid":"`+recentBot+`","version":0,"msg_count":1}`, &got))
 	assert.Len(t, got[0].Recents, 1)
 	assert.Equal(t, uint64(4), got[0].Recents[0].MessageSeq, "the newest")
 	require.Equal(t, http.StatusOK, a.post(t, "/conversation/sync",
-		`{"uid":"u1","version":0,"msg_count":20,"last_msg_seqs":"`+a.contact+`:1:3|group-1:2:2"}`, &got))
+		`{"uid":"`+recentBot+`","version":0,"msg_count":20,"last_msg_seqs":"`+a.contact+`:1:3|group-1:2:2"}`, &got))
 	require.Len(t, got[0].Recents, 1)
 	assert.Equal(t, uint64(4), got[0].Recents[0].MessageSeq, "only after the client's last_msg_seq")
 	assert.Empty(t, got[1].Recents)
 
 	// Incremental: only what changed since the version.
 	require.Equal(t, http.StatusOK, a.post(t, "/conversations/setUnread",
-		`{"uid":"u1","channel_id":"`+a.contact+`","channel_type":1,"unread":0}`, nil))
-	require.Equal(t, http.StatusOK, a.post(t, "/conversation/sync", `{"uid":"u1","version":6}`, &got))
+		`{"uid":"`+recentBot+`","channel_id":"`+a.contact+`","channel_type":1,"unread":0}`, nil))
+	require.Equal(t, http.StatusOK, a.post(t, "/conversation/sync", `{"uid":"`+recentBot+`","version":6}`, &got))
 	require.Len(t, got, 1)
 	assert.Equal(t, a.contact, got[0].ChannelID)
 	assert.Equal(t, 0, got[0].Unread)
 	assert.Equal(t, uint64(7), got[0].Version)
-	require.Equal(t, http.StatusOK, a.post(t, "/conversation/sync", `{"uid":"u1","version":7}`, &got))
+	require.Equal(t, http.StatusOK, a.post(t, "/conversation/sync", `{"uid":"`+recentBot+`","version":7}`, &got))
 	assert.Empty(t, got)
 	var rawEmpty json.RawMessage
-	a.post(t, "/conversation/sync", `{"uid":"u1","version":7}`, &rawEmpty)
+	a.post(t, "/conversation/sync", `{"uid":"`+recentBot+`","version":7}`, &rawEmpty)
 	assert.Equal(t, "[]", strings.TrimSpace(string(rawEmpty)), "an empty list, not null")
 }
 
@@ -165,22 +167,22 @@ func TestHTTPSetUnreadAndDelete(t *testing.T) {
 	require.NoError(t, a.r.Record(ctx, a.f.text(a.contact, a.alice, "hi")))
 	var ok map[string]int
 	require.Equal(t, http.StatusOK, a.post(t, "/conversations/setUnread",
-		`{"uid":"u1","channel_id":"`+a.contact+`","channel_type":1,"unread":7}`, &ok))
+		`{"uid":"`+recentBot+`","channel_id":"`+a.contact+`","channel_type":1,"unread":7}`, &ok))
 	assert.Equal(t, map[string]int{"status": 200}, ok)
 	c, _ := get(t, a.r, a.contact)
 	assert.Equal(t, 7, c.Unread)
 
-	require.Equal(t, http.StatusOK, a.post(t, "/conversations/delete", `{"uid":"u1","channel_id":"`+a.contact+`","channel_type":1}`, &ok))
+	require.Equal(t, http.StatusOK, a.post(t, "/conversations/delete", `{"uid":"`+recentBot+`","channel_id":"`+a.contact+`","channel_type":1}`, &ok))
 	_, found := get(t, a.r, a.contact)
 	assert.False(t, found)
-	require.Equal(t, http.StatusOK, a.post(t, "/conversations/delete", `{"uid":"u1","channel_id":"`+a.contact+`","channel_type":1}`, &ok), "deleting twice is fine")
+	require.Equal(t, http.StatusOK, a.post(t, "/conversations/delete", `{"uid":"`+recentBot+`","channel_id":"`+a.contact+`","channel_type":1}`, &ok), "deleting twice is fine")
 	var e errBody
 	require.Equal(t, http.StatusBadRequest, a.post(t, "/conversations/setUnread",
-		`{"uid":"u1","channel_id":"`+a.contact+`","channel_type":1,"unread":0}`, &e))
+		`{"uid":"`+recentBot+`","channel_id":"`+a.contact+`","channel_type":1,"unread":0}`, &e))
 	assert.Contains(t, e.Msg, "unknown channel")
 
 	var got []map[string]any
-	require.Equal(t, http.StatusOK, a.post(t, "/conversation/sync", `{"uid":"u1","version":0}`, &got))
+	require.Equal(t, http.StatusOK, a.post(t, "/conversation/sync", `{"uid":"`+recentBot+`","version":0}`, &got))
 	assert.Empty(t, got, "a deleted conversation is not synced")
 }
 
@@ -190,30 +192,35 @@ func TestHTTPBadInput(t *testing.T) {
 	cases := []struct {
 		path, body, msg string
 	}{
-		{"/conversation/sync", `{"uid":"u1",`, "not valid JSON"},
+		{"/conversation/sync", `{"uid":"` + recentBot + `",`, "not valid JSON"},
 		{"/conversation/sync", ``, "empty"},
 		{"/conversation/sync", `[1,2]`, "must be a JSON object"},
-		{"/conversation/sync", `{"version":0}`, "uid is required"},
+		{"/conversation/sync", `{"uid":"someone-else","version":0}`, "uid must be the bot's user id"},
+		{"/conversation/sync", `{"uid":"` + recentBot + `","verison":12}`, `unknown field "verison": the fields are uid, version, last_msg_seqs, msg_count`},
+		{"/conversation/sync", `{"Version":3,"extra":1,"also":2}`, `unknown field "also", "extra"`},
+		{"/conversation/sync", `{"version":0} {"version":1}`, "not valid JSON"},
 		{"/conversation/sync", `{"uid":5}`, "uid must be a string"},
-		{"/conversation/sync", `{"uid":"u1","version":"12"}`, "version must be an integer"},
-		{"/conversation/sync", `{"uid":"u1","version":-1}`, "version must not be negative"},
-		{"/conversation/sync", `{"uid":"u1","version":1.5}`, "version must be an integer"},
-		{"/conversation/sync", `{"uid":"u1","msg_count":-3}`, "msg_count must not be negative"},
-		{"/conversation/sync", `{"uid":"u1","last_msg_seqs":"abc"}`, "not channelID:channelType:last_msg_seq"},
-		{"/conversation/sync", `{"uid":"u1","last_msg_seqs":"abc:9:1"}`, "channel type"},
-		{"/conversation/sync", `{"uid":"u1","last_msg_seqs":"abc:1:x"}`, "last_msg_seq"},
-		{"/conversation/sync", `{"uid":"u1","last_msg_seqs":7}`, "last_msg_seqs must be a string"},
-		{"/conversations/setUnread", `{"uid":"u1","channel_id":"nope","channel_type":1,"unread":0}`, "unknown channel"},
-		{"/conversations/setUnread", `{"uid":"u1","channel_id":"` + a.contact + `","channel_type":2,"unread":0}`, "unknown channel"},
-		{"/conversations/setUnread", `{"uid":"u1","channel_id":"` + a.contact + `","channel_type":1}`, "unread is required"},
-		{"/conversations/setUnread", `{"uid":"u1","channel_id":"` + a.contact + `","channel_type":1,"unread":-1}`, "unread must not be negative"},
-		{"/conversations/setUnread", `{"uid":"u1","channel_id":"` + a.contact + `","channel_type":1,"unread":"0"}`, "unread must be an integer"},
-		{"/conversations/setUnread", `{"uid":"u1","channel_id":"` + a.contact + `","channel_type":3,"unread":0}`, "channel_type 3"},
-		{"/conversations/delete", `{"uid":"u1","channel_id":"` + a.contact + `"}`, "channel_type is required"},
-		{"/conversations/delete", `{"uid":"u1","channel_type":1}`, "channel_id is required"},
-		{"/conversations/delete", `{"channel_id":"x","channel_type":1}`, "uid is required"},
-		{"/conversations/delete", `{"uid":"u1","channel_id":42,"channel_type":1}`, "channel_id must be a string"},
-		{"/conversations/delete", `{"uid":"u1","channel_id":"nope","channel_type":2}`, "unknown channel"},
+		{"/conversation/sync", `{"uid":"` + recentBot + `","version":"12"}`, "version must be an integer"},
+		{"/conversation/sync", `{"uid":"` + recentBot + `","version":-1}`, "version must not be negative"},
+		{"/conversation/sync", `{"uid":"` + recentBot + `","version":1.5}`, "version must be an integer"},
+		{"/conversation/sync", `{"uid":"` + recentBot + `","msg_count":-3}`, "msg_count must not be negative"},
+		{"/conversation/sync", `{"uid":"` + recentBot + `","last_msg_seqs":"abc"}`, "not channelID:channelType:last_msg_seq"},
+		{"/conversation/sync", `{"uid":"` + recentBot + `","last_msg_seqs":"abc:9:1"}`, "channel type"},
+		{"/conversation/sync", `{"uid":"` + recentBot + `","last_msg_seqs":"abc:1:x"}`, "last_msg_seq"},
+		{"/conversation/sync", `{"uid":"` + recentBot + `","last_msg_seqs":7}`, "last_msg_seqs must be a string"},
+		{"/conversations/setUnread", `{"uid":"` + recentBot + `","channel_id":"nope","channel_type":1,"unread":0}`, "unknown channel"},
+		{"/conversations/setUnread", `{"uid":"` + recentBot + `","channel_id":"` + a.contact + `","channel_type":2,"unread":0}`, "unknown channel"},
+		{"/conversations/setUnread", `{"uid":"` + recentBot + `","channel_id":"` + a.contact + `","channel_type":1}`, "unread is required"},
+		{"/conversations/setUnread", `{"uid":"` + recentBot + `","channel_id":"` + a.contact + `","channel_type":1,"unread":-1}`, "unread must not be negative"},
+		{"/conversations/setUnread", `{"uid":"` + recentBot + `","channel_id":"` + a.contact + `","channel_type":1,"unread":"0"}`, "unread must be an integer"},
+		{"/conversations/setUnread", `{"uid":"` + recentBot + `","channel_id":"` + a.contact + `","channel_type":3,"unread":0}`, "channel_type 3"},
+		{"/conversations/delete", `{"uid":"` + recentBot + `","channel_id":"` + a.contact + `"}`, "channel_type is required"},
+		{"/conversations/delete", `{"uid":"` + recentBot + `","channel_type":1}`, "channel_id is required"},
+		{"/conversations/delete", `{"uid":"someone-else","channel_id":"x","channel_type":1}`, "uid must be the bot's user id"},
+		{"/conversations/delete", `{"channel_id":"` + a.contact + `","channel_type":1,"unread":0}`, `unknown field "unread": the fields are uid, channel_id, channel_type`},
+		{"/conversations/setUnread", `{"channel_id":"` + a.contact + `","channel_type":1,"unraed":0}`, `unknown field "unraed"`},
+		{"/conversations/delete", `{"uid":"` + recentBot + `","channel_id":42,"channel_type":1}`, "channel_id must be a string"},
+		{"/conversations/delete", `{"uid":"` + recentBot + `","channel_id":"nope","channel_type":2}`, "unknown channel"},
 	}
 	for _, tc := range cases {
 		var e errBody
@@ -232,7 +239,7 @@ func TestHTTPBadInput(t *testing.T) {
 
 func TestHTTPAuth(t *testing.T) {
 	do := func(t *testing.T, url, method, auth string) (int, errBody) {
-		req, err := http.NewRequestWithContext(t.Context(), method, url+"/conversation/sync", strings.NewReader(`{"uid":"u1"}`))
+		req, err := http.NewRequestWithContext(t.Context(), method, url+"/conversation/sync", strings.NewReader(`{"uid":"`+recentBot+`"}`))
 		require.NoError(t, err)
 		if auth != "" {
 			req.Header.Set("Authorization", auth)
@@ -244,17 +251,15 @@ func TestHTTPAuth(t *testing.T) {
 		_ = json.NewDecoder(resp.Body).Decode(&e)
 		return resp.StatusCode, e
 	}
-	t.Run("closed by default", func(t *testing.T) {
+	t.Run("no authentication is an error", func(t *testing.T) {
 		r := newTracker(t, sqliteOpener(t, nil)(t))
-		h, err := r.Handler()
-		require.NoError(t, err)
-		srv := httptest.NewServer(h)
-		defer srv.Close()
-		status, e := do(t, srv.URL, http.MethodPost, "Bearer anything-at-all-here")
-		assert.Equal(t, http.StatusUnauthorized, status)
-		assert.Equal(t, errBody{Msg: "unauthorized", Status: 401}, e)
-		status, _ = do(t, srv.URL, http.MethodPost, "")
-		assert.Equal(t, http.StatusUnauthorized, status)
+		for _, opts := range [][]recent.HandlerOption{nil, {nil}} {
+			h, err := r.Handler(opts...)
+			var fe *mixin.FieldError
+			require.ErrorAs(t, err, &fe)
+			assert.Equal(t, "authentication", fe.Field)
+			assert.Nil(t, h)
+		}
 	})
 	t.Run("bearer token", func(t *testing.T) {
 		a := newAPI(t)
@@ -264,7 +269,10 @@ func TestHTTPAuth(t *testing.T) {
 		}
 		status, _ := do(t, a.srv.URL, http.MethodPost, "Bearer "+token)
 		assert.Equal(t, http.StatusOK, status)
-		status, e := do(t, a.srv.URL, http.MethodGet, "Bearer "+token)
+		status, e := do(t, a.srv.URL, http.MethodPost, "Bearer anything-at-all-here")
+		assert.Equal(t, http.StatusUnauthorized, status)
+		assert.Equal(t, errBody{Msg: "unauthorized", Status: 401}, e)
+		status, e = do(t, a.srv.URL, http.MethodGet, "Bearer "+token)
 		assert.Equal(t, http.StatusMethodNotAllowed, status)
 		assert.Equal(t, 405, e.Status)
 	})
@@ -285,6 +293,12 @@ func TestHTTPAuth(t *testing.T) {
 		r := newTracker(t, sqliteOpener(t, nil)(t))
 		_, err := r.Handler(recent.WithBearerToken("short"))
 		assert.ErrorIs(t, err, mixin.ErrInvalidInput)
+		_, err = r.Handler(recent.WithBearerToken(strings.Repeat("x", recent.MinTokenLength-1)))
+		assert.ErrorIs(t, err, mixin.ErrInvalidInput, "one under the minimum")
+		_, err = r.Handler(recent.WithBearerToken(strings.Repeat("x", recent.MinTokenLength)))
+		assert.NoError(t, err, "the minimum")
+		_, err = r.Handler(recent.WithBearerToken("a token with spaces in it"))
+		assert.ErrorIs(t, err, mixin.ErrInvalidInput, "never matches an Authorization header")
 		_, err = r.Handler(recent.WithAuthorizer(nil))
 		assert.ErrorIs(t, err, mixin.ErrInvalidInput)
 	})
@@ -297,7 +311,7 @@ func TestHTTPStoreFailureIsNot500(t *testing.T) {
 	require.NoError(t, err)
 	require.NoError(t, db.Close())
 	require.NoError(t, db.SQL().Close())
-	req := httptest.NewRequest(http.MethodPost, "/conversation/sync", strings.NewReader(`{"uid":"u1"}`))
+	req := httptest.NewRequest(http.MethodPost, "/conversation/sync", strings.NewReader(`{"uid":"`+recentBot+`"}`))
 	req.Header.Set("Authorization", "Bearer "+token)
 	w := httptest.NewRecorder()
 	h.ServeHTTP(w, req)

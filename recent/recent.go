@@ -6,10 +6,12 @@
 // before, and several processes may share one list.
 //
 // Feed it with [Tracker.Middleware] around the blaze handler and with
-// [Tracker.SentHook] given to the client ([mixin.WithSentHook]); serve it to
-// a support dashboard with [Tracker.Handler], which speaks the
-// recent-conversation API of seed 001 (POST /conversation/sync,
-// /conversations/setUnread, /conversations/delete).
+// [Tracker.SentHook] given to the client ([mixin.WithSentHook]); read it
+// with [Tracker.List] and [Tracker.Since]; serve it to a support dashboard
+// with [Tracker.Handler], an HTTP API in the convention of WuKongIM's
+// recent-conversation server API (POST /conversation/sync,
+// /conversations/setUnread, /conversations/delete) whose wire format,
+// deletions and versions included, is documented there.
 package recent
 
 import (
@@ -40,7 +42,7 @@ const MaxMessages = 1000
 const DefaultTombstoneHorizon = 30 * 24 * time.Hour
 
 // Kind says whether a conversation is a contact (one user and the bot) or
-// a group conversation; the seed's channel_type.
+// a group conversation: channel_type in the HTTP API ([Tracker.Handler]).
 type Kind int
 
 // The kinds of conversation. KindUnknown is a conversation known only from
@@ -81,8 +83,8 @@ type Conversation struct {
 type Message struct {
 	// Seq is the message's sequence number in its conversation.
 	Seq uint64
-	// Num is a number unique across the list's messages (the seed's numeric
-	// message_id).
+	// Num is a number unique across the list's messages (message_id in
+	// the HTTP API).
 	Num       uint64
 	MessageID string
 	UserID    string

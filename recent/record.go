@@ -467,9 +467,13 @@ func (t *Tracker) SentHook() func(ctx context.Context, sent []*mixin.Message) {
 // so that the replies it sends come after it; if recording fails, the
 // handler is not called and the error is returned (the loop retries the
 // message later). If the handler fails or panics, the message is taken out
-// again (a change of its own) and recorded when a retry succeeds.
+// again (a change of its own) and recorded when a retry succeeds. Wrapping
+// a nil handler panics, when it is wrapped.
 func (t *Tracker) Middleware() mixin.Middleware {
 	return func(next mixin.Handler) mixin.Handler {
+		if f, ok := next.(mixin.HandlerFunc); next == nil || (ok && f == nil) {
+			panic("recent: Tracker.Middleware: nil handler to wrap")
+		}
 		return mixin.HandlerFunc(func(ctx context.Context, msg *mixin.Message) (err error) {
 			e, ok := t.prepare(ctx, msg, true)
 			if !ok {

@@ -13,27 +13,55 @@ import (
 	"strings"
 )
 
-// A schema is a numbered list of SQL files per dialect, in the style of
-// mautrix/go's sqlstatestore: fsys holds a directory per dialect ("sqlite",
-// "postgres"), each with files named vNN-what.sql, numbered from 01 without
-// gaps. The table mixin_schema remembers, per component, the number of the
-// last file applied; Migrate applies the files after it, in order, in one
-// transaction, so an old database upgrades itself and a new one is created
-// from v01. A database whose number is higher than the last file (written by
-// a newer program) is refused rather than guessed at.
-
 type migration struct {
 	version int
 	name    string
 	sql     string
 }
 
-// Migrate brings the schema of component (a name of the caller's choosing,
-// e.g. "recent") up to the last file in fsys; see the package doc. Concurrent
-// calls, from this process or another, apply each file once.
+// Migrate creates or upgrades the tables of component from the SQL files in
+// fsys, so a program can keep tables of its own in the store, beside the
+// loop's, and write them in a handler's transaction
+// ([github.com/gomixin/mixin.Tx], whose example does all of it). component is a name of
+// the caller's choosing, one per set of files: "mixin" (the loop's tables,
+// applied by [New]) and "recent" (package recent) are taken.
+//
+// fsys holds one directory per dialect, named as [Dialect.String] returns
+// them, "sqlite" and "postgres"; only the directory of the database's
+// dialect is read, so a program that runs on one backend needs only that
+// one. In it each step of the schema is one file named vNN-what.sql,
+// numbered from 1 without gaps or repeats (v01-notes.sql,
+// v02-notes-index.sql, …; v1-… and v001-… read the same); files not ending
+// in .sql are ignored. A file may hold several statements, each ended by a
+// semicolon, and is run as it is, in the dialect's SQL. A tree of files is
+// usually embedded:
+//
+//	//go:embed migrations
+//	var migrations embed.FS // migrations/sqlite/v01-notes.sql, migrations/postgres/v01-notes.sql
+//
+//	sub, _ := fs.Sub(migrations, "migrations")
+//	err := db.Migrate(ctx, "notes", sub)
+//
+// The table mixin_schema records, per component, how many files have been
+// applied ([DB.SchemaVersion]). Migrate applies the files after that
+// number, in order, in one transaction with the new record: a new database
+// is created from v01, an old one upgrades itself, and a file that fails
+// leaves the database as it was and names the file in the error. The record
+// counts files, not their content: never edit a released file, add the next
+// one. A database recorded at a higher number than the last file (written
+// by a newer program) is refused rather than guessed at. Concurrent calls,
+// from this process or another, apply each file once.
+//
+// A nil fsys, an empty component, a directory without files and a file
+// misnamed or out of sequence are errors before anything is applied.
+// Queries in Go code that should run on both backends write ? placeholders
+// and pass through [Dialect.Rebind].
 func (db *DB) Migrate(ctx context.Context, component string, fsys fs.FS) error {
 	if component == "" {
 		return errors.New("store: migrate: component is empty")
+	}
+	if fsys == nil {
+		return fmt.Errorf("store: migrate %s: fsys is nil: pass the fs.FS holding the sqlite and postgres directories", component)
 	}
 	steps, err := readMigrations(fsys, db.d.dir())
 	if err != nil {

@@ -1,8 +1,8 @@
 // Package store keeps durable state on an SQL database: the blaze loop's
 // record of handled messages and its replica leases (a [*DB] is a
 // [github.com/gomixin/mixin.Store]), and the tables of other components such as the
-// recent-conversation tracker (package recent), each with its own numbered
-// schema (see [DB.Migrate]).
+// recent-conversation tracker (package recent) or your own program, each
+// with its own numbered schema (see [DB.Migrate]).
 //
 // Open a database with the package of its backend: store/sqlite (embedded,
 // one file, no server; the default) or store/postgres (for bots that run on

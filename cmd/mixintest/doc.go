@@ -111,8 +111,10 @@
 //	         Retry-After, latency, slow or dropped blaze sockets; {} turns
 //	         faults off.
 //	  POST   /_mixintest/fail_next
-//	         {"method", "path", "n", "status"?, "code", "retry_after_ms"?}: the
-//	         next n requests to method+path fail with that code.
+//	         {"method"?, "path"?, "n"?, "status"?, "code"?, "retry_after_ms"?}:
+//	         the next n requests (default 1) to method+path (default any)
+//	         fail with that code (default 500) and HTTP status (default the
+//	         code's usual one).
 //	  GET    /_mixintest/images/{key}
 //	         an uploaded avatar or group icon, at the avatar_url / icon_url the
 //	         API views name.

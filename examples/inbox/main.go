@@ -1,7 +1,7 @@
 // Inbox is a bot that keeps a recent-conversation list (unread counts,
 // sequences, the last messages, versioned sync) in an SQLite file, and
-// serves it over HTTP in the shape of seed 001's API, as a support
-// dashboard would read it.
+// serves it over HTTP as WuKongIM's recent-conversation API does (see
+// recent.Tracker.Handler), as a support dashboard would read it.
 //
 //	go run ./examples/inbox                          # run the demo, print the sync
 //	go run ./examples/inbox -serve 127.0.0.1:8080    # then keep serving the API
@@ -10,10 +10,10 @@
 // the bot answers each message. Midway the bot is stopped and started again
 // on the same database file, as a deploy would; the users go on writing.
 // Then the program syncs the list through the HTTP API (a full sync, a
-// mark-read, an incremental sync) and prints what it got. With -serve it
+// mark-read, a delete, an incremental sync) and prints what it got. With -serve it
 // keeps the API up on that address until Ctrl-C, so that it can be tried:
 //
-//	curl -H "Authorization: Bearer $TOKEN" -d '{"uid":"me","version":0}' http://127.0.0.1:8080/conversation/sync
+//	curl -i -H "Authorization: Bearer $TOKEN" -d '{"version":0}' http://127.0.0.1:8080/conversation/sync
 package main
 
 import (
@@ -219,7 +219,7 @@ func run(ctx context.Context, o options, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	if err := show(ctx, api, o.token, env, alice.ContactConversationID(srv.Bot().ID), out); err != nil {
+	if err := show(ctx, api, o.token, env, alice.ContactConversationID(srv.Bot().ID), bob.ContactConversationID(srv.Bot().ID), out); err != nil {
 		return err
 	}
 	if o.serve == "" {
@@ -229,39 +229,47 @@ func run(ctx context.Context, o options, out io.Writer) error {
 }
 
 // show syncs through the HTTP API as a dashboard would and prints it.
-func show(ctx context.Context, api http.Handler, token string, env *demo.Env, aliceConv string, out io.Writer) error {
-	call := func(path, body string, v any) error {
+func show(ctx context.Context, api http.Handler, token string, env *demo.Env, aliceConv, bobConv string, out io.Writer) error {
+	// call posts body to path and decodes the answer into v; it returns
+	// the answer's headers.
+	call := func(path, body string, v any) (http.Header, error) {
 		req := httptest.NewRequestWithContext(ctx, http.MethodPost, path, strings.NewReader(body))
 		req.Header.Set("Authorization", "Bearer "+token)
 		w := httptest.NewRecorder()
 		api.ServeHTTP(w, req)
 		if w.Code != http.StatusOK {
-			return fmt.Errorf("%s: %d %s", path, w.Code, w.Body.String())
+			return nil, fmt.Errorf("%s: %d %s", path, w.Code, w.Body.String())
 		}
 		if v == nil {
-			return nil
+			return w.Header(), nil
 		}
-		return json.Unmarshal(w.Body.Bytes(), v)
+		return w.Header(), json.Unmarshal(w.Body.Bytes(), v)
 	}
 	var full []syncConv
-	if err := call("/conversation/sync", `{"uid":"dashboard","version":0,"msg_count":3}`, &full); err != nil {
+	h, err := call("/conversation/sync", `{"version":0,"msg_count":3}`, &full)
+	if err != nil {
 		return err
 	}
-	fmt.Fprintln(out, "-- POST /conversation/sync {version: 0, msg_count: 3}")
-	var top uint64
+	// The list's version, to sync from next time.
+	version := h.Get("X-Recent-Version")
+	fmt.Fprintf(out, "-- POST /conversation/sync {version: 0, msg_count: 3}: %s sync, list version %s\n", h.Get("X-Recent-Sync"), version)
 	for _, c := range full {
 		printConv(out, env, c)
-		top = max(top, c.Version)
 	}
-	if err := call("/conversations/setUnread", fmt.Sprintf(`{"uid":"dashboard","channel_id":%q,"channel_type":1,"unread":0}`, aliceConv), nil); err != nil {
+	if _, err := call("/conversations/setUnread", fmt.Sprintf(`{"channel_id":%q,"channel_type":1,"unread":0}`, aliceConv), nil); err != nil {
 		return err
 	}
 	fmt.Fprintln(out, "-- POST /conversations/setUnread {alice's conversation, unread: 0}")
-	var inc []syncConv
-	if err := call("/conversation/sync", fmt.Sprintf(`{"uid":"dashboard","version":%d,"msg_count":3}`, top), &inc); err != nil {
+	if _, err := call("/conversations/delete", fmt.Sprintf(`{"channel_id":%q,"channel_type":1}`, bobConv), nil); err != nil {
 		return err
 	}
-	fmt.Fprintf(out, "-- POST /conversation/sync {version: %d}: %d changed\n", top, len(inc))
+	fmt.Fprintln(out, "-- POST /conversations/delete {bob's conversation}")
+	var inc []syncConv
+	h, err = call("/conversation/sync", fmt.Sprintf(`{"version":%s,"msg_count":3}`, version), &inc)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "-- POST /conversation/sync {version: %s}: %s sync, %d changed\n", version, h.Get("X-Recent-Sync"), len(inc))
 	for _, c := range inc {
 		printConv(out, env, c)
 	}
@@ -274,6 +282,7 @@ type syncConv struct {
 	Unread      int    `json:"unread"`
 	LastMsgSeq  uint64 `json:"last_msg_seq"`
 	Version     uint64 `json:"version"`
+	IsDeleted   int    `json:"is_deleted"` // 1: deleted since the version asked for
 	Recents     []struct {
 		MessageSeq uint64 `json:"message_seq"`
 		FromUID    string `json:"from_uid"`
@@ -284,6 +293,10 @@ type syncConv struct {
 func printConv(out io.Writer, env *demo.Env, c syncConv) {
 	kind := map[int]string{1: "contact", 2: "group"}[c.ChannelType]
 	name := env.Name(c.ChannelID)
+	if c.IsDeleted == 1 {
+		fmt.Fprintf(out, "%s (%s): deleted, version %d\n", name, kind, c.Version)
+		return
+	}
 	fmt.Fprintf(out, "%s (%s): unread %d, last seq %d, version %d\n", name, kind, c.Unread, c.LastMsgSeq, c.Version)
 	for _, m := range c.Recents {
 		text, _ := base64.StdEncoding.DecodeString(m.Payload)
@@ -306,7 +319,7 @@ func serve(ctx context.Context, api http.Handler, o options, out io.Writer) erro
 	}
 	hs := &http.Server{Handler: api, ReadHeaderTimeout: 10 * time.Second}
 	fmt.Fprintf(out, "-- serving the API on http://%s until Ctrl-C; token %s\n", ln.Addr(), o.token)
-	fmt.Fprintf(out, "   curl -H 'Authorization: Bearer %s' -d '{\"uid\":\"me\",\"version\":0}' http://%s/conversation/sync\n", o.token, ln.Addr())
+	fmt.Fprintf(out, "   curl -i -H 'Authorization: Bearer %s' -d '{\"version\":0}' http://%s/conversation/sync\n", o.token, ln.Addr())
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
 	select {

@@ -28,13 +28,15 @@ func TestInbox(t *testing.T) {
 		"-- the bot restarts on inbox.db",
 		"bob → Team: I'll be late",
 		"bot → Team: noted: I'll be late",
-		"-- POST /conversation/sync {version: 0, msg_count: 3}",
+		"-- POST /conversation/sync {version: 0, msg_count: 3}: full sync, list version",
 		"alice (contact): unread 3, last seq 6, version",
 		"   #6 bot: noted: any news?",
 		"bob (contact): unread 2, last seq 4, version",
 		"Team (group): unread 2, last seq",
 		"-- POST /conversations/setUnread {alice's conversation, unread: 0}",
-		": 1 changed",
+		"-- POST /conversations/delete {bob's conversation}",
+		": incremental sync, 2 changed",
 		"alice (contact): unread 0, last seq 6, version",
+		"bob (contact): deleted, version",
 	)
 }
