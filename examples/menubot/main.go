@@ -20,7 +20,6 @@ import (
 
 type bot struct {
 	client    *mixin.Client
-	updatedAt string // the app's updated_at, which a new-shape card carries
 	mu        sync.Mutex
 	menus     map[string]string // conversation id → message id of its menu card
 }
@@ -31,14 +30,7 @@ func main() {
 
 // serve runs the bot; on the emulator, with the scripted users.
 func serve(ctx context.Context, env *demo.Env) error {
-	me, err := env.Client.Me(ctx)
-	if err != nil {
-		return err
-	}
-	if me.App == nil {
-		return fmt.Errorf("the keystore is not a bot's: %s has no app", me.UserID)
-	}
-	b := &bot{client: env.Client, updatedAt: me.App.UpdatedAt.Format(time.RFC3339Nano), menus: map[string]string{}}
+	b := &bot{client: env.Client, menus: map[string]string{}}
 	router := mixin.NewRouter().
 		Use(mixin.Logging()). // through the client's WithLogger, if it has one
 		Command("/start", mixin.HandlerFunc(b.start)).
@@ -71,7 +63,6 @@ func (b *bot) start(ctx context.Context, msg *mixin.Message) error {
 			{Label: "Docs", Color: "#27AE60", Action: "https://pkg.go.dev/github.com/gomixin/mixin"},
 		},
 		Shareable: true,
-		UpdatedAt: b.updatedAt,
 	})
 	if err != nil {
 		return err
