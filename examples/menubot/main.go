@@ -19,9 +19,9 @@ import (
 )
 
 type bot struct {
-	client    *mixin.Client
-	mu        sync.Mutex
-	menus     map[string]string // conversation id → message id of its menu card
+	client *mixin.Client
+	mu     sync.Mutex
+	menus  map[string]string // conversation id → message id of its menu card
 }
 
 func main() {
