@@ -333,7 +333,8 @@ func (s *storeRun) attempt(ctx context.Context) (context.Context, *txSlot) {
 }
 
 // record queues id for the next group commit; done runs once it committed.
-func (s *storeRun) record(id string, done func()) { s.rec.add(id, done) }
+// tctx is the message's context for the tracer (nil without).
+func (s *storeRun) record(tctx context.Context, id string, done func()) { s.rec.add(tctx, id, done) }
 
 // sourceLive is the source of a message pushed as it was sent.
 const sourceLive = "CREATE_MESSAGE"
@@ -433,7 +434,7 @@ func (r *blazeRun) startState(ctx context.Context) {
 		r.st.sweep(ctx, &r.parked,
 			func(it *item) { // handled elsewhere meanwhile
 				if r.needsAck(it) {
-					r.acks.add(it.msg.MessageID, r.ackStatus(it), it.key)
+					r.acks.add(it.msg.MessageID, r.ackStatus(it), it.key, nil)
 				}
 			},
 			r.readmit)
@@ -512,7 +513,7 @@ func (r *blazeRun) settleState(it *item, wasHandled bool) bool {
 		r.st.done(it.lane)
 		return false
 	}
-	r.st.record(storeID(it.key), func() {
+	r.st.record(it.tr.ctx, storeID(it.key), func() {
 		it.recorded = true
 		r.settleNow(it, true)
 		r.st.done(it.lane)
@@ -529,7 +530,7 @@ func (r *blazeRun) readmit(it *item) {
 		case admitted, repeat, deferred:
 			return
 		case handled:
-			r.acks.add(it.msg.MessageID, r.ackStatus(it), it.key)
+			r.acks.add(it.msg.MessageID, r.ackStatus(it), it.key, nil)
 			return
 		}
 		t := time.NewTimer(50 * time.Millisecond)
