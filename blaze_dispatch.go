@@ -12,18 +12,19 @@ import (
 // allocation; the handler gets &it.msg, a fresh value per delivery.
 type item struct {
 	msg      Message
-	frame    inFrame   // the frame msg came in, decoded in place
-	scope    replyCtx  // the ctx of the current handler attempt (see replyCtx)
-	key      [16]byte  // dedupe key (see itemKey)
-	lane     string    // ordering key: the conversation, or the message for receipts
-	receipt  bool      // a DELIVERED/READ receipt of a message the bot sent
-	own      bool      // a message of the bot itself: acknowledged, not handled
-	bad      error     // the data did not decode: straight to the dead letter
-	attempt  int       // handler attempts made
-	phase    phase     // where a runtime.Goexit interrupted it
-	gated    bool      // the store let it through (WithStore)
-	recorded bool      // the store has it as handled
-	tr       itemTrace // for the tracer (WithTracer)
+	frame    inFrame  // the frame msg came in, decoded in place
+	scope    replyCtx // the ctx of the current handler attempt (see replyCtx)
+	key      [16]byte // dedupe key (see itemKey)
+	lane     string   // ordering key: the conversation, or the message for receipts
+	receipt  bool     // a DELIVERED/READ receipt of a message the bot sent
+	own      bool     // a message of the bot itself: acknowledged, not handled
+	bad      error    // the data did not decode: straight to the dead letter
+	attempt  int      // handler attempts made
+	phase    phase    // where a runtime.Goexit interrupted it
+	gated    bool     // the store let it through (WithStore)
+	recorded bool     // the store has it as handled
+
+	tr itemTrace // for the tracer (WithTracer)
 }
 
 // phase records which user callback a message was in when its goroutine
