@@ -85,8 +85,8 @@ func disconnectCause(err error, connected bool) DisconnectCause {
 		return CauseNoListing
 	case errors.As(err, &frameErr) || errors.Is(err, errNotBinary):
 		return CauseBadFrame
-	case errors.As(err, &closeErr):
-		return CauseServerClosed
+	case errors.As(err, &closeErr) && closeErr.Code != websocket.CloseAbnormalClosure:
+		return CauseServerClosed // 1006 is gorilla's word for a socket that ended without a close frame
 	case isTimeout(err):
 		return CauseKeepalive
 	}
