@@ -21,8 +21,8 @@ func (l leaseTotals) add(s mixin.BlazeStats) leaseTotals {
 // gauges are the summed gauges of the runs of one replica.
 type gauges struct {
 	queued, deepest, conversations, deferred, parked, acks, connected, leases int64
-	hasLeases                                                             bool
-	moves                                                                 leaseTotals
+	hasLeases                                                                 bool
+	moves                                                                     leaseTotals
 }
 
 // observe reports the gauges of the running loops, summed by replica id
