@@ -117,7 +117,10 @@ func stateOf(ctx context.Context) *msgState {
 // message's process span, a root (a message is its own trace).
 func (t *Tracer) TraceMessageStart(ctx context.Context, m mixin.Inbound) context.Context {
 	a := t.catOf(m.Category, m.Kind)
-	ctx, span := t.tracer.Start(ctx, "process", trace.WithNewRoot(), trace.WithSpanKind(trace.SpanKindConsumer))
+	span := noSpan()
+	if t.tracing {
+		ctx, span = t.tracer.Start(ctx, "process", t.process...)
+	}
 	if span.IsRecording() {
 		span.SetAttributes(
 			semconv.MessagingSystemKey.String(messagingSystem),
@@ -230,6 +233,9 @@ func (c *batchCtx) Value(key any) any {
 // the messages it carries; the commit of a handler's own transaction is a
 // child of its message's span.
 func (t *Tracer) TraceBatchStart(ctx context.Context, b mixin.BatchStart) context.Context {
+	if !t.tracing {
+		return &batchCtx{Context: ctx, st: batchState{span: noSpan(), start: time.Now(), messages: b.Messages}}
+	}
 	opts := []trace.SpanStartOption{trace.WithSpanKind(trace.SpanKindInternal)}
 	name := "commit"
 	if b.Op != mixin.BatchCommitTx {
@@ -310,3 +316,6 @@ func (t *Tracer) commitEnded(ctx context.Context, st *batchState, b mixin.BatchE
 	t.inst.commitSize.Record(ctx, int64(b.Size), opt)
 	t.inst.records.Add(ctx, int64(b.Size), opt)
 }
+
+// noSpan is a span that records nothing: that of a context without one.
+func noSpan() trace.Span { return trace.SpanFromContext(context.Background()) }

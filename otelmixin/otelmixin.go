@@ -8,6 +8,7 @@ import (
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/metric"
 	"go.opentelemetry.io/otel/trace"
+	tracenoop "go.opentelemetry.io/otel/trace/noop"
 
 	"github.com/gomixin/mixin"
 )
@@ -24,6 +25,8 @@ const Version = "0.1.0"
 // and loops at once; it is safe for concurrent use.
 type Tracer struct {
 	tracer  trace.Tracer
+	tracing bool                    // false when the tracer provider is a no-op: no span is started
+	process []trace.SpanStartOption // options of a message's span
 	inst    instruments
 	cats    atomic.Pointer[map[catKey]*catAttrs] // copy on write, bounded by the known categories
 	catsMu  sync.Mutex
@@ -54,7 +57,9 @@ func WithMeterProvider(mp metric.MeterProvider) Option {
 }
 
 // WithTracerProvider records spans with tp instead of the global provider
-// (otel.GetTracerProvider).
+// (otel.GetTracerProvider). With a no-op provider (package
+// go.opentelemetry.io/otel/trace/noop) no span is started at all, which
+// is the cheapest way to record metrics only.
 func WithTracerProvider(tp trace.TracerProvider) Option {
 	return optionFunc(func(c *config) { c.tp = tp })
 }
@@ -75,8 +80,11 @@ func New(opts ...Option) (*Tracer, error) {
 	if cfg.tp == nil {
 		cfg.tp = otel.GetTracerProvider()
 	}
+	_, noop := cfg.tp.(tracenoop.TracerProvider)
 	t := &Tracer{
 		tracer:  cfg.tp.Tracer(ScopeName, trace.WithInstrumentationVersion(Version)),
+		tracing: !noop,
+		process: []trace.SpanStartOption{trace.WithNewRoot(), trace.WithSpanKind(trace.SpanKindConsumer)},
 		runs:    map[*run]struct{}{},
 		retired: map[string]leaseTotals{},
 	}

@@ -47,8 +47,11 @@ func (t *Tracer) requestStart(ctx context.Context, d mixin.RequestStart) context
 	if d.Attempt > 1 {
 		attrs = append(attrs, semconv.HTTPRequestResendCount(d.Attempt-1))
 	}
-	ctx, span := t.tracer.Start(ctx, d.Method+" "+d.Route, trace.WithSpanKind(trace.SpanKindClient),
-		trace.WithAttributes(attrs...))
+	span := noSpan()
+	if t.tracing {
+		ctx, span = t.tracer.Start(ctx, d.Method+" "+d.Route, trace.WithSpanKind(trace.SpanKindClient),
+			trace.WithAttributes(attrs...))
+	}
 	return &requestCtx{Context: ctx, st: requestState{span: span, start: time.Now()}}
 }
 
