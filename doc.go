@@ -185,6 +185,15 @@
 // the same stores, fed by its middleware and by the client's sends through
 // [WithSentHook], and serves it over HTTP.
 //
+// # Observability
+//
+// [WithTracer] installs a [Tracer]: it sees every REST attempt (method and
+// route template, never the raw path), and, if it is also a [BlazeTracer],
+// every message of the loop from the socket to its acknowledgement, the
+// store's commits, the connection's changes with their cause, and the
+// loop's gauges. Package otelmixin implements both with OpenTelemetry;
+// without a tracer nothing is recorded and nothing is allocated.
+//
 // # Testing with mixintest
 //
 // [github.com/gomixin/mixin/mixintest] runs the API locally, REST and
