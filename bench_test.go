@@ -183,11 +183,7 @@ func (a *ackServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // loop's and the in-process servers'), and x-decode: its time over the time the plain decode of the
 // same frames (BenchmarkFrameDecodeBaseline's work) took just before, in
 // the same process, so machine load cancels out of the ratio.
-func BenchmarkBlazeInbound(b *testing.B) { benchInbound(b) }
-
-// benchInbound is BenchmarkBlazeInbound with the client built with opts
-// (package mixin_test measures the loop with a tracer through it).
-func benchInbound(b *testing.B, opts ...Option) {
+func BenchmarkBlazeInbound(b *testing.B) {
 	const distinct = 20000 // more than the dedupe window, so repeats count
 	frames := make([][]byte, distinct)
 	var zw *gzip.Writer
@@ -220,8 +216,7 @@ func benchInbound(b *testing.B, opts ...Option) {
 	defer ws.Close()
 	rest := httptest.NewServer(acks)
 	defer rest.Close()
-	opts = append([]Option{WithBaseURL(rest.URL), WithBlazeURL("ws" + strings.TrimPrefix(ws.URL, "http") + "/")}, opts...)
-	c, err := NewClient(benchKeystore(b), opts...)
+	c, err := NewClient(benchKeystore(b), WithBaseURL(rest.URL), WithBlazeURL("ws"+strings.TrimPrefix(ws.URL, "http")+"/"))
 	if err != nil {
 		b.Fatal(err)
 	}

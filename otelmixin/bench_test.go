@@ -1,4 +1,4 @@
-package mixin_test
+package otelmixin_test
 
 import (
 	"context"
@@ -10,20 +10,23 @@ import (
 	tracenoop "go.opentelemetry.io/otel/trace/noop"
 
 	"github.com/gomixin/mixin"
+	"github.com/gomixin/mixin/internal/loopbench"
 	"github.com/gomixin/mixin/otelmixin"
 )
 
-// BenchmarkBlazeInboundObserved is BenchmarkBlazeInbound without a tracer
-// (off), with otelmixin recording metrics into the SDK with a manual
-// reader (metrics), and with every message, commit and ack batch also
-// traced, always sampled, through a batching span processor (traces). The
-// figure is each one's x-decode over off's in the same run.
+// BenchmarkBlazeInboundObserved measures messages through the whole loop
+// (see package internal/loopbench) without a tracer (off), with otelmixin
+// recording metrics into the SDK with a manual reader and a no-op tracer
+// provider (metrics), and with every message, REST attempt, commit and
+// acknowledgement batch also traced, always sampled, through a batching
+// span processor (traces). The figures are metrics' and traces' cpu-ns/op
+// over off's, in the same run.
 func BenchmarkBlazeInboundObserved(b *testing.B) {
-	b.Run("off", func(b *testing.B) { mixin.BenchInbound(b) })
+	b.Run("off", func(b *testing.B) { loopbench.Inbound(b) })
 	b.Run("metrics", func(b *testing.B) {
 		mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(sdkmetric.NewManualReader()))
 		defer func() { _ = mp.Shutdown(context.Background()) }()
-		mixin.BenchInbound(b, mixin.WithTracer(newBenchTracer(b, otelmixin.WithMeterProvider(mp),
+		loopbench.Inbound(b, mixin.WithTracer(benchTracer(b, otelmixin.WithMeterProvider(mp),
 			otelmixin.WithTracerProvider(tracenoop.NewTracerProvider()))))
 	})
 	b.Run("traces", func(b *testing.B) {
@@ -34,11 +37,11 @@ func BenchmarkBlazeInboundObserved(b *testing.B) {
 			_ = mp.Shutdown(context.Background())
 			_ = tp.Shutdown(context.Background())
 		}()
-		mixin.BenchInbound(b, mixin.WithTracer(newBenchTracer(b, otelmixin.WithMeterProvider(mp), otelmixin.WithTracerProvider(tp))))
+		loopbench.Inbound(b, mixin.WithTracer(benchTracer(b, otelmixin.WithMeterProvider(mp), otelmixin.WithTracerProvider(tp))))
 	})
 }
 
-func newBenchTracer(b *testing.B, opts ...otelmixin.Option) *otelmixin.Tracer {
+func benchTracer(b *testing.B, opts ...otelmixin.Option) *otelmixin.Tracer {
 	t, err := otelmixin.New(opts...)
 	if err != nil {
 		b.Fatal(err)
