@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -287,5 +288,67 @@ func TestWithTracerNil(t *testing.T) {
 	var fe *FieldError
 	if _, err := NewClient(benchKeystore(t), WithTracer(nil)); !errors.As(err, &fe) || fe.Field != "tracer" {
 		t.Fatalf("WithTracer(nil): %v", err)
+	}
+}
+
+// A handler attempt that ends its goroutine with runtime.Goexit is
+// reported as an attempt that failed with ErrHandlerExited, and the retry
+// that follows as attempt 2, under the same message context.
+func TestTracerSeesAGoexit(t *testing.T) {
+	id := uuid.NewString()
+	ws := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		conn := acceptListed(w, r)
+		if conn == nil {
+			return
+		}
+		defer conn.Close()
+		if conn.WriteMessage(websocket.BinaryMessage, seedPushFrame(t, id)) != nil {
+			return
+		}
+		<-r.Context().Done()
+	}))
+	defer ws.Close()
+	acks := &ackServer{}
+	rest := httptest.NewServer(acks)
+	defer rest.Close()
+	tr := &recTracer{}
+	c, err := NewClient(benchKeystore(t), WithBaseURL(rest.URL), WithBlazeURL("ws"+strings.TrimPrefix(ws.URL, "http")+"/"), WithTracer(tr))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var calls atomic.Int32
+	h := HandlerFunc(func(context.Context, *Message) error {
+		if calls.Add(1) == 1 {
+			runtime.Goexit()
+		}
+		return nil
+	})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		done <- c.RunBlaze(ctx, h, WithAckInterval(5*time.Millisecond), WithHandlerRetry(Retry{Attempts: 3, Min: time.Millisecond, Max: time.Millisecond}))
+	}()
+	for i := 0; acks.acks.Load() < 1; i++ {
+		if i > 20000 {
+			t.Fatalf("the loop made no progress:\n%s", tr.dump())
+		}
+		time.Sleep(time.Millisecond)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	events := tr.dump()
+	for _, want := range []string{
+		"attempt msg:" + id + " n=1 err=" + ErrHandlerExited.Error(),
+		"attempt msg:" + id + " n=2 err=<nil>",
+		"end msg:" + id + " handled attempts=2",
+	} {
+		if !strings.Contains(events, want) {
+			t.Errorf("no event %q in:\n%s", want, events)
+		}
+	}
+	if n := strings.Count(events, "start "+id); n != 1 {
+		t.Errorf("the message started %d times, want once:\n%s", n, events)
 	}
 }
