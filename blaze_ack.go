@@ -44,12 +44,16 @@ func newAcker(interval time.Duration, limit int, log *slog.Logger) *acker {
 	return &acker{interval: interval, limit: limit, log: log, kick: make(chan struct{}, 1), drain: make(chan struct{}, 1)}
 }
 
-// add queues one acknowledgement; ctx is its message's for the tracer
-// (nil without). It never blocks and never drops: the reader keeps the
-// queue bounded by waiting while full() holds.
-func (a *acker) add(id string, status AckStatus, key [16]byte, ctx context.Context) {
+// add queues one acknowledgement. It never blocks and never drops: the
+// reader keeps the queue bounded by waiting while full() holds.
+func (a *acker) add(id string, status AckStatus, key [16]byte) {
+	a.addEntry(ackEntry{req: AcknowledgementRequest{MessageID: id, Status: status}, key: key})
+}
+
+// addEntry queues e, as add does.
+func (a *acker) addEntry(e ackEntry) {
 	a.mu.Lock()
-	a.queue = append(a.queue, ackEntry{req: AcknowledgementRequest{MessageID: id, Status: status}, key: key, ctx: ctx})
+	a.queue = append(a.queue, e)
 	full := len(a.queue) >= MaxMessagesPerRequest
 	a.mu.Unlock()
 	a.size.Add(1)

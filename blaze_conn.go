@@ -264,7 +264,7 @@ func (r *blazeRun) admit(ctx context.Context, cn *blazeConn, it *item) (kept boo
 		case repeat, deferred:
 			return false, nil
 		case handled:
-			r.acks.add(it.msg.MessageID, r.ackStatus(it), it.key, nil) // its acknowledgement may have been lost
+			r.acks.add(it.msg.MessageID, r.ackStatus(it), it.key) // its acknowledgement may have been lost
 			return false, nil
 		case loopFull:
 			if _, err := r.waitRoom(ctx, cn, -1); err != nil {

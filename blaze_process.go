@@ -264,7 +264,7 @@ func (r *blazeRun) settleNow(it *item, wasHandled bool) {
 	ack := wasHandled && r.needsAck(it)
 	r.disp.resolve(it.key, wasHandled, ack)
 	if ack {
-		r.acks.add(it.msg.MessageID, r.ackStatus(it), it.key, it.tr.ctx)
+		r.acks.addEntry(ackEntry{req: AcknowledgementRequest{MessageID: it.msg.MessageID, Status: r.ackStatus(it)}, key: it.key, ctx: it.tr.ctx})
 	}
 }
 

@@ -434,7 +434,7 @@ func (r *blazeRun) startState(ctx context.Context) {
 		r.st.sweep(ctx, &r.parked,
 			func(it *item) { // handled elsewhere meanwhile
 				if r.needsAck(it) {
-					r.acks.add(it.msg.MessageID, r.ackStatus(it), it.key, nil)
+					r.acks.add(it.msg.MessageID, r.ackStatus(it), it.key)
 				}
 			},
 			r.readmit)
@@ -530,7 +530,7 @@ func (r *blazeRun) readmit(it *item) {
 		case admitted, repeat, deferred:
 			return
 		case handled:
-			r.acks.add(it.msg.MessageID, r.ackStatus(it), it.key, nil)
+			r.acks.add(it.msg.MessageID, r.ackStatus(it), it.key)
 			return
 		}
 		t := time.NewTimer(50 * time.Millisecond)
