@@ -91,7 +91,7 @@ func (c *Client) RunBlaze(ctx context.Context, h Handler, opts ...BlazeOption) e
 		return nil
 	}
 	r := newBlazeRun(c, cfg, h)
-	return r.run(ctx)
+	return r.runTraced(ctx)
 }
 
 // blazeRun is one call of RunBlaze.
@@ -113,6 +113,10 @@ type blazeRun struct {
 
 	st     *storeRun // WithStore; nil without (see blaze_store.go)
 	parked parked    // messages the store says to handle later
+
+	tr        BlazeTracer     // the client's tracer, if it observes loops; nil records nothing
+	trRun     context.Context // the run's context as the tracer returned it
+	connState atomic.Int32    // the ConnState, for stats
 }
 
 func newBlazeRun(c *Client, cfg blazeConfig, h Handler) *blazeRun {
@@ -127,6 +131,7 @@ func newBlazeRun(c *Client, cfg blazeConfig, h Handler) *blazeRun {
 	if cfg.state.store != nil {
 		r.st = newStoreRun(cfg.state, r.log, cfg.workers)
 	}
+	r.setTracer()
 	return r
 }
 
@@ -234,7 +239,10 @@ func errString(err error) string {
 	return err.Error()
 }
 
-func (r *blazeRun) state(e StateEvent) { r.notify.emit(e) }
+func (r *blazeRun) state(e StateEvent) {
+	r.notify.emit(e)
+	r.traceState(e)
+}
 
 // dial opens a signed websocket; a 401 whose server time shows a skewed
 // clock is retried once with the corrected clock.

@@ -238,6 +238,9 @@ func (r *blazeRun) route(ctx context.Context, cn *blazeConn, f *inFrame, it *ite
 	if it.receipt || it.lane == "" {
 		it.lane = m.MessageID
 	}
+	if r.tr != nil {
+		r.tr.TraceReceive(r.trRun, inbound(it))
+	}
 	return r.admit(ctx, cn, it)
 }
 

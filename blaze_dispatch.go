@@ -23,6 +23,8 @@ type item struct {
 	phase    phase    // where a runtime.Goexit interrupted it
 	gated    bool     // the store let it through (WithStore)
 	recorded bool     // the store has it as handled
+
+	tr itemTrace // for the tracer (WithTracer)
 }
 
 // phase records which user callback a message was in when its goroutine

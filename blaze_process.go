@@ -105,6 +105,9 @@ func (r *blazeRun) process(it *item) {
 		if r.gate(it) {
 			return
 		}
+		if r.tr != nil {
+			r.traceStart(it)
+		}
 		if err = r.prepare(it); err != nil {
 			r.deadLetter(it, err)
 			r.settle(it, true)
@@ -147,9 +150,9 @@ func (r *blazeRun) prepare(it *item) error {
 func (r *blazeRun) attempt(it *item) error {
 	it.attempt++
 	it.phase = phaseHandler
-	ctx, finish, abort := r.txAttempt(r.handlers, it)
+	ctx, finish, abort := r.txAttempt(r.handlerBase(it), it)
 	defer abort() // a runtime.Goexit leaves the transaction open
-	err := finish(r.invoke(ctx, it))
+	err := r.finishTraced(ctx, it, finish, r.invokeTraced(ctx, it))
 	it.phase = phaseNone
 	return err
 }
@@ -228,6 +231,9 @@ func asSystem(p any) (SystemConversationPayload, bool) {
 func (r *blazeRun) deadLetter(it *item, err error) {
 	r.log.LogAttrs(r.handlers, slog.LevelError, "mixin: blaze: giving up on message",
 		slog.String("message_id", it.msg.MessageID), slog.String("conversation_id", it.msg.ConversationID), slog.String("error", err.Error()))
+	if r.tr != nil {
+		it.tr.dead = err
+	}
 	if r.cfg.deadLetter == nil {
 		return
 	}
@@ -244,6 +250,9 @@ func (r *blazeRun) deadLetter(it *item, err error) {
 // the window of done ids); an unhandled one is forgotten, so it is handled
 // when it comes again.
 func (r *blazeRun) settle(it *item, wasHandled bool) {
+	if r.tr != nil {
+		r.traceEnd(it, wasHandled)
+	}
 	if r.settleState(it, wasHandled) {
 		return // settled once its record committed
 	}
@@ -255,7 +264,7 @@ func (r *blazeRun) settleNow(it *item, wasHandled bool) {
 	ack := wasHandled && r.needsAck(it)
 	r.disp.resolve(it.key, wasHandled, ack)
 	if ack {
-		r.acks.add(it.msg.MessageID, r.ackStatus(it), it.key)
+		r.acks.addEntry(ackEntry{req: AcknowledgementRequest{MessageID: it.msg.MessageID, Status: r.ackStatus(it)}, key: it.key, ctx: it.tr.ctx})
 	}
 }
 
