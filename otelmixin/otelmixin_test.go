@@ -161,7 +161,9 @@ func TestReconnectCountedWithCause(t *testing.T) {
 // attempt's duration with its error.type.
 func TestRateLimitCounted(t *testing.T) {
 	g := newRig(t)
-	g.srv.FailNext("GET", "/me", 1, 0, mixin.CodeTooManyRequests, 0)
+	if err := g.srv.FailNext(mixintest.Failure{Method: "GET", Path: "/me", Code: mixin.CodeTooManyRequests}); err != nil {
+		t.Fatal(err)
+	}
 	if _, err := g.client.Me(t.Context()); err != nil {
 		t.Fatal(err)
 	}
@@ -196,7 +198,9 @@ func TestRateLimitCounted(t *testing.T) {
 // An API error is recorded by its Mixin code.
 func TestErrorsByAPICode(t *testing.T) {
 	g := newRig(t)
-	g.srv.FailNext("GET", "/me", 1, 0, mixin.CodeForbidden, 0)
+	if err := g.srv.FailNext(mixintest.Failure{Method: "GET", Path: "/me", Code: mixin.CodeForbidden}); err != nil {
+		t.Fatal(err)
+	}
 	if _, err := g.client.Me(t.Context()); !mixin.IsForbidden(err) {
 		t.Fatalf("Me: %v, want forbidden", err)
 	}
