@@ -3,6 +3,8 @@ package otelmixin_test
 import (
 	"context"
 	"errors"
+	"fmt"
+	"sync"
 	"testing"
 	"time"
 
@@ -29,6 +31,29 @@ type rig struct {
 
 func newRig(t *testing.T, srvOpts ...mixintest.Option) *rig {
 	t.Helper()
+	return newRigOwned(t, t, srvOpts...)
+}
+
+// brokenOK stands for the test as the emulator's owner where a test sends
+// a message the app check rightly reports as broken: it keeps what the
+// emulator reports instead of failing the test.
+type brokenOK struct {
+	testing.TB
+	mu       sync.Mutex
+	reported []string
+}
+
+func (b *brokenOK) Errorf(format string, args ...any) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.reported = append(b.reported, fmt.Sprintf(format, args...))
+}
+
+func (b *brokenOK) Helper() {}
+
+// newRigOwned is newRig with the emulator reporting to owner.
+func newRigOwned(t *testing.T, owner testing.TB, srvOpts ...mixintest.Option) *rig {
+	t.Helper()
 	reader := sdkmetric.NewManualReader()
 	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader))
 	spans := tracetest.NewSpanRecorder()
@@ -41,7 +66,7 @@ func newRig(t *testing.T, srvOpts ...mixintest.Option) *rig {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := mixintest.NewServer(t, srvOpts...)
+	srv := mixintest.NewServer(owner, srvOpts...)
 	c, err := srv.Client(mixin.WithTracer(tr),
 		mixin.WithRetry(mixin.Retry{Attempts: 4, Min: time.Millisecond, Max: 5 * time.Millisecond}))
 	if err != nil {

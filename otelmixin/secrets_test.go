@@ -199,7 +199,8 @@ func containsAny(s string, subs []string) bool {
 // An ENCRYPTED_* message that cannot be decrypted is counted as a decrypt
 // failure with its reason and as dead-lettered for decrypt.
 func TestDecryptFailureCounted(t *testing.T) {
-	g := newRig(t, mixintest.WithBotCapabilities("CONTACT", "GROUP", "ENCRYPTED"))
+	owner := &brokenOK{TB: t} // the emulator rightly reports the garbage below as broken
+	g := newRigOwned(t, owner, mixintest.WithBotCapabilities("CONTACT", "GROUP", "ENCRYPTED"))
 	alice := g.srv.NewUser("Alice")
 	var dead atomic.Int64
 	g.runLoop(t, mixin.HandlerFunc(func(context.Context, *mixin.Message) error { return nil }),
@@ -221,4 +222,8 @@ func TestDecryptFailureCounted(t *testing.T) {
 		otelmixin.KeyCategory.String(string(mixin.CategoryEncryptedText))); got != 1 {
 		t.Errorf("dead-lettered for decrypt = %d, want 1", got)
 	}
+	if owner.mu.Lock(); len(owner.reported) == 0 {
+		t.Error("the emulator did not report the undecryptable message")
+	}
+	owner.mu.Unlock()
 }
