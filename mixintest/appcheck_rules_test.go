@@ -165,6 +165,8 @@ var ruleCases = []ruleCase{
 	{"card app_id empty", mixin.CategoryAppCard, `{"app_id":"","shareable":true}`, []string{"broken:app_id"}},
 	{"card action not a string", mixin.CategoryAppCard, card(`"action":5,"shareable":true`), []string{"broken:action"}},
 	{"card empty action: the new shape", mixin.CategoryAppCard, card(`"action":"","title":"t","shareable":true`), nil},
+	{"card action of white space: iOS reads the legacy shape (isNilOrEmpty)", mixin.CategoryAppCard, card(`"action":" ","title":"t","shareable":true`),
+		[]string{"broken:icon_url", "warning:action", "broken:description"}},
 	{"card shareable null", mixin.CategoryAppCard, card(`"shareable":null`), []string{"broken:shareable"}},
 	{"card action not an object", mixin.CategoryAppCard, card(`"actions":["x"],"shareable":true`), []string{"broken:actions[0]"}},
 	{"card cover width as a string", mixin.CategoryAppCard, card(`"cover":{"url":"u","mime_type":"image/png","width":"1","height":1,"thumbnail":"x"},"shareable":true`), []string{"broken:cover.width"}},
@@ -241,6 +243,52 @@ func TestAppCheckRules(t *testing.T) {
 				if p.Kind != ProblemLimit && !strings.Contains(p.Source, "-app ") && !strings.Contains(p.Source, "bot-api-go-client") {
 					t.Errorf("problem does not cite an official app: %+v", p)
 				}
+			}
+		})
+	}
+}
+
+// TestAppCheckEffects holds the wording of what each app does to the
+// sources, where the kind and field alone do not tell the rules apart.
+func TestAppCheckEffects(t *testing.T) {
+	cases := []struct {
+		name     string
+		category mixin.Category
+		data     string
+		field    string
+		want     string // in Problem.App
+		not      string // not in Problem.App ("" for no check)
+	}{
+		{"text not UTF-8: Desktop decodes allowMalformed", mixin.CategoryPlainText, "\xff\xfe", "data", "iOS shows it as an unknown message", "Desktop as an invalid"},
+		{"width 0.5: iOS truncates it to 0", mixin.CategoryPlainImage, att(`"width":0.5,"height":20,"size":5`), "width", "iOS as an unknown one", ""},
+		{"width 10.5: iOS truncates it to 10", mixin.CategoryPlainImage, att(`"width":10.5,"height":20,"size":5`), "width", "iOS truncates it", "unknown"},
+		{"no attachment_id: Android's factories take a nullable id", mixin.CategoryPlainImage, `{"width":10,"height":20,"size":5}`, "attachment_id", "nothing to download", "Android stores it as an invalid"},
+		{"live width 0: iOS does not check it", mixin.CategoryPlainLive, `{"width":0,"height":1,"thumb_url":"t","url":"u"}`, "width", "iOS shows it", "unknown"},
+		{"live width \"0\": both", mixin.CategoryPlainLive, `{"width":"0","height":1,"thumb_url":"t","url":"u"}`, "width", "Android stores it as an invalid message and iOS", ""},
+		{"location longitude in a string: Android's Moshi reads it", mixin.CategoryPlainLocation, `{"latitude":1,"longitude":"2"}`, "longitude", "Desktop drops it", "Android"},
+		{"sticker not a UUID: Android keeps the id", mixin.CategoryPlainSticker, `{"sticker_id":"wave"}`, "sticker_id", "Android and Desktop have no sticker", ""},
+		{"sticker without any name: Android's albumId!!", mixin.CategoryPlainSticker, `{}`, "sticker_id", "Android stores it as an invalid message", ""},
+		{"contact id missing: both", mixin.CategoryPlainContact, `{}`, "user_id", "Android stores it as an invalid message", ""},
+		{"transcript of another message: Android unknown too", mixin.CategoryPlainTranscript,
+			`[{"transcript_id":"` + acID + `","message_id":"` + acID + `","category":"PLAIN_TEXT","created_at":"2022-08-19T03:06:17Z"}]`, "transcript_id", "Android and iOS show an unknown message", ""},
+		{"card actions not an array: Gson fails too", mixin.CategoryAppCard, card(`"actions":{"buttons":[]},"shareable":true`), "actions", "Android stores it as an invalid message", ""},
+		{"card title over 36: no claim of a cut", mixin.CategoryAppCard, card(`"title":"` + long37 + `","shareable":true`), "title", "the docs set the limit", "128"},
+		{"WEBRTC_AUDIO_OFFER: Desktop only", "WEBRTC_AUDIO_OFFER", `{}`, "category", "Desktop store", "Android"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			var p *Problem
+			for _, f := range checkMessage(tc.category, acMsg, []byte(tc.data)) {
+				if f.Field == tc.field {
+					p = &f
+					break
+				}
+			}
+			if p == nil {
+				t.Fatalf("no problem on %s", tc.field)
+			}
+			if !strings.Contains(p.App, tc.want) || (tc.not != "" && strings.Contains(p.App, tc.not)) {
+				t.Fatalf("app %q: want %q in it and not %q", p.App, tc.want, tc.not)
 			}
 		})
 	}
