@@ -109,8 +109,9 @@
 //   - ProblemBroken: an app shows the message as invalid, unknown or
 //     failed, with a part missing or wrong, or drops it. It fails the test
 //     given to NewServer.
-//   - ProblemWarning: no app refuses it, but it is likely a mistake, or a
-//     shape no official client sends. Logged to the test.
+//   - ProblemWarning: no app is known to refuse it, but it is likely a
+//     mistake, a shape no official client sends, or one the stored
+//     official sources leave open. Logged to the test.
 //   - ProblemLimit: outside the docs' limits, which no app enforces on
 //     receipt. Logged to the test.
 //
