@@ -19,10 +19,12 @@ const (
 	// invalid, unknown or failed message, with a part missing or wrong), or
 	// drops it without showing it. The test given to [NewServer] fails.
 	ProblemBroken ProblemKind = "broken"
-	// ProblemWarning: no app refuses the message, but it is most likely a
-	// mistake (an empty text, a button group without buttons, a duration
-	// that reads as under a second, a file whose bytes are not the type it
-	// claims) or a shape no official client sends. Logged to the test
+	// ProblemWarning: no app is known to refuse the message, but it is
+	// most likely a mistake (an empty text, a button group without
+	// buttons, a duration that reads as under a second, a file whose bytes
+	// are not the type it claims), a shape no official client sends, or
+	// one the stored official sources leave open (a category only some
+	// apps list, a URL only iOS before 17 refuses). Logged to the test
 	// (t.Logf), not failed.
 	ProblemWarning ProblemKind = "warning"
 	// ProblemLimit: outside the limits the docs state (1 to 6 buttons,
