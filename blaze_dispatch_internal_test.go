@@ -17,7 +17,7 @@ func dispatchItem(t *testing.T, lane string) *item {
 // start with its budget spent and be shed at once.
 func TestDispatcherWaitOnDroppedLaneIsNotCharged(t *testing.T) {
 	const budget = time.Second
-	d := newDispatcher(2, 100, 16)
+	d := newDispatcher(2, 100, 16, budget)
 	for range 2 {
 		if v, _ := d.offer(dispatchItem(t, "a"), false, true); v != admitted {
 			t.Fatalf("offer: %v, want admitted", v)
@@ -30,19 +30,17 @@ func TestDispatcherWaitOnDroppedLaneIsNotCharged(t *testing.T) {
 	// A worker drains lane a while the reader waits for room in it.
 	l := d.next()
 	for n := 0; ; n++ {
-		it, _ := d.take(l, n)
-		if it == nil {
+		if it, _ := d.take(l, n); it == nil {
 			break
 		}
-		d.finish()
 	}
-	d.charge(full, budget, budget)
+	d.charge(full, budget)
 
 	if v, _ := d.offer(dispatchItem(t, "b"), false, true); v != admitted {
 		t.Fatalf("offer to b: %v, want admitted", v)
 	}
 	b := d.lanes["b"]
-	if left := d.budgetLeft(b, budget); left != budget {
+	if left := d.waitLeft(b); left != budget {
 		t.Errorf("a new conversation starts with %v of its %v wait budget left", left, budget)
 	}
 	if b.shed {
