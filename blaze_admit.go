@@ -91,6 +91,7 @@ func (d *dispatcher) offer(it *item, acksFull, needAck bool) (verdict, *lane) {
 	d.queued++
 	if l.owed > 0 {
 		l.owed--
+		l.paid = true
 	}
 	l.push(it)
 	if !l.busy {

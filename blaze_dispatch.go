@@ -45,6 +45,7 @@ type lane struct {
 	waited   time.Duration // reader time spent waiting for room in it, this connection
 	deferred int           // its messages left to the server on this connection
 	owed     int           // messages to admit before it may be shed while it makes progress
+	paid     bool          // it admitted a message it owed on this connection
 	since    time.Time     // when its current message started, or it became ready
 	slowest  time.Duration // the longest one of its messages took
 }
@@ -131,13 +132,19 @@ func (d *dispatcher) dropLane(l *lane) {
 }
 
 // newConnection starts the per-connection state of every lane afresh: a
-// lane owes what it left to the server on the connection before.
+// lane owes what it left to the server on the connection before, or what
+// it still owed if it was taking it when the connection ended (a debt
+// whose messages did not come at all is forgotten: they were handled
+// elsewhere).
 func (d *dispatcher) newConnection() {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	for _, l := range d.lanes {
-		l.shed, l.waited = false, 0
-		l.owed, l.deferred = max(l.owed, l.deferred), 0
+		if !l.paid {
+			l.owed = 0
+		}
+		l.owed = max(l.owed, l.deferred)
+		l.shed, l.waited, l.deferred, l.paid = false, 0, 0, false
 		if !l.busy && l.len() == 0 && l.owed == 0 {
 			d.dropLane(l)
 		}
