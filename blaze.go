@@ -38,11 +38,12 @@ const writeTimeout = 10 * time.Second
 //   - order per conversation: messages of one conversation are handled
 //     one at a time, in order; conversations run in parallel on a fixed
 //     pool. One conversation's backlog or stuck handler holds up only that
-//     conversation, whatever the settings: it may hold the reader for its
-//     wait budget once per connection, then its messages are left to the
-//     server until it caught up ([WithConversationQueue]); memory is
-//     bounded in total, acknowledgements included, by slowing intake
-//     ([WithQueueSize]). A deep backlog is pushed about twice in all;
+//     conversation, whatever the settings: it may hold the reader up for
+//     its wait budget, or until its handler stalled, once per connection;
+//     then its messages are left to the server until it caught up
+//     ([WithConversationQueue]). Memory is bounded in total,
+//     acknowledgements included, by slowing intake ([WithQueueSize]). A
+//     deep backlog is pushed about twice in all;
 //   - self-healing: dropped, silent or broken connections are replaced,
 //     with jittered exponential backoff that starts again only after a
 //     connection proved itself; keepalive measures the connection, not

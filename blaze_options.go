@@ -287,7 +287,10 @@ func WithReconnect(r Retry) BlazeOption {
 // WithKeepalive sets the ping interval (default 10s) and how long a silent
 // socket is trusted before it is closed (default 25s). Silence counts only
 // while the loop reads: a loop that stopped reading because its handlers
-// are busy does not take the wait for a dead connection.
+// are busy does not take the wait for a dead connection. Nor does it ping
+// while it is behind (waiting for room, or within half the gap between
+// the two durations since it was): the pong would queue behind the frames
+// it has not read.
 func WithKeepalive(pingInterval, readTimeout time.Duration) BlazeOption {
 	return blazeOption(func(c *blazeConfig) error {
 		if pingInterval <= 0 || readTimeout <= pingInterval {
