@@ -111,7 +111,10 @@ func backlogPushes(t *testing.T, n, convs int, d time.Duration, opts ...mixin.Bl
 	waitFake(t, "the whole backlog handled and acknowledged", time.Duration(n)*d+time.Hour,
 		func() bool { return b.S.Pending(bot) == 0 || b.S.Pushes(bot) > limit })
 	require.NoError(t, stop())
-	require.LessOrEqual(t, b.S.Pushes(bot), limit, "pushes for a backlog of %d, stopped when over the bound", n)
+	pushes := b.S.Pushes(bot)
+	require.LessOrEqual(t, pushes, limit, "pushes for a backlog of %d, stopped when over the bound", n)
+	t.Logf("%d messages in %d conversation(s), %v each: %d pushes (%.2f per message) on %d connection(s)",
+		n, convs, d, pushes, float64(pushes)/float64(n), st.count(mixin.StateConnected))
 	mu.Lock()
 	defer mu.Unlock()
 	for _, u := range users {
