@@ -38,8 +38,12 @@ const writeTimeout = 10 * time.Second
 //   - order per conversation: messages of one conversation are handled
 //     one at a time, in order; conversations run in parallel on a fixed
 //     pool. One conversation's backlog or stuck handler holds up only that
-//     conversation ([WithConversationQueue]); memory is bounded in total,
-//     acknowledgements included, by slowing intake ([WithQueueSize]);
+//     conversation, whatever the settings: it may hold the reader up for
+//     its wait budget, or until its handler stalled, once per connection;
+//     then its messages are left to the server until it caught up
+//     ([WithConversationQueue]). Memory is bounded in total,
+//     acknowledgements included, by slowing intake ([WithQueueSize]). A
+//     deep backlog is pushed about twice in all;
 //   - self-healing: dropped, silent or broken connections are replaced,
 //     with jittered exponential backoff that starts again only after a
 //     connection proved itself; keepalive measures the connection, not
@@ -122,7 +126,7 @@ type blazeRun struct {
 func newBlazeRun(c *Client, cfg blazeConfig, h Handler) *blazeRun {
 	r := &blazeRun{c: c, cfg: cfg, h: h, log: c.cfg.logger,
 		room: make(chan struct{}, 1), relist: make(chan struct{}, 1), idle: make(chan struct{})}
-	r.disp = newDispatcher(cfg.laneSize, cfg.queueSize, cfg.dedupeWindow)
+	r.disp = newDispatcher(cfg.laneSize, cfg.queueSize, cfg.dedupeWindow, cfg.laneWait)
 	r.acks = newAcker(cfg.ackInterval, cfg.ackLimit(), r.log)
 	r.acks.send = r.sendAcks
 	r.acks.confirm = r.disp.confirmed

@@ -80,11 +80,10 @@ func (r *blazeRun) worker(l *lane, it *item) {
 				if it == nil {
 					break
 				}
+				signal(r.room) // its place in the queue is free
 			}
 			r.process(it)
 			it = nil
-			r.disp.finish()
-			signal(r.room)
 		}
 		l = nil
 	}
@@ -276,8 +275,24 @@ func (r *blazeRun) needsAck(it *item) bool {
 	return r.cfg.ackMode != AckModeManual
 }
 
+// ackStatus is the status it is acknowledged with: a message's, as the
+// acknowledgement mode says; a receipt's, its own. A receipt is the event
+// (message, status), and an acknowledgement names both: acknowledging a
+// DELIVERED receipt as READ would, on a server that keys receipts that way
+// (mixintest by default; no source says how the real one does), leave it
+// to come again on every connection and retire the READ receipt, perhaps
+// before it was pushed. The Node and Kotlin clients acknowledge every push
+// as READ (bot-api-nodejs-client src/client/ws.ts, bot-api-kotlin-client
+// blaze/BlazeClient.kt sendAckMsg); so does this for a receipt whose
+// status is neither.
 func (r *blazeRun) ackStatus(it *item) AckStatus {
-	if !it.receipt && r.cfg.ackMode == AckModeDelivered {
+	if it.receipt {
+		if st := AckStatus(it.msg.Status); st == AckDelivered || st == AckRead {
+			return st
+		}
+		return AckRead
+	}
+	if r.cfg.ackMode == AckModeDelivered {
 		return AckDelivered
 	}
 	return AckRead

@@ -177,7 +177,7 @@ func (r *blazeRun) stats() BlazeStats {
 	s := BlazeStats{State: ConnState(r.connState.Load()), AcksPending: r.acks.pending()}
 	d := r.disp
 	d.mu.Lock()
-	s.Queued, s.Conversations = d.count, len(d.lanes)
+	s.Queued, s.Conversations = d.queued+len(d.running), len(d.lanes)
 	for _, l := range d.lanes {
 		s.DeepestQueue = max(s.DeepestQueue, l.len())
 		if l.shed {

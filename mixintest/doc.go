@@ -42,7 +42,10 @@
 // pushes. Entries stay queued until acknowledged (POST /acknowledgements or an
 // ACKNOWLEDGE_MESSAGE_RECEIPT frame) and come again on the next connection.
 // Acknowledging someone else's message queues an ACKNOWLEDGE_MESSAGE_RECEIPT
-// for its sender. Membership changes send SYSTEM_CONVERSATION messages to the
+// for its sender, delivered once (WithReceiptsUntilAcked keeps it until
+// acknowledged; WithReceiptKeying says which receipts an acknowledgement
+// retires). Server.Pushes counts what the queues cost: every push, re-pushes
+// included. Membership changes send SYSTEM_CONVERSATION messages to the
 // participants other than the actor.
 //
 // # End-to-end encryption
