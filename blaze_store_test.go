@@ -59,7 +59,7 @@ func TestStoreHandledOnceAcrossRuns(t *testing.T) {
 
 	stop := runBlaze(t, c, h, mixin.WithStore(db), mixin.WithAckMode(mixin.AckModeManual))
 	eventually(t, "handled and recorded", func() bool {
-		got, err := db.Handled(t.Context(), []string{m.MessageID})
+		got, err := db.Handled(t.Context(), []string{mixin.StoreKey(m.MessageID, m.CreatedAt)})
 		return err == nil && got[0]
 	})
 	require.NoError(t, stop())
@@ -79,13 +79,13 @@ type flakyStore struct {
 	marks  atomic.Int64
 }
 
-func (f *flakyStore) MarkHandled(ctx context.Context, ids []string) error {
+func (f *flakyStore) MarkHandled(ctx context.Context, recs []mixin.Record) ([]bool, error) {
 	if f.fail.Load() {
 		f.failed.Add(1)
-		return errors.New("disk on fire")
+		return nil, errors.New("disk on fire")
 	}
 	f.marks.Add(1)
-	return f.Store.MarkHandled(ctx, ids)
+	return f.Store.MarkHandled(ctx, recs)
 }
 
 // TestStoreFailureHoldsTheAck: a message whose record does not commit is
@@ -123,8 +123,10 @@ func TestStoreTx(t *testing.T) {
 	require.NoError(t, err)
 	var mu sync.Mutex
 	attempts := map[string]int{}
+	keys := map[string]string{}
 	h := mixin.HandlerFunc(func(ctx context.Context, m *mixin.Message) error {
 		mu.Lock()
+		keys[m.MessageID] = mixin.StoreKey(m.MessageID, m.CreatedAt)
 		attempts[m.MessageID]++
 		n := attempts[m.MessageID]
 		mu.Unlock()
@@ -170,7 +172,7 @@ func TestStoreTx(t *testing.T) {
 		} else {
 			assert.Equal(t, []int{1}, ns)
 		}
-		h, err := db.Handled(t.Context(), []string{id})
+		h, err := db.Handled(t.Context(), []string{keys[id]})
 		require.NoError(t, err)
 		assert.True(t, h[0], "recorded in the same transaction")
 	}
@@ -180,8 +182,8 @@ func TestStoreTx(t *testing.T) {
 // replica that committed first would make it.
 type arbiterStore struct{ mixin.Store }
 
-func (a arbiterStore) MarkHandledTx(ctx context.Context, tx *sql.Tx, id string) (bool, error) {
-	return false, nil
+func (a arbiterStore) MarkHandledTx(context.Context, *sql.Tx, mixin.Record) (mixin.Mark, error) {
+	return mixin.MarkDuplicate, nil
 }
 
 // TestStoreTxLosesToTheFirstCommit: when another replica recorded the

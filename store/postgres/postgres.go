@@ -8,10 +8,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/gomixin/mixin/store"
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/stdlib"
 )
 
@@ -79,10 +81,37 @@ func Open(ctx context.Context, url string, opts ...Option) (*store.DB, error) {
 		_ = db.Close()
 		return nil, fmt.Errorf("postgres: connect to %s:%d/%s: %w", cc.Host, cc.Port, cc.Database, err)
 	}
-	st, err := store.New(ctx, store.Config{Dialect: store.PostgreSQL, DB: db, Now: cfg.now, CloseDB: true})
+	st, err := store.New(ctx, store.Config{Dialect: store.PostgreSQL, DB: db, Now: cfg.now, CloseDB: true, Unavailable: unavailable})
 	if err != nil {
 		_ = db.Close()
 		return nil, fmt.Errorf("postgres: %w", err)
 	}
 	return st, nil
+}
+
+// unavailable recognises pgx's errors that say the server could not be
+// used: no connection, a connection lost or cut (pg_terminate_backend, a
+// restart), the server starting or stopping, out of resources, or a
+// transaction that lost a serialization conflict or a deadlock (SQLSTATE
+// classes from https://www.postgresql.org/docs/current/errcodes-appendix.html).
+func unavailable(err error) bool {
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) {
+		switch {
+		case strings.HasPrefix(pe.Code, "08"), // connection exception
+			strings.HasPrefix(pe.Code, "53"),  // insufficient resources: disk full, out of memory, too many connections
+			strings.HasPrefix(pe.Code, "57P"), // admin shutdown, crash shutdown, cannot connect now, database dropped
+			strings.HasPrefix(pe.Code, "58"),  // system error: I/O
+			pe.Code == "57014",                // query canceled (statement_timeout, a cancel request)
+			pe.Code == "40001",                // serialization failure
+			pe.Code == "40P01",                // deadlock detected
+			pe.Code == "55P03",                // lock not available (lock_timeout)
+			pe.Code == "25006",                // read-only transaction: a standby, during a failover
+			pe.Code == "25P03":                // idle-in-transaction timeout ended the session
+			return true
+		}
+		return false
+	}
+	var ce *pgconn.ConnectError
+	return errors.As(err, &ce) || pgconn.Timeout(err) || pgconn.SafeToRetry(err) || errors.Is(err, pgconn.ErrConnClosed)
 }

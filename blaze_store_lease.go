@@ -1,0 +1,251 @@
+package mixin
+
+import (
+	"context"
+	"sync"
+	"time"
+)
+
+// leaseBook holds this replica's conversation leases.
+type leaseBook struct {
+	s     *storeRun
+	owner string
+	ttl   time.Duration
+
+	mu   sync.Mutex
+	held map[string]*leaseEntry
+}
+
+type leaseEntry struct {
+	token int64     // the holding's fencing token
+	until time.Time // local estimate of the lease's end
+	busy  int       // messages admitted under token and not settled
+	used  time.Time // last settle
+}
+
+// acquire takes or keeps the lease on key for one message and returns the
+// token it holds the lease under, 0 if another replica holds it. A lease
+// with less than half its time left is renewed first; one whose renewal is
+// refused is lost (another took it after this one stalled) and is taken
+// anew only by a later call, under a new token.
+func (b *leaseBook) acquire(ctx context.Context, key string) (int64, error) {
+	now := time.Now()
+	b.mu.Lock()
+	e := b.held[key]
+	if e != nil && e.until.Sub(now) > b.ttl/2 {
+		e.busy++
+		b.mu.Unlock()
+		return e.token, nil
+	}
+	var token int64
+	if e != nil {
+		token = e.token
+	}
+	b.mu.Unlock()
+	var got []int64
+	err := b.s.call(ctx, func(ctx context.Context) (err error) {
+		got, err = b.s.cfg.store.Lease(ctx, []Lease{{Key: key, Owner: b.owner, Token: token}}, b.ttl)
+		return err
+	})
+	if err == nil && len(got) != 1 {
+		err = errShortAnswer
+	}
+	if err != nil {
+		return 0, err
+	}
+	b.s.health.worked()
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	e = b.held[key]
+	if got[0] == 0 {
+		if e != nil && e.token == token {
+			delete(b.held, key)
+		}
+		return 0, nil
+	}
+	if e == nil || e.token != got[0] {
+		e = &leaseEntry{token: got[0]}
+		b.held[key] = e
+	}
+	e.until = now.Add(b.ttl)
+	e.busy++
+	return e.token, nil
+}
+
+// done says a message admitted under token is settled.
+func (b *leaseBook) done(key string, token int64) {
+	b.mu.Lock()
+	if e := b.held[key]; e != nil && e.token == token {
+		e.busy--
+		e.used = time.Now()
+	}
+	b.mu.Unlock()
+}
+
+// run renews the leases in use every third of the lease and releases the
+// idle ones.
+func (b *leaseBook) run(ctx context.Context, stop <-chan struct{}) {
+	t := time.NewTicker(b.ttl / 3)
+	defer t.Stop()
+	for {
+		select {
+		case <-stop:
+			return
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			b.tick(ctx)
+		}
+	}
+}
+
+func (b *leaseBook) tick(ctx context.Context) {
+	now := time.Now()
+	var renew, release []Lease
+	b.mu.Lock()
+	for k, e := range b.held {
+		l := Lease{Key: k, Owner: b.owner, Token: e.token}
+		if e.busy > 0 || now.Sub(e.used) < b.ttl/3 {
+			renew = append(renew, l)
+		} else {
+			release = append(release, l)
+			delete(b.held, k)
+		}
+	}
+	b.mu.Unlock()
+	if len(release) > 0 {
+		// By token: if this replica took a key again meanwhile, under a
+		// new token, that holding stays. An unreleased lease runs out.
+		_ = b.s.call(ctx, func(ctx context.Context) error { return b.s.cfg.store.Release(ctx, release) })
+	}
+	if len(renew) == 0 {
+		return
+	}
+	var got []int64
+	err := b.s.call(ctx, func(ctx context.Context) (err error) {
+		got, err = b.s.cfg.store.Lease(ctx, renew, b.ttl)
+		return err
+	})
+	if err == nil && len(got) != len(renew) {
+		err = errShortAnswer
+	}
+	if err != nil {
+		b.s.health.failed(ctx, "lease", err)
+		return // kept until they run out; acquire renews on demand
+	}
+	b.s.health.worked()
+	b.mu.Lock()
+	for i, l := range renew {
+		if e := b.held[l.Key]; e != nil && e.token == l.Token {
+			if got[i] != 0 {
+				e.until = now.Add(b.ttl)
+			} else {
+				delete(b.held, l.Key) // lost: another replica took it after this one stalled
+			}
+		}
+	}
+	b.mu.Unlock()
+}
+
+func (b *leaseBook) releaseAll(ctx context.Context) {
+	b.mu.Lock()
+	ls := make([]Lease, 0, len(b.held))
+	for k, e := range b.held {
+		ls = append(ls, Lease{Key: k, Owner: b.owner, Token: e.token})
+	}
+	clear(b.held)
+	b.mu.Unlock()
+	if len(ls) > 0 {
+		_ = b.s.call(ctx, func(ctx context.Context) error { return b.s.cfg.store.Release(ctx, ls) })
+	}
+}
+
+// parked holds the messages the loop may not handle yet (gateDefer), in
+// arrival order, until they were handled elsewhere or may be handled here.
+type parked struct {
+	mu    sync.Mutex
+	items []*item
+	ids   map[[16]byte]struct{}
+}
+
+// maxParked bounds the parked messages; past it the oldest are dropped
+// unacknowledged (the server keeps them pending).
+const maxParked = 10000
+
+// add keeps a fresh copy of it, as admission made it.
+func (d *parked) add(it *item) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.ids == nil {
+		d.ids = map[[16]byte]struct{}{}
+	}
+	if _, dup := d.ids[it.key]; dup {
+		return
+	}
+	d.ids[it.key] = struct{}{}
+	d.items = append(d.items, &item{msg: it.msg, key: it.key, lane: it.lane, receipt: it.receipt, bad: it.bad})
+	if len(d.items) > maxParked {
+		d.items = d.items[len(d.items)-maxParked:]
+	}
+}
+
+func (d *parked) take() []*item {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	out := d.items
+	d.items = nil
+	clear(d.ids)
+	return out
+}
+
+// sweepEvery is how often parked messages are looked at again: a quarter
+// of the lease, or a second without replicas (a store that failed).
+func (s *storeRun) sweepEvery() time.Duration {
+	if s.leases != nil {
+		return max(s.cfg.lease/4, 25*time.Millisecond)
+	}
+	return time.Second
+}
+
+// sweep runs every sweepEvery: parked messages recorded as handled
+// meanwhile go to handled (to be acknowledged), the others to again (to be
+// admitted anew), in order.
+func (s *storeRun) sweep(ctx context.Context, d *parked, handled, again func(*item)) {
+	t := time.NewTicker(s.sweepEvery())
+	defer t.Stop()
+	for {
+		select {
+		case <-s.stop:
+			return
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		items := d.take()
+		if len(items) == 0 {
+			continue
+		}
+		keys := make([]string, 0, 2*len(items))
+		for _, it := range items {
+			keys = append(keys, storeKey(it), legacyKey(it))
+		}
+		var got []bool
+		err := s.call(ctx, func(ctx context.Context) (err error) {
+			got, err = s.cfg.store.Handled(ctx, keys)
+			return err
+		})
+		if err == nil && len(got) != len(keys) {
+			err = errShortAnswer
+		}
+		if err != nil {
+			s.health.failed(ctx, "lookup", err)
+		}
+		for i, it := range items {
+			if err == nil && (got[2*i] || got[2*i+1]) {
+				handled(it)
+			} else {
+				again(it)
+			}
+		}
+	}
+}
