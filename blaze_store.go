@@ -341,17 +341,22 @@ func (s *storeRun) record(it *item) Record {
 	return rec
 }
 
-// fence notes that it's commit was fenced: it is parked when settled.
+// fence notes that it's commit was fenced: its lease is lost, and it is
+// parked when settled.
 func (s *storeRun) fence(it *item) {
 	if s.leases == nil {
 		return
 	}
 	s.mu.Lock()
-	if a, ok := s.admits[it.key]; ok {
+	a, ok := s.admits[it.key]
+	if ok {
 		a.fenced = true
 		s.admits[it.key] = a
 	}
 	s.mu.Unlock()
+	if ok {
+		s.leases.lost(it.lane, a.token)
+	}
 }
 
 // forget ends what check began for it: the lease is free of it once idle.
@@ -455,6 +460,9 @@ func (r *blazeRun) settleState(it *item, wasHandled bool) bool {
 	}
 	r.st.rec.add(r.st.record(it), func(recorded bool) {
 		it.recorded = recorded
+		if !recorded {
+			r.st.fence(it)
+		}
 		r.st.forget(it)
 		if !recorded && !r.stopping.Load() {
 			r.settleNow(it, false)

@@ -82,6 +82,16 @@ func (b *leaseBook) done(key string, token int64) {
 	b.mu.Unlock()
 }
 
+// lost drops the lease on key held under token: a commit under it was
+// fenced, so another replica holds the key now.
+func (b *leaseBook) lost(key string, token int64) {
+	b.mu.Lock()
+	if e := b.held[key]; e != nil && e.token == token {
+		delete(b.held, key)
+	}
+	b.mu.Unlock()
+}
+
 // run renews the leases in use every third of the lease and releases the
 // idle ones.
 func (b *leaseBook) run(ctx context.Context, stop <-chan struct{}) {

@@ -71,47 +71,6 @@ func TestStoreHandledOnceAcrossRuns(t *testing.T) {
 	assert.Equal(t, int64(1), calls.Load(), "the handler saw it once")
 }
 
-// flakyStore fails MarkHandled while fail is set.
-type flakyStore struct {
-	mixin.Store
-	fail   atomic.Bool
-	failed atomic.Int64
-	marks  atomic.Int64
-}
-
-func (f *flakyStore) MarkHandled(ctx context.Context, recs []mixin.Record) ([]bool, error) {
-	if f.fail.Load() {
-		f.failed.Add(1)
-		return nil, errors.New("disk on fire")
-	}
-	f.marks.Add(1)
-	return f.Store.MarkHandled(ctx, recs)
-}
-
-// TestStoreFailureHoldsTheAck: a message whose record does not commit is
-// not acknowledged; once the store recovers it is recorded, then
-// acknowledged.
-func TestStoreFailureHoldsTheAck(t *testing.T) {
-	s := mixintest.NewServer(t)
-	st := &flakyStore{Store: openStore(t)}
-	st.fail.Store(true)
-	c, err := s.Client()
-	require.NoError(t, err)
-	var calls atomic.Int64
-	stop := runBlaze(t, c, mixin.HandlerFunc(func(context.Context, *mixin.Message) error { calls.Add(1); return nil }), mixin.WithStore(st))
-	alice := s.NewUser("Alice")
-	_, err = alice.SendText(ctxT(t), s.Bot().ID, "hold on")
-	require.NoError(t, err)
-	eventually(t, "handled", func() bool { return calls.Load() == 1 })
-	eventually(t, "the record retried", func() bool { return st.failed.Load() >= 4 }) // past several ack intervals
-	assert.Equal(t, 1, s.Pending(s.Bot().ID), "no acknowledgement before the record")
-	st.fail.Store(false)
-	eventually(t, "recorded and acknowledged", func() bool { return s.Pending(s.Bot().ID) == 0 })
-	require.NoError(t, stop())
-	assert.Equal(t, int64(1), calls.Load())
-	assert.Positive(t, st.marks.Load())
-}
-
 // TestStoreTx: the handler's writes and the record commit together; a
 // failed attempt's writes roll back and its retry commits once.
 func TestStoreTx(t *testing.T) {
