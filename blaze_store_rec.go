@@ -199,20 +199,21 @@ type storeHealth struct {
 
 // failed notes a failed call; the first of a run of failures is reported.
 // A failure because ctx ended (the loop is stopping) is not the store's.
+// Events are emitted under mu, so a recovery is never reported before the
+// failure it ends.
 func (h *storeHealth) failed(ctx context.Context, op string, err error) {
 	if ctx.Err() != nil {
 		return
 	}
 	h.mu.Lock()
+	defer h.mu.Unlock()
 	h.failures++
-	n := h.failures
-	first := !h.down.Swap(true)
-	h.mu.Unlock()
-	if first {
-		e := &StoreError{Op: op, Err: err}
-		h.log.LogAttrs(ctx, slog.LevelWarn, "mixin: blaze: store failing; messages wait for it", slog.String("error", e.Error()))
-		h.emit(StateEvent{State: StateStoreFailed, Attempt: n, Err: e})
+	if h.down.Swap(true) {
+		return
 	}
+	e := &StoreError{Op: op, Err: err}
+	h.log.LogAttrs(ctx, slog.LevelWarn, "mixin: blaze: store failing; messages wait for it", slog.String("error", e.Error()))
+	h.emit(StateEvent{State: StateStoreFailed, Attempt: h.failures, Err: e})
 }
 
 // worked notes a write that succeeded: the store is back if it was down.
@@ -221,12 +222,12 @@ func (h *storeHealth) worked() {
 		return
 	}
 	h.mu.Lock()
-	n := h.failures
-	back := h.down.Swap(false)
-	h.failures = 0
-	h.mu.Unlock()
-	if back {
-		h.log.LogAttrs(context.Background(), slog.LevelInfo, "mixin: blaze: store recovered", slog.Int("failures", n))
-		h.emit(StateEvent{State: StateStoreRecovered, Attempt: n})
+	defer h.mu.Unlock()
+	if !h.down.Swap(false) {
+		return
 	}
+	n := h.failures
+	h.failures = 0
+	h.log.LogAttrs(context.Background(), slog.LevelInfo, "mixin: blaze: store recovered", slog.Int("failures", n))
+	h.emit(StateEvent{State: StateStoreRecovered, Attempt: n})
 }

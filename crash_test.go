@@ -29,10 +29,10 @@ import (
 // The crash, replica and fault tests run bots as child processes (this
 // test binary, re-executed) against an emulator in the parent, and kill
 // (SIGKILL), stop (SIGSTOP) and resume them by PID while users keep
-// sending. What a handler did is counted by its committed effect: a row
-// the handler wrote in the store's database, in the message's transaction
-// (Tx) or on its own before returning; the calls log only says how many
-// handler calls finished.
+// sending. What a handler did is counted by its committed effect: with Tx
+// a row the handler wrote in the store's database in the message's
+// transaction; without, a line in the calls log, synced to disk before the
+// handler returned.
 
 // childEnv names the variable that makes this binary a bot child; its value
 // is the path of the child's JSON config.
@@ -45,13 +45,14 @@ type childConfig struct {
 	BlazeURL string          `json:"blaze_url"`
 	SQLite   string          `json:"sqlite,omitempty"`   // the store's file, or
 	Postgres string          `json:"postgres,omitempty"` // the store's URL
-	Calls    string          `json:"calls"`              // one line per finished handler call
+	Calls    string          `json:"calls,omitempty"`    // one line per finished handler call (none if empty)
 	Tx       bool            `json:"tx"`                 // write the effect in the message's transaction
 	Replica  string          `json:"replica,omitempty"`
 	Lease    time.Duration   `json:"lease,omitempty"`
 	Workers  int             `json:"workers,omitempty"`
 	Delay    time.Duration   `json:"delay,omitempty"`         // each handler call takes this long
 	Timeout  time.Duration   `json:"store_timeout,omitempty"` // WithStoreTimeout
+	States   string          `json:"states,omitempty"`        // a line per store state event
 }
 
 // TestStateChild is the bot child; it does nothing in a normal run.
@@ -109,11 +110,13 @@ func runChild(path string) error {
 	if err != nil {
 		return err
 	}
-	calls, err := os.OpenFile(cfg.Calls, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
-	if err != nil {
-		return err
+	var calls *os.File // no log without a path
+	if cfg.Calls != "" {
+		if calls, err = os.OpenFile(cfg.Calls, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600); err != nil {
+			return err
+		}
+		defer calls.Close()
 	}
-	defer calls.Close()
 	h := childHandler(db, cfg, calls)
 	workers := cfg.Workers
 	if workers == 0 {
@@ -126,13 +129,27 @@ func runChild(path string) error {
 	if cfg.Timeout != 0 {
 		opts = append(opts, mixin.WithStoreTimeout(cfg.Timeout))
 	}
+	if cfg.States != "" {
+		f, err := os.OpenFile(cfg.States, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		opts = append(opts, mixin.WithStateHook(func(e mixin.StateEvent) {
+			if e.State == mixin.StateStoreFailed || e.State == mixin.StateStoreRecovered {
+				_, _ = fmt.Fprintf(f, "%s\t%v\n", e.State, e.Err)
+			}
+		}))
+	}
 	return c.RunBlaze(ctx, h, opts...)
 }
 
-// childHandler writes each text message's effect, in the message's
-// transaction or on its own, then logs the call.
+// childHandler does each text message's effect: with Tx a row in
+// crash_effects, written in the message's transaction; then, in every
+// mode, a line in the calls log, synced to disk before the handler returns
+// (without Tx that line is the effect).
 func childHandler(db *store.DB, cfg childConfig, calls *os.File) mixin.Handler {
-	insert := db.Dialect().Rebind(`INSERT INTO crash_effects (msg, conv, replica, tx) VALUES (?, ?, ?, ?)`)
+	insert := db.Dialect().Rebind(`INSERT INTO crash_effects (msg, conv, replica, tx) VALUES (?, ?, ?, 1)`)
 	var mu sync.Mutex
 	return mixin.HandlerFunc(func(ctx context.Context, m *mixin.Message) error {
 		if m.Category != mixin.CategoryPlainText {
@@ -146,16 +163,19 @@ func childHandler(db *store.DB, cfg childConfig, calls *os.File) mixin.Handler {
 			if err != nil {
 				return err
 			}
-			if _, err := tx.ExecContext(ctx, insert, m.MessageID, m.ConversationID, cfg.Replica, 1); err != nil {
+			if _, err := tx.ExecContext(ctx, insert, m.MessageID, m.ConversationID, cfg.Replica); err != nil {
 				return err
 			}
-		} else if _, err := db.Writer().ExecContext(ctx, insert, m.MessageID, m.ConversationID, cfg.Replica, 0); err != nil {
-			return err
+		}
+		if calls == nil {
+			return nil
 		}
 		mu.Lock()
 		defer mu.Unlock()
-		_, err := calls.WriteString(m.MessageID + "\n")
-		return err
+		if _, err := calls.WriteString(m.MessageID + "\n"); err != nil {
+			return err
+		}
+		return calls.Sync()
 	})
 }
 
@@ -253,6 +273,21 @@ func callLog(t *testing.T, path string) []string {
 			out = append(out, line)
 		}
 	}
+}
+
+// effectCounts counts each message's effects: rows of crash_effects with
+// Tx, lines of the calls logs without.
+func effectCounts(t *testing.T, db stateDB, tx bool, logs ...string) map[string]int {
+	if tx {
+		return count(db.effects(t))
+	}
+	out := map[string]int{}
+	for _, l := range logs {
+		for _, id := range callLog(t, l) {
+			out[id]++
+		}
+	}
+	return out
 }
 
 // effect is one row of crash_effects.
