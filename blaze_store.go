@@ -420,6 +420,10 @@ func (r *blazeRun) gate(it *item) bool {
 	if !r.tracked(it) {
 		return false
 	}
+	if !r.parked.pass(it) { // behind earlier messages of its conversation
+		r.settleNow(it, false)
+		return true
+	}
 	switch r.st.check(r.handlers, it) {
 	case gateHandled:
 		it.recorded = true

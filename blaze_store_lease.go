@@ -2,6 +2,7 @@ package mixin
 
 import (
 	"context"
+	"slices"
 	"sync"
 	"time"
 )
@@ -170,42 +171,128 @@ func (b *leaseBook) releaseAll(ctx context.Context) {
 	}
 }
 
-// parked holds the messages the loop may not handle yet (gateDefer), in
-// arrival order, until they were handled elsewhere or may be handled here.
+// parked holds the messages the loop may not handle yet (gateDefer): per
+// conversation, in the order the server created them. While a conversation
+// has parked messages, its later messages are parked behind them, so none
+// overtakes another; a sweep releases a conversation's parked messages and
+// offers them again in order, and only the earliest may then pass the gate.
 type parked struct {
 	mu    sync.Mutex
-	items []*item
-	ids   map[[16]byte]struct{}
+	lanes map[string]*parkedLane
+	n     int
 }
 
-// maxParked bounds the parked messages; past it the oldest are dropped
-// unacknowledged (the server keeps them pending).
+type parkedLane struct {
+	items    []*item // by creation time, arrival order among equals
+	released int     // the first released items were offered again by a sweep
+}
+
+// maxParked bounds the parked messages; past it the newest of the lane the
+// message is parked in is dropped unacknowledged (the server keeps it and
+// lists it again after a reconnection).
 const maxParked = 10000
 
-// add keeps a fresh copy of it, as admission made it.
+func (d *parked) find(l *parkedLane, key [16]byte) int {
+	for i, p := range l.items {
+		if p.key == key {
+			return i
+		}
+	}
+	return -1
+}
+
+// pass is the first step of the gate: true lets it on to the store's
+// check, which it may do only if its conversation has nothing parked, or
+// if it is the earliest parked message of it and a sweep released it. Else
+// it is parked behind them.
+func (d *parked) pass(it *item) bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	l := d.lanes[it.lane]
+	if l == nil {
+		return true
+	}
+	if l.released > 0 && l.items[0].key == it.key {
+		l.items = l.items[1:]
+		l.released--
+		d.n--
+		if len(l.items) == 0 {
+			delete(d.lanes, it.lane)
+		}
+		return true
+	}
+	d.insertLocked(it)
+	return false
+}
+
+// add parks a fresh copy of it, as admission made it, in its place.
 func (d *parked) add(it *item) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if d.ids == nil {
-		d.ids = map[[16]byte]struct{}{}
+	d.insertLocked(it)
+}
+
+func (d *parked) insertLocked(it *item) {
+	if d.lanes == nil {
+		d.lanes = map[string]*parkedLane{}
 	}
-	if _, dup := d.ids[it.key]; dup {
+	l := d.lanes[it.lane]
+	if l == nil {
+		l = &parkedLane{}
+		d.lanes[it.lane] = l
+	}
+	if d.find(l, it.key) >= 0 {
 		return
 	}
-	d.ids[it.key] = struct{}{}
-	d.items = append(d.items, &item{msg: it.msg, key: it.key, lane: it.lane, receipt: it.receipt, bad: it.bad})
-	if len(d.items) > maxParked {
-		d.items = d.items[len(d.items)-maxParked:]
+	at := len(l.items)
+	for at > 0 && l.items[at-1].msg.CreatedAt.After(it.msg.CreatedAt) {
+		at--
+	}
+	p := &item{msg: it.msg, key: it.key, lane: it.lane, receipt: it.receipt, bad: it.bad}
+	l.items = slices.Insert(l.items, at, p)
+	if at < l.released { // an earlier message came back: all must wait for the next sweep
+		l.released = 0
+	}
+	d.n++
+	if d.n > maxParked {
+		l.items[len(l.items)-1] = nil
+		l.items = l.items[:len(l.items)-1]
+		l.released = min(l.released, len(l.items))
+		d.n--
 	}
 }
 
-func (d *parked) take() []*item {
+// release marks every parked message released and returns them, per
+// conversation in order.
+func (d *parked) release() [][]*item {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	out := d.items
-	d.items = nil
-	clear(d.ids)
+	out := make([][]*item, 0, len(d.lanes))
+	for _, l := range d.lanes {
+		l.released = len(l.items)
+		out = append(out, slices.Clone(l.items))
+	}
 	return out
+}
+
+// drop removes it (handled elsewhere) from the parked messages.
+func (d *parked) drop(it *item) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	l := d.lanes[it.lane]
+	if l == nil {
+		return
+	}
+	if i := d.find(l, it.key); i >= 0 {
+		l.items = slices.Delete(l.items, i, i+1)
+		if i < l.released {
+			l.released--
+		}
+		d.n--
+		if len(l.items) == 0 {
+			delete(d.lanes, it.lane)
+		}
+	}
 }
 
 // sweepEvery is how often parked messages are looked at again: a quarter
@@ -218,8 +305,8 @@ func (s *storeRun) sweepEvery() time.Duration {
 }
 
 // sweep runs every sweepEvery: parked messages recorded as handled
-// meanwhile go to handled (to be acknowledged), the others to again (to be
-// admitted anew), in order.
+// meanwhile are dropped and go to handled (to be acknowledged), the others
+// are released and go to again (to be admitted anew), in order.
 func (s *storeRun) sweep(ctx context.Context, d *parked, handled, again func(*item)) {
 	t := time.NewTicker(s.sweepEvery())
 	defer t.Stop()
@@ -231,13 +318,15 @@ func (s *storeRun) sweep(ctx context.Context, d *parked, handled, again func(*it
 			return
 		case <-t.C:
 		}
-		items := d.take()
-		if len(items) == 0 {
+		lanes := d.release()
+		if len(lanes) == 0 {
 			continue
 		}
-		keys := make([]string, 0, 2*len(items))
-		for _, it := range items {
-			keys = append(keys, storeKey(it), legacyKey(it))
+		var keys []string
+		for _, items := range lanes {
+			for _, it := range items {
+				keys = append(keys, storeKey(it), legacyKey(it))
+			}
 		}
 		var got []bool
 		err := s.call(ctx, func(ctx context.Context) (err error) {
@@ -250,11 +339,16 @@ func (s *storeRun) sweep(ctx context.Context, d *parked, handled, again func(*it
 		if err != nil {
 			s.health.failed(ctx, "lookup", err)
 		}
-		for i, it := range items {
-			if err == nil && (got[2*i] || got[2*i+1]) {
-				handled(it)
-			} else {
-				again(it)
+		i := 0
+		for _, items := range lanes {
+			for _, it := range items {
+				if err == nil && (got[2*i] || got[2*i+1]) {
+					d.drop(it)
+					handled(it)
+				} else {
+					again(it)
+				}
+				i++
 			}
 		}
 	}

@@ -53,6 +53,8 @@ type childConfig struct {
 	Delay    time.Duration   `json:"delay,omitempty"`         // each handler call takes this long
 	Timeout  time.Duration   `json:"store_timeout,omitempty"` // WithStoreTimeout
 	States   string          `json:"states,omitempty"`        // a line per store state event
+	PauseOn  string          `json:"pause_on,omitempty"`      // a text whose handler, inside its transaction, writes Paused and waits a second
+	Paused   string          `json:"paused,omitempty"`
 }
 
 // TestStateChild is the bot child; it does nothing in a normal run.
@@ -166,6 +168,12 @@ func childHandler(db *store.DB, cfg childConfig, calls *os.File) mixin.Handler {
 			if _, err := tx.ExecContext(ctx, insert, m.MessageID, m.ConversationID, cfg.Replica); err != nil {
 				return err
 			}
+			if cfg.PauseOn != "" && m.Text() == cfg.PauseOn {
+				if err := os.WriteFile(cfg.Paused, []byte(m.MessageID), 0o600); err != nil {
+					return err
+				}
+				time.Sleep(time.Second)
+			}
 		}
 		if calls == nil {
 			return nil
@@ -243,12 +251,21 @@ func (c *child) kill() {
 // signal sends sig to the child's PID.
 func (c *child) signal(sig syscall.Signal) { _ = syscall.Kill(c.cmd.Process.Pid, sig) }
 
-// stop asks the child to shut down (SIGTERM) and waits.
+// stop asks the child to shut down (SIGTERM) and waits. A child that had
+// not yet set up its handling of SIGTERM (just started) dies of it, which
+// is as good: it had not begun.
 func (c *child) stop(t *testing.T) {
 	t.Helper()
 	c.signal(syscall.SIGCONT) // in case it was stopped
 	require.NoError(t, c.cmd.Process.Signal(syscall.SIGTERM))
-	require.NoError(t, c.wait(), c.out.String())
+	err := c.wait()
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		if ws, ok := ee.Sys().(syscall.WaitStatus); ok && ws.Signaled() && ws.Signal() == syscall.SIGTERM {
+			return
+		}
+	}
+	require.NoError(t, err, c.out.String())
 }
 
 // callLog reads a calls log: the message ids of the finished handler

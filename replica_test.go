@@ -3,6 +3,8 @@ package mixin_test
 import (
 	"context"
 	"fmt"
+	"os"
+	"syscall"
 	"testing"
 	"time"
 
@@ -118,4 +120,61 @@ func replicaRun(t *testing.T, fan mixintest.Fanout) {
 	// call repeats only for what the killed one was handling (its
 	// transactions rolled back with it).
 	assert.LessOrEqual(t, per[0]+per[1]+per[2]-len(sent), 25, "handler calls beyond one per message")
+}
+
+// TestReplicaFrozenIsFenced stops a replica (SIGSTOP) inside a handler's
+// transaction, its effect written and not committed, for well past its
+// lease. Another replica takes the conversation over and handles the same
+// message; while that one is inside its own transaction, the first is
+// resumed: its handler returns and its commit comes first, but it must
+// fail the fence. So the message's effect is the new owner's, and the
+// stopped replica commits nothing for the conversation after the takeover.
+func TestReplicaFrozenIsFenced(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs child processes")
+	}
+	b := newReplicaBot(t, 2, 1, time.Second, true)
+	dir := t.TempDir()
+	a, o := b.cfgs[0], b.cfgs[1]
+	a.PauseOn, a.Paused = "freeze here", dir+"/paused-a"
+	o.PauseOn, o.Paused = "freeze here", dir+"/paused-b"
+	paused := func(path string) string { id, _ := os.ReadFile(path); return string(id) }
+	first := startChild(t, a)
+	var sent []sentMsg
+	send := func(text string) {
+		m, err := b.users[0].SendText(t.Context(), b.s.Bot().ID, text)
+		require.NoError(t, err)
+		sent = append(sent, sentMsg{ID: m.MessageID, Conv: m.ConversationID})
+	}
+	for i := range 5 {
+		send(fmt.Sprint("before ", i))
+	}
+	effects := func() int { return len(b.db.effects(t)) }
+	waitFor(t, "the first replica handling", effects, func() bool { return effects() == 5 })
+	send("freeze here")
+	waitFor(t, "the first replica inside the transaction", effects, func() bool { return paused(a.Paused) != "" })
+	first.signal(syscall.SIGSTOP)
+	frozen := paused(a.Paused)
+	for i := range 5 {
+		send(fmt.Sprint("after ", i))
+	}
+	second := startChild(t, o)
+	waitFor(t, "the second replica inside its transaction for the same message", effects, func() bool { return paused(o.Paused) != "" })
+	require.Equal(t, frozen, paused(o.Paused))
+	first.signal(syscall.SIGCONT) // commits while the second one waits in its transaction
+	waitFor(t, "the second replica handling on", effects, func() bool { return effects() == 11 })
+	send("last")
+	waitFor(t, "the last message", effects, func() bool { return effects() == 12 })
+	first.stop(t)
+	second.stop(t)
+
+	es := b.db.effects(t)
+	require.Len(t, es, len(sent))
+	for i, e := range es {
+		assert.Equal(t, sent[i].ID, e.Msg, "effect %d in the order sent", i)
+		if i >= 5 {
+			assert.Equal(t, o.Replica, e.Replica, "%s committed after the takeover by the stopped replica", e.Msg)
+		}
+	}
+	assert.Contains(t, callLog(t, a.Calls), frozen, "the stopped replica's handler returned after it resumed")
 }

@@ -27,8 +27,9 @@ type option func(*config) error
 func (f option) apply(c *config) error { return f(c) }
 
 type config struct {
-	maxConns int
-	now      func() time.Time
+	maxConns  int
+	now       func() time.Time
+	fenceHold time.Duration
 }
 
 // WithMaxConns bounds the connections to the server (default 16).
@@ -38,6 +39,20 @@ func WithMaxConns(n int) Option {
 			return errors.New("postgres: max conns must be at least 1")
 		}
 		c.maxConns = n
+		return nil
+	})
+}
+
+// WithFenceHold bounds how long a replica's transaction may sit idle
+// between the check of its record against its lease and its commit
+// (default 5s; see [store.Config.FenceHold]): a replica stopped in that
+// moment keeps the conversation's new owner waiting no longer.
+func WithFenceHold(d time.Duration) Option {
+	return option(func(c *config) error {
+		if d < time.Millisecond {
+			return errors.New("postgres: fence hold must be at least 1ms")
+		}
+		c.fenceHold = d
 		return nil
 	})
 }
@@ -81,7 +96,8 @@ func Open(ctx context.Context, url string, opts ...Option) (*store.DB, error) {
 		_ = db.Close()
 		return nil, fmt.Errorf("postgres: connect to %s:%d/%s: %w", cc.Host, cc.Port, cc.Database, err)
 	}
-	st, err := store.New(ctx, store.Config{Dialect: store.PostgreSQL, DB: db, Now: cfg.now, CloseDB: true, Unavailable: unavailable})
+	st, err := store.New(ctx, store.Config{Dialect: store.PostgreSQL, DB: db, Now: cfg.now, CloseDB: true, Unavailable: unavailable,
+		FenceHold: cfg.fenceHold})
 	if err != nil {
 		_ = db.Close()
 		return nil, fmt.Errorf("postgres: %w", err)
