@@ -421,3 +421,36 @@ func TestStoreDownAtShutdown(t *testing.T) {
 	}
 	assert.Equal(t, 1, s.Pending(s.Bot().ID), "left for the next run")
 }
+
+// TestStoreParkedKeepOrder: messages parked while another replica holds
+// their conversation are not overtaken by a later message that arrives
+// once the conversation is free again: it parks behind them, and all are
+// handled in the order sent.
+func TestStoreParkedKeepOrder(t *testing.T) {
+	s := mixintest.NewServer(t)
+	st := newFaultyStore(openStore(t))
+	st.refuse.Store(true)
+	c, err := s.Client()
+	require.NoError(t, err)
+	var mu sync.Mutex
+	var order []string
+	h := mixin.HandlerFunc(func(_ context.Context, m *mixin.Message) error {
+		mu.Lock()
+		order = append(order, m.Text())
+		mu.Unlock()
+		return nil
+	})
+	stop := runBlaze(t, c, h, mixin.WithStore(st), mixin.WithReplica("r1", 4*time.Second)) // sweeps every second
+	alice := s.NewUser("Alice")
+	for _, text := range []string{"one", "two"} {
+		_, err := alice.SendText(ctxT(t), s.Bot().ID, text)
+		require.NoError(t, err)
+	}
+	eventually(t, "both refused a lease", func() bool { return st.count("lease") >= 2 })
+	st.refuse.Store(false) // the other replica let the conversation go
+	_, err = alice.SendText(ctxT(t), s.Bot().ID, "three")
+	require.NoError(t, err)
+	eventually(t, "all handled", func() bool { mu.Lock(); defer mu.Unlock(); return len(order) == 3 })
+	require.NoError(t, stop())
+	assert.Equal(t, []string{"one", "two", "three"}, order)
+}
