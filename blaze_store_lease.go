@@ -13,9 +13,15 @@ type leaseBook struct {
 	owner string
 	ttl   time.Duration
 
-	mu   sync.Mutex
-	held map[string]*leaseEntry
+	mu      sync.Mutex
+	held    map[string]*leaseEntry
+	refused map[string]time.Time // keys another replica held when last asked
 }
+
+// refusedFor is how long a refusal is trusted: a message of a conversation
+// another replica holds is parked without asking the store again within
+// it (half the time between sweeps, which ask again).
+func (b *leaseBook) refusedFor() time.Duration { return max(b.ttl/8, 10*time.Millisecond) }
 
 type leaseEntry struct {
 	token int64     // the holding's fencing token
@@ -41,6 +47,9 @@ func (b *leaseBook) acquire(ctx context.Context, key string) (int64, error) {
 	var token int64
 	if e != nil {
 		token = e.token
+	} else if at, ok := b.refused[key]; ok && now.Sub(at) < b.refusedFor() {
+		b.mu.Unlock()
+		return 0, nil
 	}
 	b.mu.Unlock()
 	var got []int64
@@ -62,8 +71,13 @@ func (b *leaseBook) acquire(ctx context.Context, key string) (int64, error) {
 		if e != nil && e.token == token {
 			delete(b.held, key)
 		}
+		if b.refused == nil {
+			b.refused = map[string]time.Time{}
+		}
+		b.refused[key] = now
 		return 0, nil
 	}
+	delete(b.refused, key)
 	if e == nil || e.token != got[0] {
 		e = &leaseEntry{token: got[0]}
 		b.held[key] = e
@@ -114,6 +128,11 @@ func (b *leaseBook) tick(ctx context.Context) {
 	now := time.Now()
 	var renew, release []Lease
 	b.mu.Lock()
+	for k, at := range b.refused {
+		if now.Sub(at) >= b.refusedFor() {
+			delete(b.refused, k)
+		}
+	}
 	for k, e := range b.held {
 		l := Lease{Key: k, Owner: b.owner, Token: e.token}
 		if e.busy > 0 || now.Sub(e.used) < b.ttl/3 {

@@ -202,7 +202,7 @@ type lockedBuffer struct {
 
 func (l *lockedBuffer) String() string { l.mu.Lock(); defer l.mu.Unlock(); return l.b.String() }
 
-func startChild(t *testing.T, cfg childConfig) *child {
+func startChild(t testing.TB, cfg childConfig) *child {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "child.json")
 	b, err := json.Marshal(cfg)
@@ -254,7 +254,7 @@ func (c *child) signal(sig syscall.Signal) { _ = syscall.Kill(c.cmd.Process.Pid,
 // stop asks the child to shut down (SIGTERM) and waits. A child that had
 // not yet set up its handling of SIGTERM (just started) dies of it, which
 // is as good: it had not begun.
-func (c *child) stop(t *testing.T) {
+func (c *child) stop(t testing.TB) {
 	t.Helper()
 	c.signal(syscall.SIGCONT) // in case it was stopped
 	require.NoError(t, c.cmd.Process.Signal(syscall.SIGTERM))
@@ -270,7 +270,7 @@ func (c *child) stop(t *testing.T) {
 
 // callLog reads a calls log: the message ids of the finished handler
 // calls, in order.
-func callLog(t *testing.T, path string) []string {
+func callLog(t testing.TB, path string) []string {
 	t.Helper()
 	f, err := os.Open(path)
 	if errors.Is(err, os.ErrNotExist) {
@@ -294,7 +294,7 @@ func callLog(t *testing.T, path string) []string {
 
 // effectCounts counts each message's effects: rows of crash_effects with
 // Tx, lines of the calls logs without.
-func effectCounts(t *testing.T, db stateDB, tx bool, logs ...string) map[string]int {
+func effectCounts(t testing.TB, db stateDB, tx bool, logs ...string) map[string]int {
 	if tx {
 		return count(db.effects(t))
 	}
@@ -321,7 +321,7 @@ type stateDB struct {
 
 // newStateDB makes the store for children: an SQLite file in dir, or a
 // fresh PostgreSQL schema; with the effects table.
-func newStateDB(t *testing.T, kind, dir string) (stateDB, childConfig) {
+func newStateDB(t testing.TB, kind, dir string) (stateDB, childConfig) {
 	t.Helper()
 	var cfg childConfig
 	var db *store.DB
@@ -344,7 +344,7 @@ func newStateDB(t *testing.T, kind, dir string) (stateDB, childConfig) {
 }
 
 // effects reads every committed effect, in seq order.
-func (s stateDB) effects(t *testing.T) []effect {
+func (s stateDB) effects(t testing.TB) []effect {
 	t.Helper()
 	rows, err := s.db.SQL().QueryContext(t.Context(), `SELECT seq, msg, conv, replica, tx FROM crash_effects ORDER BY seq`)
 	require.NoError(t, err)
@@ -373,7 +373,7 @@ func count(es []effect) map[string]int {
 // waitFor polls cond until it holds, failing when nothing changes (as
 // progress() reports) for a long while: a slow machine is not a failure, a
 // stuck one is.
-func waitFor(t *testing.T, what string, progress func() int, cond func() bool) {
+func waitFor(t testing.TB, what string, progress func() int, cond func() bool) {
 	t.Helper()
 	last, since := progress(), time.Now()
 	for !cond() {

@@ -22,7 +22,7 @@ type replicaBot struct {
 	cfgs  []childConfig
 }
 
-func newReplicaBot(t *testing.T, n, users int, lease time.Duration, tx bool, opts ...mixintest.Option) *replicaBot {
+func newReplicaBot(t testing.TB, n, users int, lease time.Duration, tx bool, opts ...mixintest.Option) *replicaBot {
 	s := mixintest.NewServer(t, opts...)
 	dir := t.TempDir()
 	db, base := newStateDB(t, "postgres", dir)
@@ -46,7 +46,7 @@ func (b *replicaBot) send(ctx context.Context, i int) (sentMsg, error) {
 }
 
 // calls counts the finished handler calls of replica i (-1: all).
-func (b *replicaBot) calls(t *testing.T, i int) int {
+func (b *replicaBot) calls(t testing.TB, i int) int {
 	if i >= 0 {
 		return len(callLog(t, b.cfgs[i].Calls))
 	}
