@@ -41,13 +41,14 @@ type storeConfig struct {
 //   - handled once across crashes: a message whose handler returned nil is
 //     recorded in s before its acknowledgement is sent, and a recorded
 //     message is never handed to a handler again, not after a crash or a
-//     restart. Records are committed in groups (what finished within about
-//     a millisecond, or while the previous commit ran), so throughput stays
-//     high; only a message whose handler finished but whose group had not
-//     committed when the process died is handled again: in live traffic
-//     those handled in the last millisecond or two, never more than 256
-//     (or the pool's size if larger) per crash. Records expire after
-//     [WithHandledHorizon], counted from the messages' creation.
+//     restart. Records are committed in groups (under load, what finished
+//     within two milliseconds or while the previous commit ran; when idle,
+//     at once), so throughput stays high; only a message whose handler
+//     finished but whose group had not committed when the process died is
+//     handled again: in live traffic those handled in the last few
+//     milliseconds, never more than 256 (or the pool's size if larger) per
+//     crash. Records expire after [WithHandledHorizon], counted from the
+//     messages' creation.
 //   - exactly-once effects for database work: a handler that calls [Tx]
 //     does its writes in a transaction of s that also records the message;
 //     both commit or neither does, so after any crash its writes happened
@@ -243,13 +244,15 @@ func (s *storeRun) expire(ctx context.Context) {
 }
 
 // storeKey is the key a message is recorded under: the time the server
-// created it (12 hex digits of Unix milliseconds), then its dedupe key. The
-// server sends a message with the same created_at every time it delivers
-// it (the emulator keeps it, mixintest messages.go; the apps store it once
-// per message id, android-app ChatWebSocket.kt), so the key is stable; and
-// records of live traffic land at the right edge of the store's index
-// instead of at random pages, which makes a group commit write a few pages
-// instead of one per record. A receipt without created_at uses updated_at.
+// created it (12 hex digits of Unix milliseconds), then its dedupe key.
+// created_at is the server's time of the message, which it keeps with the
+// message and sends with every delivery (the apps take it as the message's
+// time and store it with the first delivery of an id: android-app
+// job/DecryptMessage.kt onRun, createMessage(..., data.createdAt, ...);
+// the emulator keeps it too), so the key is stable; and records of live
+// traffic land at the right edge of the store's index instead of at random
+// pages, which makes a group commit write a few pages instead of one per
+// record. A receipt without created_at uses updated_at.
 func storeKey(it *item) string {
 	t := it.msg.CreatedAt
 	if t.IsZero() {

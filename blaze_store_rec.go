@@ -35,7 +35,7 @@ type recordReq struct {
 // groupEvery is the shortest time between the starts of two commits, unless
 // groupLeast records wait: what is handled within it commits together.
 const (
-	groupEvery = time.Millisecond
+	groupEvery = 2 * time.Millisecond
 	groupLeast = 32
 )
 

@@ -75,18 +75,7 @@ func replicaChaos(t *testing.T, tx bool, d time.Duration, seed uint64) {
 	admin, err := postgres.Open(t.Context(), b.cfgs[0].Postgres)
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = admin.Close() })
-	reps := make([]*replica, n)
-	for i := range reps {
-		cfg := b.cfgs[i]
-		cfg.Calls, cfg.Timeout = shared, 2*time.Second
-		u, err := url.Parse(cfg.Postgres)
-		require.NoError(t, err)
-		q := u.Query()
-		q.Set("application_name", cfg.Replica)
-		u.RawQuery = q.Encode()
-		cfg.Postgres = u.String()
-		reps[i] = &replica{cfg: cfg, c: startChild(t, cfg)}
-	}
+	reps := startReplicas(t, b, shared)
 	resume := func(all bool) {
 		for _, r := range reps {
 			if !r.wakeAt.IsZero() && (all || time.Now().After(r.wakeAt)) {
@@ -141,6 +130,25 @@ func replicaChaos(t *testing.T, tx bool, d time.Duration, seed uint64) {
 		r.c.stop(t)
 	}
 	checkChaos(t, b, tx, shared, sent)
+}
+
+// startReplicas starts b's replicas, logging to one shared calls log, each
+// connecting under its id as application_name so its sessions can be
+// terminated.
+func startReplicas(t *testing.T, b *replicaBot, shared string) []*replica {
+	reps := make([]*replica, len(b.cfgs))
+	for i := range reps {
+		cfg := b.cfgs[i]
+		cfg.Calls, cfg.Timeout = shared, 2*time.Second
+		u, err := url.Parse(cfg.Postgres)
+		require.NoError(t, err)
+		q := u.Query()
+		q.Set("application_name", cfg.Replica)
+		u.RawQuery = q.Encode()
+		cfg.Postgres = u.String()
+		reps[i] = &replica{cfg: cfg, c: startChild(t, cfg)}
+	}
+	return reps
 }
 
 // checkChaos checks each message's effects (exactly once with Tx, at least
