@@ -321,9 +321,9 @@ func WithFrameLimits(maxFrame, maxDecompressed int64) BlazeOption {
 	})
 }
 
-// WithStateHook receives connection and store state changes, in order, from one
-// goroutine of its own: a slow hook delays later events, not the loop. A
-// panic in it is recovered and logged.
+// WithStateHook receives connection and store state changes, in order,
+// from one goroutine of its own: a slow hook delays later events, not the
+// loop. A panic in it is recovered and logged.
 func WithStateHook(fn func(StateEvent)) BlazeOption {
 	return blazeOption(func(c *blazeConfig) error { c.onState = fn; return nil })
 }
