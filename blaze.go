@@ -133,7 +133,7 @@ func newBlazeRun(c *Client, cfg blazeConfig, h Handler) *blazeRun {
 	r.acks.room = func() { signal(r.room) }
 	r.notify = newNotifier(cfg.onState, r.log)
 	if cfg.state.store != nil {
-		r.st = newStoreRun(cfg.state, r.log, cfg.workers)
+		r.st = newStoreRun(cfg.state, r.log, cfg.workers, r.state)
 	}
 	r.setTracer()
 	return r

@@ -48,14 +48,23 @@ const (
 	AckModeManual
 )
 
-// ConnState is the state of the blaze connection.
+// ConnState is the state of the blaze connection, or of the loop's store
+// ([WithStore]).
 type ConnState int
 
-// Connection states reported to [WithStateHook].
+// States reported to [WithStateHook].
 const (
 	StateConnecting ConnState = iota + 1
 	StateConnected
 	StateDisconnected
+	// StateStoreFailed: the store failed (Err is a [*StoreError] saying
+	// what and why). Messages that need it wait, unacknowledged, and are
+	// retried with backoff; the connection stays up. Reported once, when
+	// the store starts failing.
+	StateStoreFailed
+	// StateStoreRecovered: the store wrote again after StateStoreFailed;
+	// the loop carried on by itself.
+	StateStoreRecovered
 )
 
 // String names the state.
@@ -67,12 +76,17 @@ func (s ConnState) String() string {
 		return "connected"
 	case StateDisconnected:
 		return "disconnected"
+	case StateStoreFailed:
+		return "store failed"
+	case StateStoreRecovered:
+		return "store recovered"
 	}
 	return "unknown"
 }
 
-// StateEvent reports a change of the connection state. For
-// StateDisconnected, Err is why and Delay is the wait before the next dial.
+// StateEvent reports a change of the connection state, or of the store's.
+// For StateDisconnected, Err is why and Delay is the wait before the next
+// dial; for StateStoreFailed, Err is why and Attempt counts the failures.
 type StateEvent struct {
 	State   ConnState
 	Attempt int
@@ -341,9 +355,9 @@ func WithFrameLimits(maxFrame, maxDecompressed int64) BlazeOption {
 	})
 }
 
-// WithStateHook receives connection state changes, in order, from one
-// goroutine of its own: a slow hook delays later events, not the loop. A
-// panic in it is recovered and logged.
+// WithStateHook receives connection and store state changes, in order,
+// from one goroutine of its own: a slow hook delays later events, not the
+// loop. A panic in it is recovered and logged.
 func WithStateHook(fn func(StateEvent)) BlazeOption {
 	return blazeOption(func(c *blazeConfig) error { c.onState = fn; return nil })
 }

@@ -114,7 +114,7 @@ func (r *blazeRun) process(it *item) {
 		}
 		err = r.attempt(it)
 	}
-	for err != nil && !IsPermanent(err) && it.attempt < r.cfg.handlerRetry.Attempts {
+	for err != nil && !IsPermanent(err) && !leftForLater(err) && it.attempt < r.cfg.handlerRetry.Attempts {
 		r.log.LogAttrs(r.handlers, slog.LevelWarn, "mixin: blaze: handler failed, retrying",
 			slog.String("message_id", it.msg.MessageID), slog.Int("attempt", it.attempt), slog.String("error", err.Error()))
 		if r.stopping.Load() || sleepCtx(r.handlers, r.cfg.handlerRetry.wait(it.attempt)) != nil {
@@ -124,8 +124,8 @@ func (r *blazeRun) process(it *item) {
 		err = r.attempt(it)
 	}
 	if err != nil {
-		if r.handlers.Err() != nil {
-			r.settle(it, false) // cancelled by the shutdown: it comes again
+		if r.handlers.Err() != nil || leftForLater(err) {
+			r.settle(it, false) // cancelled by the shutdown, or left by the store: it comes again
 			return
 		}
 		r.deadLetter(it, err)
@@ -149,9 +149,7 @@ func (r *blazeRun) prepare(it *item) error {
 func (r *blazeRun) attempt(it *item) error {
 	it.attempt++
 	it.phase = phaseHandler
-	ctx, finish, abort := r.txAttempt(r.handlerBase(it), it)
-	defer abort() // a runtime.Goexit leaves the transaction open
-	err := r.finishTraced(ctx, it, finish, r.invokeTraced(ctx, it))
+	err := r.attemptStore(it) // the handler, with the store's transaction if any
 	it.phase = phaseNone
 	return err
 }

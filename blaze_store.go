@@ -2,7 +2,6 @@ package mixin
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"log/slog"
 	"sync"
@@ -20,6 +19,10 @@ const DefaultHandledHorizon = 7 * 24 * time.Hour
 // it, unless [WithReplica] says otherwise.
 const DefaultLease = 10 * time.Second
 
+// DefaultStoreTimeout bounds each call the loop makes to its store, unless
+// [WithStoreTimeout] says otherwise.
+const DefaultStoreTimeout = 10 * time.Second
+
 // ErrNoStore is the error of [Tx] outside a handler of a loop run
 // [WithStore].
 var ErrNoStore = errors.New("mixin: no store: run the blaze loop WithStore to use Tx")
@@ -29,6 +32,7 @@ type storeConfig struct {
 	horizon time.Duration
 	replica string
 	lease   time.Duration
+	timeout time.Duration
 }
 
 // WithStore makes the loop keep its state in s (see [Store]; packages
@@ -37,10 +41,14 @@ type storeConfig struct {
 //   - handled once across crashes: a message whose handler returned nil is
 //     recorded in s before its acknowledgement is sent, and a recorded
 //     message is never handed to a handler again, not after a crash or a
-//     restart. Records are committed in groups (whatever finished while the
-//     previous commit ran), so throughput stays high; only a message whose
-//     handler finished but whose group had not committed when the process
-//     died is handled again. Records expire after [WithHandledHorizon].
+//     restart. Records are committed in groups (under load, what finished
+//     within two milliseconds or while the previous commit ran; when idle,
+//     at once), so throughput stays high; only a message whose handler
+//     finished but whose group had not committed when the process died is
+//     handled again: in live traffic those handled in the last few
+//     milliseconds, never more than 256 (or the pool's size if larger) per
+//     crash. Records expire after [WithHandledHorizon], counted from the
+//     messages' creation.
 //   - exactly-once effects for database work: a handler that calls [Tx]
 //     does its writes in a transaction of s that also records the message;
 //     both commit or neither does, so after any crash its writes happened
@@ -53,10 +61,15 @@ type storeConfig struct {
 //     not looked up, only those listed as pending after a (re)connection
 //     are, so two processes sharing a store without WithReplica would both
 //     handle live messages.
-//
-// A store failure never loses a message: an unrecorded message is not
-// acknowledged, and comes again; a failed lookup puts the message aside and
-// tries again a second later.
+//   - the store failing: an unrecorded message is never acknowledged. A
+//     failed record, lookup or lease is retried with backoff, and so is a
+//     handler attempt that failed because of the store (its transaction
+//     could not begin or commit, or a statement in it failed as
+//     [Store.Unavailable] says): such an attempt does not count against
+//     [WithHandlerRetry] and never goes to the dead-letter hook. Handling
+//     waits while the store is down and goes on by itself when it is back;
+//     the state hook hears [StateStoreFailed] and [StateStoreRecovered].
+//     Each call to the store is bounded by [WithStoreTimeout].
 func WithStore(s Store) BlazeOption {
 	return blazeOption(func(c *blazeConfig) error {
 		if s == nil {
@@ -80,6 +93,23 @@ func WithHandledHorizon(d time.Duration) BlazeOption {
 	})
 }
 
+// WithStoreTimeout bounds each call the loop makes to its store (default
+// [DefaultStoreTimeout]): a lookup, a group of records, a lease, the begin,
+// record and commit of a handler's transaction. A call that takes longer
+// counts as a store failure and is retried, so a database that stopped
+// answering (a network partition, a server that hangs) holds the loop up
+// no longer than that. It does not bound the handler's own statements: give
+// them ctx, which is cancelled at shutdown.
+func WithStoreTimeout(d time.Duration) BlazeOption {
+	return blazeOption(func(c *blazeConfig) error {
+		if d < 10*time.Millisecond {
+			return &FieldError{Field: "store timeout", Reason: "must be at least 10ms"}
+		}
+		c.state.timeout = d
+		return nil
+	})
+}
+
 // WithReplica makes this process one of several that run the loop for the
 // same bot on one store ([WithStore], e.g. PostgreSQL): each message is
 // handled by one of them. A replica takes a lease on a conversation before
@@ -89,11 +119,19 @@ func WithHandledHorizon(d time.Duration) BlazeOption {
 // handled here only if that replica stops renewing (it died) and its lease
 // (default [DefaultLease] if lease is 0) ends. id names the replica; give
 // it the same id after a restart (e.g. the host name) and it takes back its
-// conversations at once instead of after the lease. Replicas' clocks must
-// agree to well within the lease. Whether the server sends a message to one
-// connection of the session or to all, each is handled once; a replica
-// stalled for longer than its lease may see a message it was handling go
-// to another (the transactional path of [Tx] still commits it once).
+// conversations at once instead of after the lease; two live processes must
+// not share an id. Replicas' clocks must agree to well within the lease.
+// Whether the server sends a message to one connection of the session or
+// to all, each is handled once.
+//
+// A replica that stalls past its lease (stopped, paused, starved) is
+// fenced: each lease carries a token that changes when another replica
+// takes the conversation, and a record or a [Tx] commits only while the
+// lease it was handled under still holds, checked inside the commit. So a
+// replica that wakes up after another took its conversation commits
+// nothing for it: its transactions roll back, its messages are not
+// acknowledged here, and the new owner handles them (a handler without
+// [Tx] may have run twice, the at-least-once case).
 func WithReplica(id string, lease time.Duration) BlazeOption {
 	return blazeOption(func(c *blazeConfig) error {
 		if id == "" {
@@ -110,137 +148,58 @@ func WithReplica(id string, lease time.Duration) BlazeOption {
 	})
 }
 
-// txKey is the context key of a handler's transaction slot.
-type txKey struct{}
-
-// txSlot is the transaction of one handler attempt, begun on demand. A
-// handler may call Tx from several goroutines, and one it leaves running
-// may call it after the attempt ended: mu orders them, and done refuses a
-// transaction to an attempt that is over.
-type txSlot struct {
-	s   Store
-	ctx context.Context
-
-	mu   sync.Mutex
-	tx   *sql.Tx
-	err  error
-	done bool
-}
-
-// errAttemptOver is what Tx returns once the handler attempt it was asked
-// for has returned.
-var errAttemptOver = errors.New("mixin: Tx: the handler attempt this context belongs to has returned")
-
-// Tx returns the transaction of the message being handled, beginning it on
-// the first call (later calls in the same attempt return the same one). The
-// loop records the message in it and commits it when the handler returns
-// nil; it rolls it back when the handler fails (a retry gets a new one), or
-// when another replica recorded the message first. Do not commit or roll it
-// back yourself. On SQLite the transaction holds the database's write lock
-// until the handler returns: keep the handler short, and do not wait in it
-// for another write to the same database file (a recent.Tracker on the
-// same store writes in this transaction instead; see [OpenTx]). Outside a
-// handler of a loop run [WithStore], Tx returns [ErrNoStore].
-//
-// The transaction is on the store's database, so it can write tables of
-// your own: create them with the store's Migrate (numbered SQL files, one
-// directory per dialect; see the example) and write portable queries with
-// ? placeholders passed through the store's Dialect().Rebind.
-func Tx(ctx context.Context) (*sql.Tx, error) {
-	slot, _ := ctx.Value(txKey{}).(*txSlot)
-	if slot == nil {
-		return nil, ErrNoStore
-	}
-	slot.mu.Lock()
-	defer slot.mu.Unlock()
-	if slot.done {
-		return nil, errAttemptOver
-	}
-	if slot.tx == nil && slot.err == nil {
-		slot.tx, slot.err = slot.s.BeginTx(slot.ctx)
-	}
-	return slot.tx, slot.err
-}
-
-// OpenTx returns the transaction the handler attempt that ctx belongs to
-// has begun with [Tx], and the store it is on; false if none was begun (it
-// begins none). A component that writes to the same store from inside a
-// handler (package recent, recording a message the handler sends) uses it
-// to write in that transaction: on SQLite a second writer would wait for
-// the handler's transaction, which waits for it.
-func OpenTx(ctx context.Context) (Store, *sql.Tx, bool) {
-	slot, _ := ctx.Value(txKey{}).(*txSlot)
-	if slot == nil {
-		return nil, nil, false
-	}
-	slot.mu.Lock()
-	defer slot.mu.Unlock()
-	if slot.tx == nil || slot.done {
-		return nil, nil, false
-	}
-	return slot.s, slot.tx, true
-}
-
-// finish ends an attempt's transaction: on success it records id in it and
-// commits. recorded reports that the message needs no other record (it was
-// committed here, or by someone first).
-func (slot *txSlot) finish(id string, handlerErr error) (recorded bool, err error) {
-	slot.mu.Lock()
-	defer slot.mu.Unlock()
-	slot.done = true
-	if slot.tx == nil {
-		return false, handlerErr
-	}
-	if handlerErr != nil {
-		_ = slot.tx.Rollback()
-		return false, handlerErr
-	}
-	ok, err := slot.s.MarkHandledTx(slot.ctx, slot.tx, id)
-	if err != nil {
-		_ = slot.tx.Rollback()
-		return false, err
-	}
-	if !ok {
-		_ = slot.tx.Rollback() // recorded by another: its effects stand, ours go
-		return true, nil
-	}
-	if err := slot.tx.Commit(); err != nil {
-		return false, err
-	}
-	return true, nil
-}
-
 // storeRun is the loop's use of its store during one RunBlaze.
 type storeRun struct {
 	cfg    storeConfig
 	log    *slog.Logger
+	health *storeHealth
 	rec    *recorder
 	leases *leaseBook // nil without WithReplica
+
+	mu     sync.Mutex
+	admits map[[16]byte]admission // WithReplica: the messages admitted under a lease
 
 	stop chan struct{}
 	wg   sync.WaitGroup
 }
 
+// admission is what a replica keeps about a message it admitted: the lease
+// token it handles it under, and whether a commit was fenced.
+type admission struct {
+	token  int64
+	fenced bool
+}
+
 // newStoreRun prepares the store's part of a run; uncommitted bounds the
-// messages handled and not yet recorded (the pool's size).
-func newStoreRun(cfg storeConfig, log *slog.Logger, uncommitted int) *storeRun {
+// messages handled and not yet recorded (the pool's size), emit reports
+// the store's state.
+func newStoreRun(cfg storeConfig, log *slog.Logger, uncommitted int, emit func(StateEvent)) *storeRun {
 	if cfg.horizon == 0 {
 		cfg.horizon = DefaultHandledHorizon
 	}
-	s := &storeRun{cfg: cfg, log: log, stop: make(chan struct{})}
-	s.rec = &recorder{s: cfg.store, log: log, kick: make(chan struct{}, 1), ctx: context.Background(),
-		slots: make(chan struct{}, max(uncommitted, 1)), stop: s.stop}
+	if cfg.timeout == 0 {
+		cfg.timeout = DefaultStoreTimeout
+	}
+	s := &storeRun{cfg: cfg, log: log, stop: make(chan struct{}), health: &storeHealth{emit: emit, log: log}}
+	s.rec = newRecorder(s, uncommitted)
 	if cfg.replica != "" {
-		s.leases = &leaseBook{s: cfg.store, owner: cfg.replica, ttl: cfg.lease, held: map[string]*leaseEntry{}}
+		s.leases = &leaseBook{s: s, owner: cfg.replica, ttl: cfg.lease, held: map[string]*leaseEntry{}}
+		s.admits = map[[16]byte]admission{}
 	}
 	return s
 }
 
+// call runs one store operation under the store timeout.
+func (s *storeRun) call(ctx context.Context, fn func(ctx context.Context) error) error {
+	ctx, cancel := context.WithTimeout(ctx, s.cfg.timeout)
+	defer cancel()
+	return fn(ctx)
+}
+
 // start runs the recorder, the expiry and the lease renewal.
 func (s *storeRun) start(ctx context.Context) {
-	s.rec.ctx = ctx
 	s.wg.Add(2)
-	go func() { defer s.wg.Done(); s.rec.run(ctx, s.stop) }()
+	go func() { defer s.wg.Done(); s.rec.run(ctx) }()
 	go func() { defer s.wg.Done(); s.expire(ctx) }()
 	if s.leases != nil {
 		s.wg.Add(1)
@@ -252,7 +211,7 @@ func (s *storeRun) start(ctx context.Context) {
 func (s *storeRun) shutdown(ctx context.Context) {
 	close(s.stop)
 	s.wg.Wait()
-	if err := s.rec.commit(ctx); err != nil {
+	if err := s.rec.drain(ctx); err != nil {
 		s.log.LogAttrs(ctx, slog.LevelWarn, "mixin: blaze: handled records not committed at shutdown; those messages will be handled again",
 			slog.String("error", err.Error()))
 	}
@@ -274,6 +233,8 @@ func (s *storeRun) expire(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-t.C:
+			// Not bounded by the store timeout: it deletes in batches, and
+			// nothing waits for it.
 			if err := s.cfg.store.Expire(ctx, s.cfg.horizon); err != nil && ctx.Err() == nil {
 				s.log.LogAttrs(ctx, slog.LevelWarn, "mixin: blaze: expiring handled records failed", slog.String("error", err.Error()))
 			}
@@ -281,6 +242,46 @@ func (s *storeRun) expire(ctx context.Context) {
 		}
 	}
 }
+
+// storeKey is the key a message is recorded under: the time the server
+// created it (12 hex digits of Unix milliseconds), then its dedupe key.
+// created_at is the server's time of the message, which it keeps with the
+// message and sends with every delivery (the apps take it as the message's
+// time and store it with the first delivery of an id: android-app
+// job/DecryptMessage.kt onRun, createMessage(..., data.createdAt, ...);
+// the emulator keeps it too), so the key is stable; and records of live
+// traffic land at the right edge of the store's index instead of at random
+// pages, which makes a group commit write a few pages instead of one per
+// record. A receipt without created_at uses updated_at.
+func storeKey(it *item) string {
+	t := it.msg.CreatedAt
+	if t.IsZero() {
+		t = it.msg.UpdatedAt
+	}
+	const digits = "0123456789abcdef"
+	var b [12 + 1 + 36]byte
+	ms := uint64(max(t.UnixMilli(), 0))
+	for i := 11; i >= 0; i-- {
+		b[i] = digits[ms&0xf]
+		ms >>= 4
+	}
+	b[12] = '-'
+	j := 13
+	for i, c := range it.key {
+		if i == 4 || i == 6 || i == 8 || i == 10 {
+			b[j] = '-'
+			j++
+		}
+		b[j], b[j+1] = digits[c>>4], digits[c&0xf]
+		j += 2
+	}
+	return string(b[:])
+}
+
+// legacyKey is the key a message was recorded under before schema v3 (its
+// dedupe key alone): lookups check it too, so records written before an
+// upgrade still count.
+func legacyKey(it *item) string { return uuid.UUID(it.key).String() }
 
 // gate is what the loop does with a message before its handler runs.
 type gate int
@@ -291,138 +292,94 @@ const (
 	gateDefer               // not now: another replica holds its conversation, or the store failed
 )
 
-// check decides whether the message keyed id in lane may be handled. live
-// says it was pushed as it was sent (source CREATE_MESSAGE), not listed
-// as pending: the first delivery of a message, which cannot have been
-// handled before, so a single process skips the lookup (replicas cannot:
-// another may have handled it).
-func (s *storeRun) check(ctx context.Context, id, lane string, live bool) gate {
+// check decides whether it may be handled. A message pushed as it was sent
+// (source CREATE_MESSAGE, not listed as pending) is its first delivery,
+// which cannot have been handled before, so a single process skips the
+// lookup (replicas cannot: another may have handled it).
+func (s *storeRun) check(ctx context.Context, it *item) gate {
 	if s.leases != nil {
-		held, err := s.leases.acquire(ctx, lane)
+		token, err := s.leases.acquire(ctx, it.lane)
 		if err != nil {
-			s.log.LogAttrs(ctx, slog.LevelWarn, "mixin: blaze: lease failed; message deferred", slog.String("error", err.Error()))
+			s.health.failed(ctx, "lease", err)
 			return gateDefer
 		}
-		if !held {
+		if token == 0 {
 			return gateDefer
 		}
-	} else if live {
+		s.mu.Lock()
+		s.admits[it.key] = admission{token: token}
+		s.mu.Unlock()
+	} else if it.msg.Source == sourceLive {
 		return gateHandle
 	}
-	got, err := s.cfg.store.Handled(ctx, []string{id})
+	var got []bool
+	err := s.call(ctx, func(ctx context.Context) (err error) {
+		got, err = s.cfg.store.Handled(ctx, []string{storeKey(it), legacyKey(it)})
+		return err
+	})
+	if err == nil && len(got) != 2 {
+		err = errShortAnswer
+	}
 	if err != nil {
-		s.log.LogAttrs(ctx, slog.LevelWarn, "mixin: blaze: store lookup failed; message deferred", slog.String("error", err.Error()))
-		s.done(lane)
+		s.health.failed(ctx, "lookup", err)
+		s.forget(it)
 		return gateDefer
 	}
-	if got[0] {
-		s.done(lane)
+	if got[0] || got[1] {
+		s.forget(it)
 		return gateHandled
 	}
 	return gateHandle
 }
 
-// done says a message of lane admitted by check is settled (recorded, or
-// given back), so its lease may be released once idle.
-func (s *storeRun) done(lane string) {
+// record is the record of it, with the lease it was admitted under.
+func (s *storeRun) record(it *item) Record {
+	rec := Record{Key: storeKey(it)}
 	if s.leases != nil {
-		s.leases.done(lane)
+		s.mu.Lock()
+		a := s.admits[it.key]
+		s.mu.Unlock()
+		rec.Lease = Lease{Key: it.lane, Owner: s.cfg.replica, Token: a.token}
+	}
+	return rec
+}
+
+// fence notes that it's commit was fenced: its lease is lost, and it is
+// parked when settled.
+func (s *storeRun) fence(it *item) {
+	if s.leases == nil {
+		return
+	}
+	s.mu.Lock()
+	a, ok := s.admits[it.key]
+	if ok {
+		a.fenced = true
+		s.admits[it.key] = a
+	}
+	s.mu.Unlock()
+	if ok {
+		s.leases.lost(it.lane, a.token)
 	}
 }
 
-// attempt returns the ctx for one handler attempt, with its transaction
-// slot.
-func (s *storeRun) attempt(ctx context.Context) (context.Context, *txSlot) {
-	slot := &txSlot{s: s.cfg.store, ctx: ctx}
-	return context.WithValue(ctx, txKey{}, slot), slot
+// forget ends what check began for it: the lease is free of it once idle.
+// It reports whether a commit of it was fenced.
+func (s *storeRun) forget(it *item) (fenced bool) {
+	if s.leases == nil {
+		return false
+	}
+	s.mu.Lock()
+	a, ok := s.admits[it.key]
+	delete(s.admits, it.key)
+	s.mu.Unlock()
+	if ok {
+		s.leases.done(it.lane, a.token)
+	}
+	return a.fenced
 }
-
-// record queues id for the next group commit; done runs once it committed.
-// tctx is the message's context for the tracer (nil without).
-func (s *storeRun) record(tctx context.Context, id string, done func()) { s.rec.add(tctx, id, done) }
 
 // sourceLive is the source of a message pushed as it was sent.
 const sourceLive = "CREATE_MESSAGE"
-
-// parked holds the messages the loop may not handle yet (gateDefer), in
-// arrival order, until they were handled elsewhere or may be handled here.
-type parked struct {
-	mu    sync.Mutex
-	items []*item
-	ids   map[[16]byte]struct{}
-}
-
-// maxParked bounds the parked messages; past it the oldest are dropped
-// unacknowledged (the server keeps them pending).
-const maxParked = 10000
-
-// add keeps a fresh copy of it, as admission made it.
-func (d *parked) add(it *item) {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	if d.ids == nil {
-		d.ids = map[[16]byte]struct{}{}
-	}
-	if _, dup := d.ids[it.key]; dup {
-		return
-	}
-	d.ids[it.key] = struct{}{}
-	d.items = append(d.items, &item{msg: it.msg, key: it.key, lane: it.lane, receipt: it.receipt, bad: it.bad})
-	if len(d.items) > maxParked {
-		d.items = d.items[len(d.items)-maxParked:]
-	}
-}
-
-func (d *parked) take() []*item {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	out := d.items
-	d.items = nil
-	clear(d.ids)
-	return out
-}
-
-// sweepEvery is how often parked messages are looked at again: a quarter
-// of the lease, or a second without replicas (a store that failed).
-func (s *storeRun) sweepEvery() time.Duration {
-	if s.leases != nil {
-		return max(s.cfg.lease/4, 25*time.Millisecond)
-	}
-	return time.Second
-}
-
-// sweep runs every sweepEvery: parked messages recorded as handled
-// meanwhile go to handled (to be acknowledged), the others to again (to be
-// admitted anew), in order.
-func (s *storeRun) sweep(ctx context.Context, d *parked, handled, again func(*item)) {
-	t := time.NewTicker(s.sweepEvery())
-	defer t.Stop()
-	for {
-		select {
-		case <-s.stop:
-			return
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-		items := d.take()
-		if len(items) == 0 {
-			continue
-		}
-		ids := make([]string, len(items))
-		for i, it := range items {
-			ids[i] = storeID(it.key)
-		}
-		got, err := s.cfg.store.Handled(ctx, ids)
-		for i, it := range items {
-			if err == nil && got[i] {
-				handled(it)
-			} else {
-				again(it)
-			}
-		}
-	}
-}
 
 // The seam between the loop and its store: each function below is called
 // from one place in the loop (run, process, attempt, settle).
@@ -454,9 +411,6 @@ func (r *blazeRun) stopState(ctx context.Context) {
 	}
 }
 
-// storeID is the id a message is recorded under: its dedupe key.
-func storeID(key [16]byte) string { return uuid.UUID(key).String() }
-
 // tracked says whether the store keeps a record of it: not of what no user
 // code sees (the bot's own messages, receipts without a hook).
 func (r *blazeRun) tracked(it *item) bool {
@@ -469,7 +423,11 @@ func (r *blazeRun) gate(it *item) bool {
 	if !r.tracked(it) {
 		return false
 	}
-	switch r.st.check(r.handlers, storeID(it.key), it.lane, it.msg.Source == sourceLive) {
+	if !r.parked.pass(it) { // behind earlier messages of its conversation
+		r.settleNow(it, false)
+		return true
+	}
+	switch r.st.check(r.handlers, it) {
 	case gateHandled:
 		it.recorded = true
 		r.settleNow(it, true)
@@ -483,45 +441,42 @@ func (r *blazeRun) gate(it *item) bool {
 	return false
 }
 
-// txAttempt gives a handler attempt its transaction slot (see [Tx]);
-// finish ends the transaction with the attempt's error, abort rolls back
-// one the attempt left behind (it exited with runtime.Goexit).
-func (r *blazeRun) txAttempt(ctx context.Context, it *item) (context.Context, func(error) error, func()) {
-	if !r.tracked(it) {
-		return ctx, func(err error) error { return err }, func() {}
-	}
-	ctx, slot := r.st.attempt(ctx)
-	finished := false
-	finish := func(err error) error {
-		finished = true
-		recorded, err := slot.finish(storeID(it.key), err)
-		if recorded {
-			it.recorded = true
-		}
-		return err
-	}
-	abort := func() {
-		if !finished && slot.tx != nil {
-			_ = slot.tx.Rollback()
-		}
-	}
-	return ctx, finish, abort
-}
+// leftForLater says a handler attempt ended without handling the message
+// and without an error of the handler's: the store was down when the loop
+// stopped, or the commit was fenced. The message is settled unhandled, not
+// retried and not dead-lettered.
+func leftForLater(err error) bool { return errors.Is(err, errStoreDown) || errors.Is(err, errFenced) }
 
 // settleState is settle's first step: a handled message not recorded yet is
-// recorded, and settled once its group committed. True means it will be.
+// recorded, and settled once its group committed. True means it will be,
+// or was settled here.
 func (r *blazeRun) settleState(it *item, wasHandled bool) bool {
 	if !it.gated {
 		return false
 	}
 	if !wasHandled || it.recorded {
-		r.st.done(it.lane)
+		if r.st.forget(it) && !r.stopping.Load() {
+			// Fenced: another replica holds the conversation now. Parked,
+			// it is acknowledged once that one recorded it, or handled
+			// here if the conversation comes back.
+			r.settleNow(it, false)
+			r.parked.add(it)
+			return true
+		}
 		return false
 	}
-	r.st.record(it.tr.ctx, storeID(it.key), func() {
-		it.recorded = true
-		r.settleNow(it, true)
-		r.st.done(it.lane)
+	r.st.rec.add(it.tr.ctx, r.st.record(it), func(recorded bool) {
+		it.recorded = recorded
+		if !recorded {
+			r.st.fence(it)
+		}
+		r.st.forget(it)
+		if !recorded && !r.stopping.Load() {
+			r.settleNow(it, false)
+			r.parked.add(it)
+			return
+		}
+		r.settleNow(it, recorded)
 	})
 	return true
 }

@@ -3,6 +3,7 @@ package mixin
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"log/slog"
 	"sync"
 	"testing"
@@ -16,29 +17,53 @@ type countStore struct {
 	expires  []time.Duration
 	leases   [][]string
 	released [][]string
+	token    int64
 }
 
-func (c *countStore) Handled(context.Context, []string) ([]bool, error) { return nil, nil }
-func (c *countStore) MarkHandled(context.Context, []string) error       { return nil }
-func (c *countStore) BeginTx(context.Context) (*sql.Tx, error)          { return nil, nil }
-func (c *countStore) MarkHandledTx(context.Context, *sql.Tx, string) (bool, error) {
-	return true, nil
+func (c *countStore) Handled(_ context.Context, keys []string) ([]bool, error) {
+	return make([]bool, len(keys)), nil
 }
 
-func (c *countStore) Lease(_ context.Context, _ string, keys []string, _ time.Duration) ([]bool, error) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.leases = append(c.leases, keys)
-	out := make([]bool, len(keys))
+func (c *countStore) MarkHandled(_ context.Context, recs []Record) ([]bool, error) {
+	out := make([]bool, len(recs))
 	for i := range out {
 		out[i] = true
 	}
 	return out, nil
 }
 
-func (c *countStore) Release(_ context.Context, _ string, keys []string) error {
+func (c *countStore) BeginTx(context.Context) (*sql.Tx, error) {
+	return nil, errors.New("no transactions here")
+}
+func (c *countStore) MarkHandledTx(context.Context, *sql.Tx, Record) (Mark, error) {
+	return MarkRecorded, nil
+}
+func (c *countStore) Unavailable(error) bool { return false }
+
+func (c *countStore) Lease(_ context.Context, ls []Lease, _ time.Duration) ([]int64, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	keys := make([]string, len(ls))
+	out := make([]int64, len(ls))
+	for i, l := range ls {
+		keys[i] = l.Key
+		out[i] = l.Token
+		if out[i] == 0 {
+			c.token++
+			out[i] = c.token
+		}
+	}
+	c.leases = append(c.leases, keys)
+	return out, nil
+}
+
+func (c *countStore) Release(_ context.Context, ls []Lease) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	keys := make([]string, len(ls))
+	for i, l := range ls {
+		keys[i] = l.Key
+	}
 	c.released = append(c.released, keys)
 	return nil
 }
@@ -66,7 +91,7 @@ func (c *countStore) snapshot() storeCalls {
 func TestStoreExpiresOnSchedule(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		st := &countStore{}
-		s := newStoreRun(storeConfig{store: st, horizon: 48 * time.Hour}, slog.New(slog.DiscardHandler), 4)
+		s := newStoreRun(storeConfig{store: st, horizon: 48 * time.Hour}, slog.New(slog.DiscardHandler), 4, func(StateEvent) {})
 		ctx, cancel := context.WithCancel(t.Context())
 		s.start(ctx)
 		time.Sleep(59 * time.Second)
@@ -82,7 +107,7 @@ func TestStoreExpiresOnSchedule(t *testing.T) {
 		cancel()
 		s.shutdown(context.Background())
 	})
-	d := newStoreRun(storeConfig{store: &countStore{}}, slog.New(slog.DiscardHandler), 1)
+	d := newStoreRun(storeConfig{store: &countStore{}}, slog.New(slog.DiscardHandler), 1, func(StateEvent) {})
 	if d.cfg.horizon != DefaultHandledHorizon {
 		t.Fatalf("default horizon %v", d.cfg.horizon)
 	}
@@ -93,17 +118,20 @@ func TestStoreExpiresOnSchedule(t *testing.T) {
 func TestLeasesRenewAndRelease(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		st := &countStore{}
-		s := newStoreRun(storeConfig{store: st, replica: "r1", lease: 3 * time.Second}, slog.New(slog.DiscardHandler), 4)
+		s := newStoreRun(storeConfig{store: st, replica: "r1", lease: 3 * time.Second}, slog.New(slog.DiscardHandler), 4, func(StateEvent) {})
 		ctx, cancel := context.WithCancel(t.Context())
 		defer cancel()
 		s.start(ctx)
+		tokens := map[string]int64{}
 		for _, k := range []string{"busy", "idle"} {
-			if ok, err := s.leases.acquire(ctx, k); !ok || err != nil {
-				t.Fatalf("acquire %s: %v %v", k, ok, err)
+			tok, err := s.leases.acquire(ctx, k)
+			if tok == 0 || err != nil {
+				t.Fatalf("acquire %s: %v %v", k, tok, err)
 			}
+			tokens[k] = tok
 		}
-		s.leases.done("idle")
-		if ok, _ := s.leases.acquire(ctx, "busy"); !ok {
+		s.leases.done("idle", tokens["idle"])
+		if tok, _ := s.leases.acquire(ctx, "busy"); tok != tokens["busy"] {
 			t.Fatal("a held lease with time left needs no call")
 		}
 		if l := st.snapshot().leases; len(l) != 2 {

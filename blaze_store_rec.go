@@ -2,71 +2,74 @@ package mixin
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
-// recorder commits handled records in groups: each commit takes every
-// record queued while the previous one ran, so under load one transaction
-// carries many records and when idle a record commits at once. A failed
-// commit is retried with backoff; its messages are not acknowledged
-// meanwhile.
+// recorder commits handled records in groups. When idle a record commits
+// at once; under load a commit starts at most every groupEvery (sooner once
+// groupLeast records wait), taking every record queued meanwhile, so one
+// transaction carries tens or hundreds of records and the store's cost per
+// message falls by as much. A failed commit is retried with backoff; its
+// messages are not acknowledged meanwhile, and workers wait once
+// uncommitted records reach the bound.
 type recorder struct {
-	s     Store
-	log   *slog.Logger
-	ctx   context.Context // for commits made by add
-	slots chan struct{}   // one per record queued or being committed
-	stop  <-chan struct{} // closed at shutdown: add waits no more
+	st    *storeRun
+	slots chan struct{} // one per record queued or being committed
+	kick  chan struct{}
 
-	mu     sync.Mutex
-	queue  []recordReq
-	commMu sync.Mutex // one commit at a time
-	kick   chan struct{}
+	mu    sync.Mutex
+	queue []recordReq
+
+	commMu sync.Mutex  // one commit at a time
 	tr     BlazeTracer // nil records nothing
 }
 
 type recordReq struct {
-	id   string
-	done func()
+	rec  Record
+	done func(recorded bool)
 	tctx context.Context // the message's, for the tracer
 }
+
+// groupEvery is the shortest time between the starts of two commits, unless
+// groupLeast records wait: what is handled within it commits together.
+const (
+	groupEvery = 2 * time.Millisecond
+	groupLeast = 32
+)
+
+// minUncommitted is the least bound on records handled and not committed
+// (the pool's size if larger). It must leave room for the records that
+// arrive while a group commits, or the workers wait on every commit: at
+// 50,000 messages a second and 2ms a commit on a busy machine, 100. A
+// crash repeats at most these; in live traffic far fewer (what was handled
+// in the last commit's time).
+const minUncommitted = 256
 
 // maxGroup bounds one commit.
 const maxGroup = 1000
 
-// add queues a record. If no commit is under way, the caller commits the
-// queue itself at once (it would wait for a goroutine to wake otherwise:
-// the shorter the time from a handler's return to its record's commit, the
-// fewer messages a crash can make repeat); else the running commit's
-// follower picks it up.
-func (r *recorder) add(tctx context.Context, id string, done func()) {
-	// Bound the handled-but-uncommitted messages: they are what a crash
-	// repeats. While a commit stalls, workers wait here.
+func newRecorder(st *storeRun, uncommitted int) *recorder {
+	return &recorder{st: st, slots: make(chan struct{}, max(uncommitted, minUncommitted)), kick: make(chan struct{}, 1)}
+}
+
+// add queues a record for the next group; done runs once its group
+// committed, with false if the record was fenced (see [Store.MarkHandled]).
+// It waits while the bound of uncommitted records is reached (a commit
+// stalls, the store is down): those are what a crash repeats. tctx is the
+// message's context for the tracer (nil without).
+func (r *recorder) add(tctx context.Context, rec Record, done func(recorded bool)) {
 	select {
 	case r.slots <- struct{}{}:
-	case <-r.stop:
-	}
-	release := func() {
-		select {
-		case <-r.slots:
-		default:
-		}
+	case <-r.st.stop:
 	}
 	r.mu.Lock()
-	r.queue = append(r.queue, recordReq{id: id, done: func() { release(); done() }, tctx: tctx})
+	r.queue = append(r.queue, recordReq{rec: rec, done: done, tctx: tctx})
 	r.mu.Unlock()
-	if r.commMu.TryLock() {
-		err := r.commitOnce(r.ctx)
-		r.commMu.Unlock()
-		if err == nil && r.pending() == 0 {
-			return
-		}
-	}
-	select {
-	case r.kick <- struct{}{}:
-	default:
-	}
+	signal(r.kick)
 }
 
 func (r *recorder) pending() int {
@@ -75,62 +78,57 @@ func (r *recorder) pending() int {
 	return len(r.queue)
 }
 
-func (r *recorder) run(ctx context.Context, stop <-chan struct{}) {
+// run commits until the store run stops, retrying failed commits with
+// backoff.
+func (r *recorder) run(ctx context.Context) {
+	var last time.Time
 	failures := 0
 	for {
 		select {
-		case <-stop:
+		case <-r.st.stop:
 			return
 		case <-ctx.Done():
 			return
 		case <-r.kick:
 		}
-		for {
-			err := r.commit(ctx)
+		for r.pending() > 0 {
+			if wait := groupEvery - time.Since(last); wait > 0 && r.pending() < groupLeast {
+				if !r.st.sleep(ctx, wait) {
+					return
+				}
+			}
+			last = time.Now()
+			err := r.commitOnce(ctx)
 			if err == nil {
 				failures = 0
-				break
+				continue
 			}
 			failures++
-			r.log.LogAttrs(ctx, slog.LevelWarn, "mixin: blaze: handled records not committed, will retry",
+			r.st.health.failed(ctx, "record", err)
+			r.st.log.LogAttrs(ctx, slog.LevelWarn, "mixin: blaze: handled records not committed, will retry",
 				slog.Int("failures", failures), slog.String("error", err.Error()))
-			wait := time.NewTimer(backoffDelay(failures))
-			select {
-			case <-wait.C:
-			case <-stop:
-				wait.Stop()
-				return
-			case <-ctx.Done():
-				wait.Stop()
+			if !r.st.pause(ctx, failures) {
 				return
 			}
 		}
 	}
 }
 
-// backoffDelay is 10ms doubling to 2s.
-func backoffDelay(failures int) time.Duration {
-	d := 10 * time.Millisecond << min(failures-1, 8)
-	return min(d, 2*time.Second)
-}
-
-// commit commits everything queued, in groups of at most maxGroup, and
-// runs their done functions. On error the unsent rest stays queued.
-func (r *recorder) commit(ctx context.Context) error {
-	r.commMu.Lock()
-	defer r.commMu.Unlock()
-	for {
-		if r.pending() == 0 {
-			return nil
-		}
+// drain commits everything queued, at shutdown, until ctx ends.
+func (r *recorder) drain(ctx context.Context) error {
+	for r.pending() > 0 {
 		if err := r.commitOnce(ctx); err != nil {
 			return err
 		}
 	}
+	return nil
 }
 
-// commitOnce commits one group of what is queued. r.commMu must be held.
+// commitOnce commits one group of what is queued and runs the done
+// functions; on error the group goes back to the front of the queue.
 func (r *recorder) commitOnce(ctx context.Context) error {
+	r.commMu.Lock()
+	defer r.commMu.Unlock()
 	r.mu.Lock()
 	n := min(len(r.queue), maxGroup)
 	if n == 0 {
@@ -146,151 +144,86 @@ func (r *recorder) commitOnce(ctx context.Context) error {
 	}
 	r.mu.Unlock()
 
-	ids := make([]string, n)
+	recs := make([]Record, n)
 	for i, q := range group {
-		ids[i] = q.id
+		recs[i] = q.rec
 	}
-	if err := r.markHandled(ctx, group, ids); err != nil {
+	ok, err := r.markHandled(ctx, group, recs)
+	if err != nil {
 		r.mu.Lock()
 		r.queue = append(group, r.queue...)
 		r.mu.Unlock()
 		return err
 	}
-	for _, q := range group {
-		q.done()
+	r.st.health.worked()
+	for i, q := range group {
+		select {
+		case <-r.slots:
+		default:
+		}
+		q.done(ok[i])
 	}
 	return nil
 }
 
-// leaseBook holds this replica's conversation leases.
-type leaseBook struct {
-	s     Store
-	owner string
-	ttl   time.Duration
-	moves leaseMoves // for BlazeStats
+// errShortAnswer is a store's answer that does not cover what was asked.
+var errShortAnswer = errors.New("the store's answer does not match the records asked for")
 
-	mu   sync.Mutex
-	held map[string]*leaseEntry
-}
-
-type leaseEntry struct {
-	until time.Time // local estimate of the lease's end
-	busy  int       // messages admitted and not settled
-	used  time.Time // last settle
-}
-
-// acquire takes or keeps the lease on key for one message; true means this
-// replica may handle it now. A lease with less than half its time left is
-// renewed first.
-func (b *leaseBook) acquire(ctx context.Context, key string) (bool, error) {
-	now := time.Now()
-	b.mu.Lock()
-	if e := b.held[key]; e != nil && e.until.Sub(now) > b.ttl/2 {
-		e.busy++
-		b.mu.Unlock()
-		return true, nil
-	}
-	b.mu.Unlock()
-	got, err := b.s.Lease(ctx, b.owner, []string{key}, b.ttl)
-	if err != nil {
-		return false, err
-	}
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if !got[0] {
-		if b.held[key] != nil {
-			b.moves.lost.Add(1)
-		}
-		delete(b.held, key)
-		return false, nil
-	}
-	e := b.held[key]
-	if e == nil {
-		e = &leaseEntry{}
-		b.held[key] = e
-		b.moves.acquired.Add(1)
-	}
-	e.until = now.Add(b.ttl)
-	e.busy++
-	return true, nil
-}
-
-func (b *leaseBook) done(key string) {
-	b.mu.Lock()
-	if e := b.held[key]; e != nil {
-		e.busy--
-		e.used = time.Now()
-	}
-	b.mu.Unlock()
-}
-
-// run renews the leases in use every third of the lease and releases the
-// idle ones.
-func (b *leaseBook) run(ctx context.Context, stop <-chan struct{}) {
-	t := time.NewTicker(b.ttl / 3)
+// sleep waits d unless the store run stops first.
+func (s *storeRun) sleep(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
 	defer t.Stop()
-	for {
-		select {
-		case <-stop:
-			return
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			b.tick(ctx)
-		}
+	select {
+	case <-t.C:
+		return true
+	case <-s.stop:
+	case <-ctx.Done():
 	}
+	return false
 }
 
-func (b *leaseBook) tick(ctx context.Context) {
-	now := time.Now()
-	var renew, release []string
-	b.mu.Lock()
-	for k, e := range b.held {
-		if e.busy > 0 || now.Sub(e.used) < b.ttl/3 {
-			renew = append(renew, k)
-		} else {
-			release = append(release, k)
-			delete(b.held, k)
-			b.moves.released.Add(1)
-		}
-	}
-	if len(release) > 0 {
-		// Under the lock, so that no acquire renews a lease that this
-		// release then deletes. An unreleased lease just runs out.
-		_ = b.s.Release(ctx, b.owner, release)
-	}
-	b.mu.Unlock()
-	if len(renew) == 0 {
+// storeHealth tells the state hook when the store starts failing and when
+// it works again, once per change, not per failed call.
+type storeHealth struct {
+	emit func(StateEvent)
+	log  *slog.Logger
+
+	down     atomic.Bool
+	mu       sync.Mutex
+	failures int
+}
+
+// failed notes a failed call; the first of a run of failures is reported.
+// A failure because ctx ended (the loop is stopping) is not the store's.
+// Events are emitted under mu, so a recovery is never reported before the
+// failure it ends.
+func (h *storeHealth) failed(ctx context.Context, op string, err error) {
+	if ctx.Err() != nil {
 		return
 	}
-	got, err := b.s.Lease(ctx, b.owner, renew, b.ttl)
-	if err != nil {
-		return // kept until it runs out; acquire renews on demand
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.failures++
+	if h.down.Swap(true) {
+		return
 	}
-	b.mu.Lock()
-	for i, k := range renew {
-		if e := b.held[k]; e != nil {
-			if got[i] {
-				e.until = now.Add(b.ttl)
-			} else {
-				delete(b.held, k) // lost: another replica took it after we stalled
-				b.moves.lost.Add(1)
-			}
-		}
-	}
-	b.mu.Unlock()
+	e := &StoreError{Op: op, Err: err}
+	h.log.LogAttrs(ctx, slog.LevelWarn, "mixin: blaze: store failing; messages wait for it", slog.String("error", e.Error()))
+	h.emit(StateEvent{State: StateStoreFailed, Attempt: h.failures, Err: e})
 }
 
-func (b *leaseBook) releaseAll(ctx context.Context) {
-	b.mu.Lock()
-	keys := make([]string, 0, len(b.held))
-	for k := range b.held {
-		keys = append(keys, k)
+// worked notes a write that succeeded: the store is back if it was down.
+func (h *storeHealth) worked() {
+	if !h.down.Load() {
+		return
 	}
-	clear(b.held)
-	b.mu.Unlock()
-	b.moves.released.Add(int64(len(keys)))
-	if len(keys) > 0 {
-		_ = b.s.Release(ctx, b.owner, keys)
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if !h.down.Swap(false) {
+		return
 	}
+	n := h.failures
+	h.failures = 0
+	h.log.LogAttrs(context.Background(), slog.LevelInfo, "mixin: blaze: store recovered", slog.Int("failures", n))
+	h.emit(StateEvent{State: StateStoreRecovered, Attempt: n})
 }

@@ -59,7 +59,7 @@ func TestStoreHandledOnceAcrossRuns(t *testing.T) {
 
 	stop := runBlaze(t, c, h, mixin.WithStore(db), mixin.WithAckMode(mixin.AckModeManual))
 	eventually(t, "handled and recorded", func() bool {
-		got, err := db.Handled(t.Context(), []string{m.MessageID})
+		got, err := db.Handled(t.Context(), []string{mixin.StoreKey(m.MessageID, m.CreatedAt)})
 		return err == nil && got[0]
 	})
 	require.NoError(t, stop())
@@ -69,47 +69,6 @@ func TestStoreHandledOnceAcrossRuns(t *testing.T) {
 	eventually(t, "acknowledged by the second run", func() bool { return s.Pending(s.Bot().ID) == 0 })
 	require.NoError(t, stop())
 	assert.Equal(t, int64(1), calls.Load(), "the handler saw it once")
-}
-
-// flakyStore fails MarkHandled while fail is set.
-type flakyStore struct {
-	mixin.Store
-	fail   atomic.Bool
-	failed atomic.Int64
-	marks  atomic.Int64
-}
-
-func (f *flakyStore) MarkHandled(ctx context.Context, ids []string) error {
-	if f.fail.Load() {
-		f.failed.Add(1)
-		return errors.New("disk on fire")
-	}
-	f.marks.Add(1)
-	return f.Store.MarkHandled(ctx, ids)
-}
-
-// TestStoreFailureHoldsTheAck: a message whose record does not commit is
-// not acknowledged; once the store recovers it is recorded, then
-// acknowledged.
-func TestStoreFailureHoldsTheAck(t *testing.T) {
-	s := mixintest.NewServer(t)
-	st := &flakyStore{Store: openStore(t)}
-	st.fail.Store(true)
-	c, err := s.Client()
-	require.NoError(t, err)
-	var calls atomic.Int64
-	stop := runBlaze(t, c, mixin.HandlerFunc(func(context.Context, *mixin.Message) error { calls.Add(1); return nil }), mixin.WithStore(st))
-	alice := s.NewUser("Alice")
-	_, err = alice.SendText(ctxT(t), s.Bot().ID, "hold on")
-	require.NoError(t, err)
-	eventually(t, "handled", func() bool { return calls.Load() == 1 })
-	eventually(t, "the record retried", func() bool { return st.failed.Load() >= 4 }) // past several ack intervals
-	assert.Equal(t, 1, s.Pending(s.Bot().ID), "no acknowledgement before the record")
-	st.fail.Store(false)
-	eventually(t, "recorded and acknowledged", func() bool { return s.Pending(s.Bot().ID) == 0 })
-	require.NoError(t, stop())
-	assert.Equal(t, int64(1), calls.Load())
-	assert.Positive(t, st.marks.Load())
 }
 
 // TestStoreTx: the handler's writes and the record commit together; a
@@ -123,8 +82,10 @@ func TestStoreTx(t *testing.T) {
 	require.NoError(t, err)
 	var mu sync.Mutex
 	attempts := map[string]int{}
+	keys := map[string]string{}
 	h := mixin.HandlerFunc(func(ctx context.Context, m *mixin.Message) error {
 		mu.Lock()
+		keys[m.MessageID] = mixin.StoreKey(m.MessageID, m.CreatedAt)
 		attempts[m.MessageID]++
 		n := attempts[m.MessageID]
 		mu.Unlock()
@@ -170,7 +131,7 @@ func TestStoreTx(t *testing.T) {
 		} else {
 			assert.Equal(t, []int{1}, ns)
 		}
-		h, err := db.Handled(t.Context(), []string{id})
+		h, err := db.Handled(t.Context(), []string{keys[id]})
 		require.NoError(t, err)
 		assert.True(t, h[0], "recorded in the same transaction")
 	}
@@ -180,8 +141,8 @@ func TestStoreTx(t *testing.T) {
 // replica that committed first would make it.
 type arbiterStore struct{ mixin.Store }
 
-func (a arbiterStore) MarkHandledTx(ctx context.Context, tx *sql.Tx, id string) (bool, error) {
-	return false, nil
+func (a arbiterStore) MarkHandledTx(context.Context, *sql.Tx, mixin.Record) (mixin.Mark, error) {
+	return mixin.MarkDuplicate, nil
 }
 
 // TestStoreTxLosesToTheFirstCommit: when another replica recorded the

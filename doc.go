@@ -187,11 +187,17 @@
 // sees it again after a crash, a restart or on another replica, and a
 // handler can do its database work in the message's transaction ([Tx]),
 // on tables of its own created by the store's Migrate (see the example of
-// [Tx]). Package recent keeps a recent-conversation list (unread counts,
-// sequences, the last N messages, versioned incremental sync with
-// tombstones, delete and set-unread) on the same stores, fed by its
-// middleware and by the client's sends through [WithSentHook], and serves
-// it over HTTP in the convention of WuKongIM's recent-conversation API.
+// [Tx]). When the database fails the loop waits rather than give up:
+// nothing whose record did not commit is acknowledged, store calls are
+// bounded by [WithStoreTimeout] and retried with backoff, and the state hook
+// hears [StateStoreFailed] and [StateStoreRecovered]. Replicas
+// ([WithReplica]) are fenced: one that stalls past its lease commits nothing
+// for a conversation another replica took meanwhile. Package recent keeps a
+// recent-conversation list (unread counts, sequences, the last N messages,
+// versioned incremental sync with tombstones, delete and set-unread) on the
+// same stores, fed by its middleware and by the client's sends through
+// [WithSentHook], and serves it over HTTP in the convention of WuKongIM's
+// recent-conversation API.
 //
 // # Observability
 //

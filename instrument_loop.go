@@ -142,19 +142,24 @@ func (r *blazeRun) invokeTraced(ctx context.Context, it *item) (err error) {
 	return err
 }
 
-// finishTraced ends a handler attempt's transaction (see txAttempt),
+// finishTraced ends a handler attempt's transaction (see txOnce),
 // reporting the commit of a transaction the handler began as a batch.
-func (r *blazeRun) finishTraced(ctx context.Context, it *item, finish func(error) error, handlerErr error) error {
-	if r.tr == nil || handlerErr != nil {
-		return finish(handlerErr)
-	}
-	if _, _, open := OpenTx(ctx); !open {
-		return finish(handlerErr)
+func (r *blazeRun) finishTraced(it *item, slot *txSlot, handlerErr error) outcome {
+	rec := r.st.record(it)
+	if r.tr == nil || handlerErr != nil || !slot.begun() {
+		return slot.finish(rec, handlerErr)
 	}
 	bctx := r.tr.TraceBatchStart(it.tr.ctx, BatchStart{Op: BatchCommitTx, Size: 1, Messages: []context.Context{it.tr.ctx}})
-	err := finish(nil)
+	o := slot.finish(rec, nil)
+	var err error
+	switch {
+	case o.fault != nil:
+		err = o.fault
+	case o.fenced:
+		err = errFenced
+	}
 	r.tr.TraceBatchEnd(bctx, BatchEnd{Op: BatchCommitTx, Size: 1, Err: err})
-	return err
+	return o
 }
 
 // traceEnd reports what became of a message the loop started on.
@@ -186,7 +191,7 @@ func (r *blazeRun) stats() BlazeStats {
 	}
 	d.mu.Unlock()
 	r.parked.mu.Lock()
-	s.Parked = len(r.parked.items)
+	s.Parked = r.parked.n
 	r.parked.mu.Unlock()
 	if r.st != nil && r.st.leases != nil {
 		b := r.st.leases
@@ -225,18 +230,27 @@ func (a *acker) sendTraced(ctx context.Context, batch []ackEntry, reqs []Acknowl
 	return err
 }
 
-// markHandled commits the records ids of group, reported to the tracer as
-// a batch.
-func (r *recorder) markHandled(ctx context.Context, group []recordReq, ids []string) error {
-	if r.tr == nil {
-		return r.s.MarkHandled(ctx, ids)
+// markHandled commits recs, the records of group, under the store timeout,
+// reported to the tracer as a batch.
+func (r *recorder) markHandled(ctx context.Context, group []recordReq, recs []Record) ([]bool, error) {
+	bctx := ctx
+	if r.tr != nil {
+		ctxs := make([]context.Context, len(group))
+		for i, q := range group {
+			ctxs[i] = q.tctx
+		}
+		bctx = traceBatch(r.tr, ctx, BatchCommit, ctxs)
 	}
-	ctxs := make([]context.Context, len(group))
-	for i, q := range group {
-		ctxs[i] = q.tctx
+	var ok []bool
+	err := r.st.call(bctx, func(ctx context.Context) (err error) {
+		ok, err = r.st.cfg.store.MarkHandled(ctx, recs)
+		return err
+	})
+	if err == nil && len(ok) != len(recs) {
+		err = errShortAnswer
 	}
-	bctx := traceBatch(r.tr, ctx, BatchCommit, ctxs)
-	err := r.s.MarkHandled(bctx, ids)
-	r.tr.TraceBatchEnd(bctx, BatchEnd{Op: BatchCommit, Size: len(ids), Err: err, Requeued: err != nil})
-	return err
+	if r.tr != nil {
+		r.tr.TraceBatchEnd(bctx, BatchEnd{Op: BatchCommit, Size: len(recs), Err: err, Requeued: err != nil})
+	}
+	return ok, err
 }

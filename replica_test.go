@@ -3,16 +3,59 @@ package mixin_test
 import (
 	"context"
 	"fmt"
-	"path/filepath"
+	"os"
+	"syscall"
 	"testing"
 	"time"
 
-	"github.com/gomixin/mixin/internal/pgtest"
 	"github.com/gomixin/mixin/mixintest"
-	"github.com/gomixin/mixin/store/postgres"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
+
+// replicaBot is an emulator with users, a PostgreSQL store and the configs
+// of n replica children.
+type replicaBot struct {
+	s     *mixintest.Server
+	users []*mixintest.User
+	db    stateDB
+	cfgs  []childConfig
+}
+
+func newReplicaBot(t testing.TB, n, users int, lease time.Duration, tx bool, opts ...mixintest.Option) *replicaBot {
+	s := mixintest.NewServer(t, opts...)
+	dir := t.TempDir()
+	db, base := newStateDB(t, "postgres", dir)
+	b := &replicaBot{s: s, db: db}
+	for i := range n {
+		cfg := base
+		cfg.Keystore, cfg.BaseURL, cfg.BlazeURL = s.Bot().KeystoreJSON(), s.URL(), s.BlazeURL()
+		cfg.Calls, cfg.Tx = fmt.Sprintf("%s/calls-%d.log", dir, i), tx
+		cfg.Replica, cfg.Lease = fmt.Sprint("replica-", i), lease
+		b.cfgs = append(b.cfgs, cfg)
+	}
+	for i := range users {
+		b.users = append(b.users, s.NewUser(fmt.Sprint("user ", i)))
+	}
+	return b
+}
+
+func (b *replicaBot) send(ctx context.Context, i int) (sentMsg, error) {
+	m, err := b.users[i%len(b.users)].SendText(ctx, b.s.Bot().ID, fmt.Sprint("message ", i))
+	return sentMsg{ID: m.MessageID, Conv: m.ConversationID}, err
+}
+
+// calls counts the finished handler calls of replica i (-1: all).
+func (b *replicaBot) calls(t testing.TB, i int) int {
+	if i >= 0 {
+		return len(callLog(t, b.cfgs[i].Calls))
+	}
+	n := 0
+	for j := range b.cfgs {
+		n += len(callLog(t, b.cfgs[j].Calls))
+	}
+	return n
+}
 
 // TestReplicas runs three bot processes with one keystore on one
 // PostgreSQL store, kills one with SIGKILL mid-stream while users keep
@@ -34,77 +77,27 @@ func TestReplicas(t *testing.T) {
 }
 
 func replicaRun(t *testing.T, fan mixintest.Fanout) {
-	url := pgtest.Fresh(t)
-	s := mixintest.NewServer(t, mixintest.WithFanout(fan))
-	dir := t.TempDir()
-	cfgFor := func(i int) childConfig {
-		return childConfig{
-			Keystore: s.Bot().KeystoreJSON(), BaseURL: s.URL(), BlazeURL: s.BlazeURL(),
-			Postgres: url, Log: filepath.Join(dir, fmt.Sprint("handled-", i, ".log")), Tx: true,
-			Replica: fmt.Sprint("replica-", i), Lease: time.Second,
-		}
-	}
-	users := make([]*mixintest.User, 6)
-	for i := range users {
-		users[i] = s.NewUser(fmt.Sprint("user ", i))
-	}
-	send := func(ctx context.Context, i int) (string, error) {
-		m, err := users[i%len(users)].SendText(ctx, s.Bot().ID, fmt.Sprint("message ", i))
-		return m.MessageID, err
-	}
-	logs := func() map[string]int {
-		all := map[string]int{}
-		for i := range 3 {
-			for id, n := range handledLog(t, cfgFor(i).Log) {
-				all[id] += n
-			}
-		}
-		return all
-	}
-	handled := func() int { return calls(logs()) }
-
-	// The effects table, made once: concurrent CREATE TABLE IF NOT EXISTS
-	// is not safe in PostgreSQL.
-	setup, err := postgres.Open(t.Context(), url)
-	require.NoError(t, err)
-	_, err = setup.Writer().ExecContext(t.Context(), `CREATE TABLE crash_effects (msg TEXT NOT NULL)`)
-	require.NoError(t, err)
-	require.NoError(t, setup.Close())
-
+	b := newReplicaBot(t, 3, 6, time.Second, true, mixintest.WithFanout(fan))
 	children := make([]*child, 3)
 	for i := range children {
-		children[i] = startChild(t, cfgFor(i))
+		children[i] = startChild(t, b.cfgs[i])
 	}
-	snd := startSenders(t, send, 300)
-	waitFor(t, "messages handled before the kill", handled, func() bool { return handled() >= 300 })
+	snd := startSenders(t, b.send, 300)
+	all := func() int { return b.calls(t, -1) }
+	waitFor(t, "messages handled before the kill", all, func() bool { return all() >= 300 })
 	// Kill the busiest: it holds conversations the others must take over.
 	victim := 0
 	for i := range children {
-		if calls(handledLog(t, cfgFor(i).Log)) > calls(handledLog(t, cfgFor(victim).Log)) {
+		if b.calls(t, i) > b.calls(t, victim) {
 			victim = i
 		}
 	}
 	children[victim].kill()
-	base := handled()
-	waitFor(t, "the others carrying on", handled, func() bool { return handled() >= base+300 })
+	base := all()
+	waitFor(t, "the others carrying on", all, func() bool { return all() >= base+300 })
 	sent := snd.halt()
 
-	db, err := postgres.Open(t.Context(), url)
-	require.NoError(t, err)
-	defer db.Close()
-	effects := func() map[string]int {
-		out := map[string]int{}
-		rows, err := db.SQL().QueryContext(t.Context(), `SELECT msg FROM crash_effects`)
-		require.NoError(t, err)
-		defer rows.Close()
-		for rows.Next() {
-			var id string
-			require.NoError(t, rows.Scan(&id))
-			out[id]++
-		}
-		require.NoError(t, rows.Err())
-		return out
-	}
+	effects := func() map[string]int { return count(b.db.effects(t)) }
 	waitFor(t, "every message's effect", func() int { return len(effects()) }, func() bool { return len(effects()) >= len(sent) })
 	for i, c := range children {
 		if i != victim {
@@ -113,13 +106,13 @@ func replicaRun(t *testing.T, fan mixintest.Fanout) {
 	}
 
 	got := effects()
-	for _, id := range sent {
-		require.Equal(t, 1, got[id], "effects of %s", id)
+	for _, m := range sent {
+		require.Equal(t, 1, got[m.ID], "effects of %s", m.ID)
 	}
 	assert.Len(t, got, len(sent))
 	per := make([]int, 3)
 	for i := range 3 {
-		per[i] = calls(handledLog(t, cfgFor(i).Log))
+		per[i] = b.calls(t, i)
 	}
 	t.Logf("%d messages; handler calls per replica %v (replica-%d killed)", len(sent), per, victim)
 	assert.Greater(t, per[0]+per[1]+per[2]-per[victim], 0, "the survivors handled messages")
@@ -127,4 +120,61 @@ func replicaRun(t *testing.T, fan mixintest.Fanout) {
 	// call repeats only for what the killed one was handling (its
 	// transactions rolled back with it).
 	assert.LessOrEqual(t, per[0]+per[1]+per[2]-len(sent), 25, "handler calls beyond one per message")
+}
+
+// TestReplicaFrozenIsFenced stops a replica (SIGSTOP) inside a handler's
+// transaction, its effect written and not committed, for well past its
+// lease. Another replica takes the conversation over and handles the same
+// message; while that one is inside its own transaction, the first is
+// resumed: its handler returns and its commit comes first, but it must
+// fail the fence. So the message's effect is the new owner's, and the
+// stopped replica commits nothing for the conversation after the takeover.
+func TestReplicaFrozenIsFenced(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs child processes")
+	}
+	b := newReplicaBot(t, 2, 1, time.Second, true)
+	dir := t.TempDir()
+	a, o := b.cfgs[0], b.cfgs[1]
+	a.PauseOn, a.Paused = "freeze here", dir+"/paused-a"
+	o.PauseOn, o.Paused = "freeze here", dir+"/paused-b"
+	paused := func(path string) string { id, _ := os.ReadFile(path); return string(id) }
+	first := startChild(t, a)
+	var sent []sentMsg
+	send := func(text string) {
+		m, err := b.users[0].SendText(t.Context(), b.s.Bot().ID, text)
+		require.NoError(t, err)
+		sent = append(sent, sentMsg{ID: m.MessageID, Conv: m.ConversationID})
+	}
+	for i := range 5 {
+		send(fmt.Sprint("before ", i))
+	}
+	effects := func() int { return len(b.db.effects(t)) }
+	waitFor(t, "the first replica handling", effects, func() bool { return effects() == 5 })
+	send("freeze here")
+	waitFor(t, "the first replica inside the transaction", effects, func() bool { return paused(a.Paused) != "" })
+	first.signal(syscall.SIGSTOP)
+	frozen := paused(a.Paused)
+	for i := range 5 {
+		send(fmt.Sprint("after ", i))
+	}
+	second := startChild(t, o)
+	waitFor(t, "the second replica inside its transaction for the same message", effects, func() bool { return paused(o.Paused) != "" })
+	require.Equal(t, frozen, paused(o.Paused))
+	first.signal(syscall.SIGCONT) // commits while the second one waits in its transaction
+	waitFor(t, "the second replica handling on", effects, func() bool { return effects() == 11 })
+	send("last")
+	waitFor(t, "the last message", effects, func() bool { return effects() == 12 })
+	first.stop(t)
+	second.stop(t)
+
+	es := b.db.effects(t)
+	require.Len(t, es, len(sent))
+	for i, e := range es {
+		assert.Equal(t, sent[i].ID, e.Msg, "effect %d in the order sent", i)
+		if i >= 5 {
+			assert.Equal(t, o.Replica, e.Replica, "%s committed after the takeover by the stopped replica", e.Msg)
+		}
+	}
+	assert.Contains(t, callLog(t, a.Calls), frozen, "the stopped replica's handler returned after it resumed")
 }

@@ -51,6 +51,11 @@ func TestNoSecretOrRawPathInAttributes(t *testing.T) {
 	}
 	_, _ = g.client.SearchUser(ctx, phone) // found or not, the number must not show
 	eventually(t, "the message handled and acknowledged", func() bool { return seen.Load() == 1 && g.srv.Pending(g.srv.Bot().ID) == 0 })
+	// The emulator retires the message before the client has its answer
+	// and measures the request: wait for the measurement too.
+	eventually(t, "the acknowledgement measured", func() bool {
+		return total(g.collect(t), otelmixin.MetricRequestDuration, semconv.URLTemplate("/acknowledgements")) > 0
+	})
 
 	ks := g.client.Keystore()
 	secrets := []string{phone, strings.TrimPrefix(phone, "+"), content, "Bearer", "eyJ", ks.SessionID}

@@ -31,12 +31,11 @@ import (
 	"context"
 	"database/sql"
 	"embed"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 )
 
@@ -105,24 +104,44 @@ type Config struct {
 	// OnClose, if set, runs first in [DB.Close] (a backend stopping its
 	// own goroutines).
 	OnClose func()
+	// Unavailable, if set, recognises the driver's errors that mean the
+	// database could not be used (see [DB.Unavailable]); the errors of
+	// database/sql itself and of the network are recognised without it.
+	Unavailable func(error) bool
+	// FenceHold bounds, on PostgreSQL, how long a transaction may sit idle
+	// after its record was checked against its lease and before it
+	// commits (idle_in_transaction_session_timeout, for the rest of that
+	// transaction): a replica stopped in that moment (SIGSTOP, a VM
+	// paused) holds the lease's row and so keeps the conversation's new
+	// owner waiting; the server ends its session after FenceHold. Unset,
+	// 5s.
+	FenceHold time.Duration
 }
 
 // DB is a database holding the loop's state; it implements [github.com/gomixin/mixin.Store]
 // and is safe for concurrent use.
 type DB struct {
-	d         Dialect
-	read      *sql.DB
-	write     *sql.DB
-	now       func() time.Time
-	closeDB   bool
-	onClose   func()
-	handled   *sql.Stmt
-	mark      *sql.Stmt
-	markOne   *sql.Stmt
-	lease     *sql.Stmt
-	release   *sql.Stmt
-	expire    *sql.Stmt
-	expireLea *sql.Stmt
+	d           Dialect
+	read        *sql.DB
+	write       *sql.DB
+	now         func() time.Time
+	closeDB     bool
+	onClose     func()
+	unavailable func(error) bool
+	fenceHold   string // FenceHold in milliseconds, as set_config takes it
+	st          stmts
+	v2          atomic.Bool // records from before schema v3 are left
+}
+
+// stmts are the loop's prepared statements (see queries).
+type stmts struct {
+	handled, handledV2, mark, markOne, markLeased, fence, fenceTx *sql.Stmt
+	take, renew, release, expire, expireV2, expireLeases          *sql.Stmt
+}
+
+func (s *stmts) all() []*sql.Stmt {
+	return []*sql.Stmt{s.handled, s.handledV2, s.mark, s.markOne, s.markLeased, s.fence, s.fenceTx,
+		s.take, s.renew, s.release, s.expire, s.expireV2, s.expireLeases}
 }
 
 //go:embed migrations
@@ -140,7 +159,13 @@ func New(ctx context.Context, cfg Config) (*DB, error) {
 	if cfg.DB == nil {
 		return nil, errors.New("store: Config.DB is nil")
 	}
-	db := &DB{d: cfg.Dialect, read: cfg.DB, write: cfg.Writer, now: cfg.Now, closeDB: cfg.CloseDB, onClose: cfg.OnClose}
+	db := &DB{d: cfg.Dialect, read: cfg.DB, write: cfg.Writer, now: cfg.Now, closeDB: cfg.CloseDB, onClose: cfg.OnClose,
+		unavailable: cfg.Unavailable}
+	hold := cfg.FenceHold
+	if hold <= 0 {
+		hold = 5 * time.Second
+	}
+	db.fenceHold = strconv.FormatInt(max(hold.Milliseconds(), 1), 10)
 	if db.write == nil {
 		db.write = db.read
 	}
@@ -158,30 +183,48 @@ func New(ctx context.Context, cfg Config) (*DB, error) {
 		_ = db.closeStmts()
 		return nil, fmt.Errorf("store: prepare: %w", err)
 	}
+	var v2 bool
+	if err := db.read.QueryRowContext(ctx, db.queries().anyV2).Scan(&v2); err != nil {
+		_ = db.closeStmts()
+		return nil, fmt.Errorf("store: open: %w", err)
+	}
+	db.v2.Store(v2)
 	return db, nil
 }
 
-func (db *DB) prepare(ctx context.Context) error {
-	q := sqliteQueries
+func (db *DB) queries() queries {
 	if db.d == PostgreSQL {
-		q = postgresQueries
+		return postgresQueries
 	}
+	return sqliteQueries
+}
+
+func (db *DB) prepare(ctx context.Context) error {
+	q := db.queries()
 	var err error
 	prep := func(on *sql.DB, s string) *sql.Stmt {
-		if err != nil {
+		if err != nil || s == "" {
 			return nil
 		}
 		var st *sql.Stmt
 		st, err = on.PrepareContext(ctx, s)
 		return st
 	}
-	db.handled = prep(db.read, q.handled)
-	db.mark = prep(db.write, q.mark)
-	db.markOne = prep(db.write, q.markOne)
-	db.lease = prep(db.write, q.lease)
-	db.release = prep(db.write, q.release)
-	db.expire = prep(db.write, q.expire)
-	db.expireLea = prep(db.write, q.expireLeases)
+	db.st = stmts{
+		handled:      prep(db.read, q.handled),
+		handledV2:    prep(db.read, q.handledV2),
+		mark:         prep(db.write, q.mark),
+		markOne:      prep(db.write, q.markOne),
+		markLeased:   prep(db.write, q.markLeased),
+		fence:        prep(db.write, q.fence),
+		fenceTx:      prep(db.write, q.fenceTx),
+		take:         prep(db.write, q.take),
+		renew:        prep(db.write, q.renew),
+		release:      prep(db.write, q.release),
+		expire:       prep(db.write, q.expire),
+		expireV2:     prep(db.write, q.expireV2),
+		expireLeases: prep(db.write, q.expireLeases),
+	}
 	return err
 }
 
@@ -217,190 +260,10 @@ func (db *DB) Close() error {
 
 func (db *DB) closeStmts() error {
 	var err error
-	for _, st := range []*sql.Stmt{db.handled, db.mark, db.markOne, db.lease, db.release, db.expire, db.expireLea} {
+	for _, st := range db.st.all() {
 		if st != nil {
 			err = errors.Join(err, st.Close())
 		}
 	}
 	return err
-}
-
-// ids turns a list into the one argument the queries take: a JSON array
-// for SQLite's json_each, a text[] for PostgreSQL.
-//
-// For PostgreSQL the list is sorted and without repeats: concurrent
-// statements (replicas) then take their row locks in one order, and cannot
-// deadlock on each other.
-func (db *DB) ids(ids []string) (any, error) {
-	if db.d == PostgreSQL {
-		return slices.Compact(slices.Sorted(slices.Values(ids))), nil
-	}
-	b, err := json.Marshal(ids)
-	if err != nil {
-		return nil, err
-	}
-	return string(b), nil
-}
-
-func ms(t time.Time) int64 { return t.UnixMilli() }
-
-// Handled reports, for each of ids, whether it is recorded as handled.
-func (db *DB) Handled(ctx context.Context, ids []string) ([]bool, error) {
-	out := make([]bool, len(ids))
-	if len(ids) == 0 {
-		return out, nil
-	}
-	arg, err := db.ids(ids)
-	if err != nil {
-		return nil, err
-	}
-	rows, err := db.handled.QueryContext(ctx, arg)
-	if err != nil {
-		return nil, fmt.Errorf("store: handled: %w", err)
-	}
-	defer rows.Close()
-	found := make(map[string]struct{}, 8)
-	for rows.Next() {
-		var id string
-		if err := rows.Scan(&id); err != nil {
-			return nil, fmt.Errorf("store: handled: %w", err)
-		}
-		found[id] = struct{}{}
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("store: handled: %w", err)
-	}
-	for i, id := range ids {
-		_, out[i] = found[id]
-	}
-	return out, nil
-}
-
-// MarkHandled records ids as handled, in one transaction; ids recorded
-// before keep their first record.
-func (db *DB) MarkHandled(ctx context.Context, ids []string) error {
-	if len(ids) == 0 {
-		return nil
-	}
-	if len(ids) == 1 { // the usual group when the loop is not busy
-		if _, err := db.markOne.ExecContext(ctx, ids[0], ms(db.now())); err != nil {
-			return fmt.Errorf("store: mark handled: %w", err)
-		}
-		return nil
-	}
-	arg, err := db.ids(ids)
-	if err != nil {
-		return err
-	}
-	if _, err := db.mark.ExecContext(ctx, ms(db.now()), arg); err != nil {
-		return fmt.Errorf("store: mark handled: %w", err)
-	}
-	return nil
-}
-
-// BeginTx starts a transaction on the writer, for a handler's own writes
-// and [DB.MarkHandledTx]. On SQLite it holds the database's write lock
-// until it ends: keep it short.
-func (db *DB) BeginTx(ctx context.Context) (*sql.Tx, error) {
-	tx, err := db.write.BeginTx(ctx, nil)
-	if err != nil {
-		return nil, fmt.Errorf("store: begin: %w", err)
-	}
-	return tx, nil
-}
-
-// MarkHandledTx records id as handled in tx. It returns false if id was
-// recorded already (by a transaction that committed first, e.g. on another
-// replica): the caller should roll tx back. On PostgreSQL it waits for a
-// concurrent transaction recording the same id to end.
-func (db *DB) MarkHandledTx(ctx context.Context, tx *sql.Tx, id string) (bool, error) {
-	res, err := tx.StmtContext(ctx, db.markOne).ExecContext(ctx, id, ms(db.now()))
-	if err != nil {
-		return false, fmt.Errorf("store: mark handled: %w", err)
-	}
-	n, err := res.RowsAffected()
-	if err != nil {
-		return false, fmt.Errorf("store: mark handled: %w", err)
-	}
-	return n == 1, nil
-}
-
-// Lease takes for owner, until ttl from now, each of keys that is free,
-// expired or owner's already (a renewal), and reports which of keys owner
-// holds now.
-func (db *DB) Lease(ctx context.Context, owner string, keys []string, ttl time.Duration) ([]bool, error) {
-	out := make([]bool, len(keys))
-	if len(keys) == 0 {
-		return out, nil
-	}
-	if owner == "" {
-		return nil, errors.New("store: lease: owner is empty")
-	}
-	arg, err := db.ids(keys)
-	if err != nil {
-		return nil, err
-	}
-	now := db.now()
-	rows, err := db.lease.QueryContext(ctx, owner, ms(now.Add(ttl)), arg, ms(now))
-	if err != nil {
-		return nil, fmt.Errorf("store: lease: %w", err)
-	}
-	defer rows.Close()
-	held := make(map[string]struct{}, len(keys))
-	for rows.Next() {
-		var k string
-		if err := rows.Scan(&k); err != nil {
-			return nil, fmt.Errorf("store: lease: %w", err)
-		}
-		held[k] = struct{}{}
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("store: lease: %w", err)
-	}
-	for i, k := range keys {
-		_, out[i] = held[k]
-	}
-	return out, nil
-}
-
-// Release gives up owner's leases on keys; others' are left alone.
-func (db *DB) Release(ctx context.Context, owner string, keys []string) error {
-	if len(keys) == 0 {
-		return nil
-	}
-	arg, err := db.ids(keys)
-	if err != nil {
-		return err
-	}
-	if _, err := db.release.ExecContext(ctx, owner, arg); err != nil {
-		return fmt.Errorf("store: release: %w", err)
-	}
-	return nil
-}
-
-// expireBatch bounds one delete, so that expiry never holds the write lock
-// for long.
-const expireBatch = 1000
-
-// Expire deletes the handled records older than horizon and the leases
-// that ended before now, in batches.
-func (db *DB) Expire(ctx context.Context, horizon time.Duration) error {
-	now := db.now()
-	for {
-		res, err := db.expire.ExecContext(ctx, ms(now.Add(-horizon)), expireBatch)
-		if err != nil {
-			return fmt.Errorf("store: expire: %w", err)
-		}
-		n, err := res.RowsAffected()
-		if err != nil {
-			return fmt.Errorf("store: expire: %w", err)
-		}
-		if n < expireBatch {
-			break
-		}
-	}
-	if _, err := db.expireLea.ExecContext(ctx, ms(now)); err != nil {
-		return fmt.Errorf("store: expire leases: %w", err)
-	}
-	return nil
 }

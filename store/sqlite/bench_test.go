@@ -19,7 +19,7 @@ func BenchmarkHandledOne(b *testing.B) {
 	for i := range ids {
 		ids[i] = mixin.NewUUID()
 	}
-	_ = db.MarkHandled(b.Context(), ids)
+	_, _ = db.MarkHandled(b.Context(), records(ids))
 	b.ReportAllocs()
 	for i := 0; b.Loop(); i++ {
 		if _, err := db.Handled(b.Context(), []string{mixin.NewUUID()}); err != nil {
@@ -41,7 +41,7 @@ func BenchmarkMarkHandled100(b *testing.B) {
 		for i := range ids {
 			ids[i] = mixin.NewUUID()
 		}
-		if err := db.MarkHandled(b.Context(), ids); err != nil {
+		if _, err := db.MarkHandled(b.Context(), records(ids)); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -57,8 +57,16 @@ func BenchmarkMarkHandled1(b *testing.B) {
 	defer db.Close()
 	b.ReportAllocs()
 	for b.Loop() {
-		if err := db.MarkHandled(b.Context(), []string{mixin.NewUUID()}); err != nil {
+		if _, err := db.MarkHandled(b.Context(), []mixin.Record{{Key: mixin.NewUUID()}}); err != nil {
 			b.Fatal(err)
 		}
 	}
+}
+
+func records(keys []string) []mixin.Record {
+	out := make([]mixin.Record, len(keys))
+	for i, k := range keys {
+		out[i] = mixin.Record{Key: k}
+	}
+	return out
 }

@@ -25,7 +25,7 @@ import (
 	"time"
 
 	"github.com/gomixin/mixin/store"
-	_ "modernc.org/sqlite" // registers the "sqlite" driver
+	"modernc.org/sqlite" // registers the "sqlite" driver
 )
 
 // Option configures [Open].
@@ -135,7 +135,8 @@ func Open(ctx context.Context, path string, opts ...Option) (*store.DB, error) {
 	r.SetMaxOpenConns(cfg.readers)
 	r.SetMaxIdleConns(cfg.readers)
 	stop := startCheckpointer(r)
-	db, err := store.New(ctx, store.Config{Dialect: store.SQLite, DB: r, Writer: w, Now: cfg.now, CloseDB: true, OnClose: stop})
+	db, err := store.New(ctx, store.Config{Dialect: store.SQLite, DB: r, Writer: w, Now: cfg.now, CloseDB: true, OnClose: stop,
+		Unavailable: unavailable})
 	if err != nil {
 		stop()
 		_ = r.Close()
@@ -171,4 +172,33 @@ func startCheckpointer(db *sql.DB) (stop func()) {
 	}()
 	var once sync.Once
 	return func() { once.Do(func() { close(done); wg.Wait() }) }
+}
+
+// The primary result codes (https://sqlite.org/rescode.html) that mean the
+// database could not be used rather than that the statement was wrong.
+const (
+	codeBusy      = 5  // another connection holds the lock past the busy timeout
+	codeLocked    = 6  // a conflict inside this process's shared cache
+	codeNoMem     = 7  // out of memory
+	codeReadOnly  = 8  // the file or its directory may not be written
+	codeInterrupt = 9  // interrupted: the statement's ctx ended
+	codeIOErr     = 10 // an I/O error, e.g. a file whose writes the kernel refuses
+	codeFull      = 13 // the disk, a quota or the file-size limit is full
+	codeCantOpen  = 14 // a file (the journal, the WAL) cannot be opened
+	codeProtocol  = 15 // a locking protocol error
+)
+
+// unavailable recognises SQLite's errors that say the database could not
+// be used: waiting (for the lock, for space, for the file to be writable)
+// may cure them.
+func unavailable(err error) bool {
+	var se *sqlite.Error
+	if !errors.As(err, &se) {
+		return false
+	}
+	switch se.Code() & 0xff {
+	case codeBusy, codeLocked, codeNoMem, codeReadOnly, codeInterrupt, codeIOErr, codeFull, codeCantOpen, codeProtocol:
+		return true
+	}
+	return false
 }

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gomixin/mixin"
 	"github.com/gomixin/mixin/store"
 	"github.com/gomixin/mixin/store/sqlite"
 	"github.com/gomixin/mixin/store/storetest"
@@ -61,10 +62,11 @@ func TestTwoProcesses(t *testing.T) {
 		require.NoError(t, err)
 		defer db.Close()
 		for i := range rounds {
-			require.NoError(t, db.MarkHandled(t.Context(), []string{fmt.Sprint(who, "-", i), "shared"}))
+			_, err := db.MarkHandled(t.Context(), []mixin.Record{{Key: fmt.Sprint(who, "-", i)}, {Key: "shared"}})
+			require.NoError(t, err)
 			tx, err := db.BeginTx(t.Context())
 			require.NoError(t, err)
-			_, err = db.MarkHandledTx(t.Context(), tx, fmt.Sprint(who, "-tx-", i))
+			_, err = db.MarkHandledTx(t.Context(), tx, mixin.Record{Key: fmt.Sprint(who, "-tx-", i)})
 			require.NoError(t, err)
 			require.NoError(t, tx.Commit())
 		}

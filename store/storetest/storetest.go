@@ -73,6 +73,11 @@ func Run(t *testing.T, fresh Fresh) {
 		{"Leases", testLeases},
 		{"LeaseRace", testLeaseRace},
 		{"Expire", testExpire},
+		{"MarkFenced", testMarkFenced},
+		{"TxFenced", testTxFenced},
+		{"TakeoverWaitsForCommit", testTakeoverWaitsForCommit},
+		{"UpgradeFromV2", testUpgradeFromV2},
+		{"Unavailable", testUnavailable},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, fresh(t)) })
@@ -81,15 +86,34 @@ func Run(t *testing.T, fresh Fresh) {
 
 func ctxT(t *testing.T) context.Context { return t.Context() }
 
+// recs makes records without leases.
+func recs(keys ...string) []mixin.Record {
+	out := make([]mixin.Record, len(keys))
+	for i, k := range keys {
+		out[i] = mixin.Record{Key: k}
+	}
+	return out
+}
+
+// mark records keys without leases, failing the test on error.
+func mark(t *testing.T, db *store.DB, keys ...string) {
+	t.Helper()
+	got, err := db.MarkHandled(ctxT(t), recs(keys...))
+	require.NoError(t, err)
+	for i, ok := range got {
+		require.True(t, ok, "record %s without a lease is always recorded", keys[i])
+	}
+}
+
 func testSchema(t *testing.T, open Opener) {
 	db := open(t, nil)
 	v, err := db.SchemaVersion(ctxT(t), "mixin")
 	require.NoError(t, err)
-	assert.Equal(t, 2, v)
+	assert.Equal(t, 3, v)
 	db2 := open(t, nil) // opening again changes nothing
 	v, err = db2.SchemaVersion(ctxT(t), "mixin")
 	require.NoError(t, err)
-	assert.Equal(t, 2, v)
+	assert.Equal(t, 3, v)
 	v, err = db2.SchemaVersion(ctxT(t), "nothing")
 	require.NoError(t, err)
 	assert.Zero(t, v)
@@ -141,16 +165,19 @@ func testHandledAndMark(t *testing.T, open Opener) {
 	got, err := db.Handled(ctx, nil)
 	require.NoError(t, err)
 	assert.Empty(t, got)
-	require.NoError(t, db.MarkHandled(ctx, nil))
+	none, err := db.MarkHandled(ctx, nil)
+	require.NoError(t, err)
+	assert.Empty(t, none)
 
-	require.NoError(t, db.MarkHandled(ctx, []string{"a", "b", "a"}))
+	mark(t, db, "a", "b", "a")
 	got, err = db.Handled(ctx, []string{"a", "b", "c", "a"})
 	require.NoError(t, err)
 	assert.Equal(t, []bool{true, true, false, true}, got)
-	require.NoError(t, db.MarkHandled(ctx, []string{"b", "c"}), "marking again is fine")
-	got, err = db.Handled(ctx, []string{"c", "d"})
+	mark(t, db, "b", "c") // marking again is fine
+	mark(t, db, "e")      // a group of one
+	got, err = db.Handled(ctx, []string{"c", "d", "e"})
 	require.NoError(t, err)
-	assert.Equal(t, []bool{true, false}, got)
+	assert.Equal(t, []bool{true, false, true}, got)
 }
 
 func testPersists(t *testing.T, open Opener) {
@@ -160,7 +187,7 @@ func testPersists(t *testing.T, open Opener) {
 	for i := range ids {
 		ids[i] = mixin.NewUUID()
 	}
-	require.NoError(t, db.MarkHandled(ctx, ids))
+	mark(t, db, ids...)
 	require.NoError(t, db.Close())
 	db2 := open(t, nil)
 	got, err := db2.Handled(ctx, ids)
@@ -191,9 +218,9 @@ func testTxCommitsTogether(t *testing.T, open Opener) {
 	require.NoError(t, err)
 	_, err = tx.ExecContext(ctx, insert, "x")
 	require.NoError(t, err)
-	ok, err := db.MarkHandledTx(ctx, tx, "x")
+	m, err := db.MarkHandledTx(ctx, tx, mixin.Record{Key: "x"})
 	require.NoError(t, err)
-	require.True(t, ok)
+	require.Equal(t, mixin.MarkRecorded, m)
 	require.NoError(t, tx.Commit())
 	assert.Equal(t, 1, countEffects(t, db, "x"))
 	got, err := db.Handled(ctx, []string{"x"})
@@ -204,9 +231,9 @@ func testTxCommitsTogether(t *testing.T, open Opener) {
 	require.NoError(t, err)
 	_, err = tx.ExecContext(ctx, insert, "y")
 	require.NoError(t, err)
-	ok, err = db.MarkHandledTx(ctx, tx, "y")
+	m, err = db.MarkHandledTx(ctx, tx, mixin.Record{Key: "y"})
 	require.NoError(t, err)
-	require.True(t, ok)
+	require.Equal(t, mixin.MarkRecorded, m)
 	require.NoError(t, tx.Rollback())
 	assert.Zero(t, countEffects(t, db, "y"), "rolled back with the record")
 	got, err = db.Handled(ctx, []string{"y"})
@@ -215,17 +242,17 @@ func testTxCommitsTogether(t *testing.T, open Opener) {
 
 	tx, err = db.BeginTx(ctx)
 	require.NoError(t, err)
-	ok, err = db.MarkHandledTx(ctx, tx, "x")
+	m, err = db.MarkHandledTx(ctx, tx, mixin.Record{Key: "x"})
 	require.NoError(t, err)
-	assert.False(t, ok, "x was recorded already")
+	assert.Equal(t, mixin.MarkDuplicate, m, "x was recorded already")
 	require.NoError(t, tx.Rollback())
 
-	require.NoError(t, db.MarkHandled(ctx, []string{"z"}))
+	mark(t, db, "z")
 	tx, err = db.BeginTx(ctx)
 	require.NoError(t, err)
-	ok, err = db.MarkHandledTx(ctx, tx, "z")
+	m, err = db.MarkHandledTx(ctx, tx, mixin.Record{Key: "z"})
 	require.NoError(t, err)
-	assert.False(t, ok, "z was recorded by MarkHandled")
+	assert.Equal(t, mixin.MarkDuplicate, m, "z was recorded by MarkHandled")
 	require.NoError(t, tx.Rollback())
 }
 
@@ -284,8 +311,8 @@ func handleOnce(ctx context.Context, db *store.DB, id string, effect func(*sql.T
 	if err := effect(tx); err != nil {
 		return false, err
 	}
-	ok, err := db.MarkHandledTx(ctx, tx, id)
-	if err != nil || !ok {
+	m, err := db.MarkHandledTx(ctx, tx, mixin.Record{Key: id})
+	if err != nil || m != mixin.MarkRecorded {
 		return false, err
 	}
 	return true, tx.Commit()
@@ -307,7 +334,7 @@ func testMarkConcurrent(t *testing.T, open Opener) {
 			db := dbs[w%2]
 			for i := w * 10; i < len(ids); i += 50 { // overlapping batches
 				batch := ids[i:min(i+60, len(ids))]
-				if err := db.MarkHandled(ctx, batch); err != nil {
+				if _, err := db.MarkHandled(ctx, recs(batch...)); err != nil {
 					errs <- err
 					return
 				}
@@ -337,123 +364,39 @@ func testMarkConcurrent(t *testing.T, open Opener) {
 	}
 }
 
-func testLeases(t *testing.T, open Opener) {
-	ctx := ctxT(t)
-	clock := NewClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
-	db := open(t, clock.Now)
-	other := open(t, clock.Now)
-	const ttl = 10 * time.Second
-
-	got, err := db.Lease(ctx, "A", []string{"k1", "k2"}, ttl)
-	require.NoError(t, err)
-	assert.Equal(t, []bool{true, true}, got)
-	got, err = other.Lease(ctx, "B", []string{"k1", "k3", "k3"}, ttl)
-	require.NoError(t, err)
-	assert.Equal(t, []bool{false, true, true}, got, "k1 is A's")
-
-	clock.Add(6 * time.Second)
-	got, err = db.Lease(ctx, "A", []string{"k1"}, ttl) // renewed until 16s
-	require.NoError(t, err)
-	assert.Equal(t, []bool{true}, got)
-	clock.Add(6 * time.Second) // 12s: k2 (until 10s) ended, k1 renewed
-	got, err = other.Lease(ctx, "B", []string{"k1", "k2"}, ttl)
-	require.NoError(t, err)
-	assert.Equal(t, []bool{false, true}, got, "an ended lease can be taken")
-	got, err = db.Lease(ctx, "A", []string{"k2"}, ttl)
-	require.NoError(t, err)
-	assert.Equal(t, []bool{false}, got, "and is lost to its old owner")
-
-	require.NoError(t, other.Release(ctx, "B", []string{"k1"}), "releasing another's lease does nothing")
-	got, err = other.Lease(ctx, "B", []string{"k1"}, ttl)
-	require.NoError(t, err)
-	assert.Equal(t, []bool{false}, got)
-	require.NoError(t, db.Release(ctx, "A", []string{"k1"}))
-	got, err = other.Lease(ctx, "B", []string{"k1"}, ttl)
-	require.NoError(t, err)
-	assert.Equal(t, []bool{true}, got, "a released lease is free at once")
-
-	_, err = db.Lease(ctx, "", []string{"k9"}, ttl)
-	assert.Error(t, err)
-	got, err = db.Lease(ctx, "A", nil, ttl)
-	require.NoError(t, err)
-	assert.Empty(t, got)
-	require.NoError(t, db.Release(ctx, "A", nil))
+// Key is a record key as the loop makes them: the message's creation time
+// (12 hex digits of Unix milliseconds), '-', an id.
+func Key(created time.Time, id string) string {
+	return fmt.Sprintf("%012x-%s", created.UnixMilli(), id)
 }
 
-// testLeaseRace has Workers owners take the same keys at once: each key
-// ends up held by exactly one.
-func testLeaseRace(t *testing.T, open Opener) {
-	ctx := ctxT(t)
-	dbs := []*store.DB{open(t, nil), open(t, nil)}
-	keys := make([]string, 30)
-	for i := range keys {
-		keys[i] = fmt.Sprint("conv-", i)
-	}
-	held := make([][]bool, Workers)
-	var wg sync.WaitGroup
-	errs := make(chan error, Workers)
-	for w := range Workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			mine := make([]bool, len(keys))
-			for i := range 3 { // overlapping requests, in a different order each time
-				part := make([]string, 0, len(keys))
-				for j := range keys {
-					part = append(part, keys[(j+w*7+i*3)%len(keys)])
-				}
-				got, err := dbs[w%2].Lease(ctx, fmt.Sprint("owner-", w), part, time.Minute)
-				if err != nil {
-					errs <- err
-					return
-				}
-				for j, ok := range got {
-					if ok {
-						mine[(j+w*7+i*3)%len(keys)] = true
-					}
-				}
-			}
-			held[w] = mine
-		}()
-	}
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		require.NoError(t, err)
-	}
-	for k := range keys {
-		owners := 0
-		for w := range Workers {
-			if held[w][k] {
-				owners++
-			}
-		}
-		assert.Equal(t, 1, owners, "key %s", keys[k])
-	}
-}
-
+// testExpire: records of messages created before the horizon go, in
+// batches; younger ones and ended leases... stay and go respectively.
 func testExpire(t *testing.T, open Opener) {
 	ctx := ctxT(t)
 	clock := NewClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
 	db := open(t, clock.Now)
+	start := clock.Now()
 	old := make([]string, 2500) // more than one delete batch
 	for i := range old {
-		old[i] = fmt.Sprint("old-", i)
+		old[i] = Key(start.Add(time.Duration(i)*time.Millisecond), fmt.Sprint("old-", i))
 	}
-	require.NoError(t, db.MarkHandled(ctx, old))
-	_, err := db.Lease(ctx, "A", []string{"k"}, time.Hour)
+	mark(t, db, old...)
+	_, err := db.Lease(ctx, []mixin.Lease{{Key: "k", Owner: "A"}}, time.Hour)
 	require.NoError(t, err)
 	clock.Add(24 * time.Hour)
-	require.NoError(t, db.MarkHandled(ctx, []string{"new", "old-0"}))
-	clock.Add(6*24*time.Hour + time.Minute) // old: 7 days and a minute ago
+	young := Key(clock.Now(), "young")
+	edge := Key(start.Add(24*time.Hour), "edge") // created exactly at the horizon: kept
+	mark(t, db, young, edge, old[0], "not-a-time-key")
+	clock.Add(7 * 24 * time.Hour) // old: 8 days ago, young: 7 days ago
 
 	require.NoError(t, db.Expire(ctx, 7*24*time.Hour))
-	got, err := db.Handled(ctx, []string{"old-0", "old-1", "old-2499", "new"})
+	got, err := db.Handled(ctx, []string{old[0], old[1], old[2499], young, edge, "not-a-time-key"})
 	require.NoError(t, err)
-	assert.Equal(t, []bool{false, false, false, true}, got, "old-0 kept its first record")
+	assert.Equal(t, []bool{false, false, false, true, true, true}, got)
 	var n int
 	require.NoError(t, db.SQL().QueryRowContext(ctx, `SELECT count(*) FROM mixin_handled`).Scan(&n))
-	assert.Equal(t, 1, n)
+	assert.Equal(t, 3, n)
 	require.NoError(t, db.SQL().QueryRowContext(ctx, `SELECT count(*) FROM mixin_leases`).Scan(&n))
 	assert.Zero(t, n, "ended leases are deleted")
 }
