@@ -343,22 +343,39 @@ func newStateDB(t testing.TB, kind, dir string) (stateDB, childConfig) {
 	return stateDB{db: db}, cfg
 }
 
-// effects reads every committed effect, in seq order.
+// effects reads every committed effect, in seq order. A connection the
+// pool kept from before a server restart fails its first query (the loop
+// retries such faults; so does this read, a few times).
 func (s stateDB) effects(t testing.TB) []effect {
 	t.Helper()
-	rows, err := s.db.SQL().QueryContext(t.Context(), `SELECT seq, msg, conv, replica, tx FROM crash_effects ORDER BY seq`)
+	var out []effect
+	var err error
+	for range 5 {
+		if out, err = s.readEffects(t.Context()); err == nil || !s.db.Unavailable(err) {
+			break
+		}
+	}
 	require.NoError(t, err)
+	return out
+}
+
+func (s stateDB) readEffects(ctx context.Context) ([]effect, error) {
+	rows, err := s.db.SQL().QueryContext(ctx, `SELECT seq, msg, conv, replica, tx FROM crash_effects ORDER BY seq`)
+	if err != nil {
+		return nil, err
+	}
 	defer rows.Close()
 	var out []effect
 	for rows.Next() {
 		var e effect
 		var tx int
-		require.NoError(t, rows.Scan(&e.Seq, &e.Msg, &e.Conv, &e.Replica, &tx))
+		if err := rows.Scan(&e.Seq, &e.Msg, &e.Conv, &e.Replica, &tx); err != nil {
+			return nil, err
+		}
 		e.Tx = tx == 1
 		out = append(out, e)
 	}
-	require.NoError(t, rows.Err())
-	return out
+	return out, rows.Err()
 }
 
 // count returns how many committed effects each message has.

@@ -59,15 +59,12 @@ func ExampleTx() {
 	done := make(chan error, 1)
 	go func() { done <- client.RunBlaze(ctx, handler, mixin.WithStore(db)) }()
 
-	var ids []string
 	for _, text := range []string{"buy milk", "call Bob"} {
-		m, err := alice.SendText(ctx, exampleBotID, text)
-		if err != nil {
+		if _, err := alice.SendText(ctx, exampleBotID, text); err != nil {
 			log.Fatal(err)
 		}
-		ids = append(ids, m.MessageID)
 	}
-	for s.Pending(exampleBotID) > 0 { // acknowledged once committed
+	for s.Pending(exampleBotID) > 0 { // acknowledged once row and record committed
 		time.Sleep(10 * time.Millisecond)
 	}
 	cancel()
@@ -87,13 +84,7 @@ func ExampleTx() {
 		}
 		fmt.Println("note:", body)
 	}
-	handled, err := db.Handled(context.Background(), ids)
-	if err != nil {
-		log.Fatal(err)
-	}
-	fmt.Println("recorded as handled:", handled)
 	// Output:
 	// note: buy milk
 	// note: call Bob
-	// recorded as handled: [true true]
 }
