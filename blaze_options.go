@@ -53,26 +53,26 @@ type ConnState int
 
 // Connection states reported to [WithStateHook].
 const (
-	StateConnecting ConnState = iota + 1
-	StateConnected
-	StateDisconnected
+	ConnStateConnecting ConnState = iota + 1
+	ConnStateConnected
+	ConnStateDisconnected
 )
 
 // String names the state.
 func (s ConnState) String() string {
 	switch s {
-	case StateConnecting:
+	case ConnStateConnecting:
 		return "connecting"
-	case StateConnected:
+	case ConnStateConnected:
 		return "connected"
-	case StateDisconnected:
+	case ConnStateDisconnected:
 		return "disconnected"
 	}
 	return "unknown"
 }
 
 // StateEvent reports a change of the connection state. For
-// StateDisconnected, Err is why and Delay is the wait before the next dial.
+// ConnStateDisconnected, Err is why and Delay is the wait before the next dial.
 type StateEvent struct {
 	State   ConnState
 	Attempt int
@@ -155,10 +155,10 @@ func positive(field string, d time.Duration) error {
 	return nil
 }
 
-// WithWorkers sets how many conversations are handled in parallel (default
+// WithHandlerWorkers sets how many conversations are handled in parallel (default
 // 8). Messages of one conversation are always handled in order; 1 makes the
 // whole loop serial.
-func WithWorkers(n int) BlazeOption {
+func WithHandlerWorkers(n int) BlazeOption {
 	return blazeOption(func(c *blazeConfig) error {
 		if n < 1 {
 			return &FieldError{Field: "workers", Reason: "must be at least 1"}
@@ -168,13 +168,13 @@ func WithWorkers(n int) BlazeOption {
 	})
 }
 
-// WithQueueSize bounds how many received messages wait for or run in a
+// WithHandlerQueueSize bounds how many received messages wait for or run in a
 // handler, all conversations together (default 1024). When it is full the
 // loop stops reading the socket until handlers catch up; keepalive and
 // sends are not held up by that (see [OverBlaze]). The same bound applies
 // to acknowledgements not yet confirmed by the server: the loop slows its
 // intake rather than drop one.
-func WithQueueSize(n int) BlazeOption {
+func WithHandlerQueueSize(n int) BlazeOption {
 	return blazeOption(func(c *blazeConfig) error {
 		if n < 1 {
 			return &FieldError{Field: "queue size", Reason: "must be at least 1"}
@@ -367,12 +367,12 @@ func WithSocketAcks() BlazeOption {
 	return blazeOption(func(c *blazeConfig) error { c.socketAcks = true; return nil })
 }
 
-// WithReplyTimeout sets how long a request on the websocket waits for the
+// WithSocketReplyTimeout sets how long a request on the websocket waits for the
 // server's reply (default 5s, as the Android app waits): the listing of
 // pending messages, a send with [OverBlaze], a batch of [WithSocketAcks].
 // A send or acknowledgement without a reply in time goes over REST with
 // the same id; a listing without one costs the connection.
-func WithReplyTimeout(d time.Duration) BlazeOption {
+func WithSocketReplyTimeout(d time.Duration) BlazeOption {
 	return blazeOption(func(c *blazeConfig) error {
 		c.replyTimeout = d
 		return positive("reply timeout", d)

@@ -269,7 +269,7 @@ func (r *blazeRun) needsAck(it *item) bool {
 
 func (r *blazeRun) ackStatus(it *item) AckStatus {
 	if !it.receipt && r.cfg.ackMode == AckModeDelivered {
-		return AckDelivered
+		return AckStatusDelivered
 	}
-	return AckRead
+	return AckStatusRead
 }

@@ -57,7 +57,7 @@ func crashRun(t *testing.T, tx bool) {
 		users[i] = s.NewUser(fmt.Sprint("user ", i))
 	}
 	send := func(ctx context.Context, i int) (string, error) {
-		m, err := users[i%len(users)].SendText(ctx, s.Bot().ID, fmt.Sprint("message ", i))
+		m, err := users[i%len(users)].SendText(ctx, s.Bot().UserID, fmt.Sprint("message ", i))
 		return m.MessageID, err
 	}
 	handled := func() int { return calls(handledLog(t, cfg.Log)) }
@@ -177,7 +177,7 @@ func TestCrashWhileDraining(t *testing.T) {
 	}
 	sent := make([]string, 0, backlog)
 	for i := range backlog {
-		m, err := users[i%len(users)].SendText(t.Context(), s.Bot().ID, fmt.Sprint("queued ", i))
+		m, err := users[i%len(users)].SendText(t.Context(), s.Bot().UserID, fmt.Sprint("queued ", i))
 		require.NoError(t, err)
 		sent = append(sent, m.MessageID)
 	}

@@ -114,7 +114,7 @@ func runChild(path string) error {
 		_, err := logf.WriteString(m.MessageID + "\n")
 		return err
 	})
-	opts := []mixin.BlazeOption{mixin.WithStore(db), mixin.WithWorkers(crashWorkers)}
+	opts := []mixin.BlazeOption{mixin.WithStore(db), mixin.WithHandlerWorkers(crashWorkers)}
 	if cfg.Replica != "" {
 		opts = append(opts, mixin.WithReplica(cfg.Replica, cfg.Lease))
 	}

@@ -49,7 +49,7 @@ func replicaRun(t *testing.T, fan mixintest.Fanout) {
 		users[i] = s.NewUser(fmt.Sprint("user ", i))
 	}
 	send := func(ctx context.Context, i int) (string, error) {
-		m, err := users[i%len(users)].SendText(ctx, s.Bot().ID, fmt.Sprint("message ", i))
+		m, err := users[i%len(users)].SendText(ctx, s.Bot().UserID, fmt.Sprint("message ", i))
 		return m.MessageID, err
 	}
 	logs := func() map[string]int {

@@ -72,7 +72,7 @@ func TestUserDocSampleLossless(t *testing.T) {
 	// transfer_notification_threshold; check the rest.
 	doc := strings.NewReplacer(`"pin_token":"",`, ``, `"biography":"",`, ``, `,"transfer_notification_threshold":0`, ``).Replace(docUserExtra)
 	assertLossless(t, doc, &u)
-	assert.Equal(t, mixin.SourceContacts, u.ReceiveMessageSource)
+	assert.Equal(t, mixin.MessageSourceContacts, u.ReceiveMessageSource)
 }
 
 func TestCodeDocSampleLossless(t *testing.T) {

@@ -12,7 +12,7 @@ import (
 
 // The docs' limits for app messages (developers.mixin.one
 // api/messages/category): the apps do not enforce them on receipt, so the
-// check reports them as [ProblemLimit].
+// check reports them as [ProblemKindLimit].
 const (
 	docsMaxButtons     = 6
 	docsMaxLabel       = 36
@@ -220,7 +220,7 @@ func checkLegacyCard(ck *checker, o jsonObject) {
 	}
 	switch {
 	case !o.present("shareable"):
-		ck.add(ProblemWarning, "shareable", "is missing", "Android does not let the card be forwarded, although the docs give true as the default",
+		ck.add(ProblemKindWarning, "shareable", "is missing", "Android does not let the card be forwarded, although the docs give true as the default",
 			srcAndroidCard+" canShare; "+srcDocsCategory)
 	case !o.boolean("shareable"):
 		ck.report("shareable", "is not a boolean", appUnknownIOS, src)
@@ -230,15 +230,15 @@ func checkLegacyCard(ck *checker, o jsonObject) {
 // checkCardLimits reports a title or description over the docs' limits.
 func checkCardLimits(ck *checker, o jsonObject) {
 	if t, ok := o.str("title"); ok && utf8.RuneCountInString(t) > docsMaxCardTitle {
-		ck.add(ProblemLimit, "title", "has "+strconv.Itoa(utf8.RuneCountInString(t))+" characters, over the docs' "+strconv.Itoa(docsMaxCardTitle),
+		ck.add(ProblemKindLimit, "title", "has "+strconv.Itoa(utf8.RuneCountInString(t))+" characters, over the docs' "+strconv.Itoa(docsMaxCardTitle),
 			appLimitNote+" (Android cuts it at 128)", srcDocsCategory)
 	}
 	if d, ok := o.str("description"); ok && utf8.RuneCountInString(d) > docsMaxDescription {
-		ck.add(ProblemLimit, "description", "has "+strconv.Itoa(utf8.RuneCountInString(d))+" characters, over the docs' "+strconv.Itoa(docsMaxDescription),
+		ck.add(ProblemKindLimit, "description", "has "+strconv.Itoa(utf8.RuneCountInString(d))+" characters, over the docs' "+strconv.Itoa(docsMaxDescription),
 			appLimitNote, srcDocsCategory)
 	}
 	if a, ok := o.array("actions"); ok && len(a) > docsMaxButtons {
-		ck.add(ProblemLimit, "actions", "has "+strconv.Itoa(len(a))+" entries, over the docs' "+strconv.Itoa(docsMaxButtons), appLimitNote, srcDocsCategory)
+		ck.add(ProblemKindLimit, "actions", "has "+strconv.Itoa(len(a))+" entries, over the docs' "+strconv.Itoa(docsMaxButtons), appLimitNote, srcDocsCategory)
 	}
 }
 
@@ -256,9 +256,9 @@ func checkButtons(ck *checker, data []byte) {
 	}
 	switch {
 	case len(items) == 0:
-		ck.add(ProblemWarning, "data", "has no buttons", "no app refuses it: the apps show a message without buttons", src)
+		ck.add(ProblemKindWarning, "data", "has no buttons", "no app refuses it: the apps show a message without buttons", src)
 	case len(items) > docsMaxButtons:
-		ck.add(ProblemLimit, "data", "has "+strconv.Itoa(len(items))+" buttons, over the docs' "+strconv.Itoa(docsMaxButtons), appLimitNote, srcDocsCategory)
+		ck.add(ProblemKindLimit, "data", "has "+strconv.Itoa(len(items))+" buttons, over the docs' "+strconv.Itoa(docsMaxButtons), appLimitNote, srcDocsCategory)
 	}
 	checkButtonList(ck, "buttons", items, appInvalidBoth, src)
 	for i, raw := range items {
@@ -291,7 +291,7 @@ func checkButtonList(ck *checker, field string, items []json.RawMessage, app, sr
 			}
 		}
 		if l, ok := o.str("label"); ok && utf8.RuneCountInString(l) > docsMaxLabel {
-			ck.add(ProblemLimit, prefix+".label", "has "+strconv.Itoa(utf8.RuneCountInString(l))+" characters, over the docs' "+strconv.Itoa(docsMaxLabel),
+			ck.add(ProblemKindLimit, prefix+".label", "has "+strconv.Itoa(utf8.RuneCountInString(l))+" characters, over the docs' "+strconv.Itoa(docsMaxLabel),
 				appLimitNote, srcDocsCategory)
 		}
 	}

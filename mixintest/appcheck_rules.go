@@ -78,7 +78,7 @@ func checkText(ck *checker, data []byte) {
 		ck.report("data", "is not UTF-8", appUnknownIOS+" and Desktop as an invalid one",
 			srcIOSReceive+" processDecryptSuccess; "+srcDesktop+" _processDecryptSuccess")
 	case strings.TrimSpace(string(data)) == "":
-		ck.add(ProblemWarning, "data", "is empty or only white space", "no app refuses it: the apps show an empty bubble",
+		ck.add(ProblemKindWarning, "data", "is empty or only white space", "no app refuses it: the apps show an empty bubble",
 			srcAndroidDecrypt+" processDecryptSuccess; "+srcIOSReceive+" processDecryptSuccess")
 	}
 }
@@ -194,7 +194,7 @@ func checkVideo(ck *checker, data []byte) {
 		ck.report("duration", "is missing", "Android and Desktop store the length as the text \"null\"",
 			srcAndroidMessage+" createVideoMessage duration.toString(); "+srcDesktop+" duration.toString()")
 	case d < 1000:
-		ck.add(ProblemWarning, "duration", "is "+strconv.FormatFloat(d, 'g', -1, 64)+", under one second",
+		ck.add(ProblemKindWarning, "duration", "is "+strconv.FormatFloat(d, 'g', -1, 64)+", under one second",
 			"iOS shows 0:01 and Android 00:00; the apps read milliseconds (a 60 s video is 60000)", srcAndroidVideo+"; "+srcIOSVideo)
 	}
 	checkContent(ck, mixin.CategoryPlainVideo, o)

@@ -40,7 +40,7 @@ type config struct {
 	botCapabilities    []string         // WithBotCapabilities (encrypted.go)
 	staleChecksumError bool             // WithStaleChecksumError (encrypted.go)
 	receiptsUntilAcked bool             // WithReceiptsUntilAcked (blaze.go)
-	clockHeaders       ClockHeaders     // WithClockHeaders (clock.go)
+	clockHeaders       ClockHeader      // WithClockHeaders (clock.go)
 	blazeAuthFailure   BlazeAuthFailure // WithBlazeAuthFailure (clock.go)
 	maxClockSkew       time.Duration    // WithMaxClockSkew (clock.go); 0: iat at most 5 min ahead
 
@@ -57,9 +57,9 @@ func defaultConfig() config {
 		maxTokenAge:    90*24*time.Hour + time.Hour,
 		maxImageBytes:  512 << 10,
 		statusPageSize: 500,
-		clockHeaders:   ServerTimeHeader | DateHeader,
+		clockHeaders:   ClockHeaderServerTime | ClockHeaderDate,
 		// The ERROR frame all three official apps act on (clock.go).
-		blazeAuthFailure: BlazeAuthErrorFrame,
+		blazeAuthFailure: BlazeAuthFailureErrorFrame,
 	}
 }
 

@@ -269,7 +269,7 @@ func (s *Server) Attachment(id string) (Attachment, bool) {
 	if !ok {
 		return Attachment{}, false
 	}
-	return Attachment{ID: a.id, OwnerID: a.ownerID, Uploaded: a.uploaded, Size: a.size,
+	return Attachment{AttachmentID: a.id, OwnerID: a.ownerID, Uploaded: a.uploaded, Size: a.size,
 		SHA256: a.sha256, Data: append([]byte(nil), a.data...), CreatedAt: a.createdAt}, true
 }
 

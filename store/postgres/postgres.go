@@ -79,7 +79,7 @@ func Open(ctx context.Context, url string, opts ...Option) (*store.DB, error) {
 		_ = db.Close()
 		return nil, fmt.Errorf("postgres: connect to %s:%d/%s: %w", cc.Host, cc.Port, cc.Database, err)
 	}
-	st, err := store.New(ctx, store.Config{Dialect: store.PostgreSQL, DB: db, Now: cfg.now, CloseDB: true})
+	st, err := store.New(ctx, store.Config{Dialect: store.DialectPostgreSQL, DB: db, Now: cfg.now, CloseDB: true})
 	if err != nil {
 		_ = db.Close()
 		return nil, fmt.Errorf("postgres: %w", err)
