@@ -396,6 +396,7 @@ func (e *BatchError) Unwrap() error { return e.Err }
 // caller can see the ids and re-send the same slice safely. Every message is
 // validated before the first request. Messages of one batch to one user are
 // not guaranteed to arrive in order: send one at a time when order matters.
+// An empty batch makes no request and returns nil.
 func (c *Client) SendMessages(ctx context.Context, msgs []MessageRequest) error {
 	encoded := make([][]byte, len(msgs))
 	for i := range msgs {
@@ -569,10 +570,11 @@ func (c *Client) SendAcknowledgement(ctx context.Context, messageID string, stat
 
 // SendAcknowledgements acknowledges any number of messages, split into
 // requests of [MaxMessagesPerRequest]. Acknowledging twice is harmless, so
-// failed requests are retried.
+// failed requests are retried. An empty batch makes no request and returns
+// nil, as [Client.SendMessages] does.
 func (c *Client) SendAcknowledgements(ctx context.Context, acks []AcknowledgementRequest) error {
 	if len(acks) == 0 {
-		return &FieldError{Field: "acknowledgements", Reason: "is empty"}
+		return nil
 	}
 	clean := make([]AcknowledgementRequest, len(acks))
 	for i, a := range acks {

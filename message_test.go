@@ -240,7 +240,6 @@ func TestMessageBadInputSendsNothing(t *testing.T) {
 			m[120].ConversationID = "x"
 			return c.SendMessages(ctx, m)
 		},
-		"empty acks":     func() error { return c.SendAcknowledgements(ctx, nil) },
 		"ack bad status": func() error { return c.SendAcknowledgement(ctx, seedUserID, "SEEN") },
 		"ack bad id":     func() error { return c.SendAcknowledgement(ctx, "x", mixin.AckStatusRead) },
 		"reply nil":      func() error { _, err := c.Reply(ctx, nil, mixin.TextPayload("x")); return err },

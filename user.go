@@ -45,13 +45,14 @@ const MaxFetchUsers = 100
 
 // ReadUsers returns the users with the given ids; unknown ids are skipped.
 // Any number of ids may be given: the client splits them into requests of
-// [MaxFetchUsers].
+// [MaxFetchUsers]. No ids make no request and return an empty slice.
 func (c *Client) ReadUsers(ctx context.Context, userIDs ...string) ([]User, error) {
 	return fetchChunked[User](ctx, c, "/users/fetch", userIDs)
 }
 
 // ReadSessions returns the device sessions of the given users (e.g. to
-// encrypt messages for them).
+// encrypt messages for them), split into requests as [Client.ReadUsers]
+// does. No ids make no request and return an empty slice.
 func (c *Client) ReadSessions(ctx context.Context, userIDs ...string) ([]Session, error) {
 	return fetchChunked[Session](ctx, c, "/sessions/fetch", userIDs)
 }
@@ -63,6 +64,9 @@ func (c *Client) FetchSessions(ctx context.Context, userIDs ...string) ([]Sessio
 }
 
 func fetchChunked[T any](ctx context.Context, c *Client, path string, userIDs []string) ([]T, error) {
+	if len(userIDs) == 0 {
+		return []T{}, nil // an empty batch is no request, as in SendMessages
+	}
 	ids, err := parseUUIDs("user_ids", userIDs, 0)
 	if err != nil {
 		return nil, err
