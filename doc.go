@@ -21,8 +21,9 @@
 // Every request is signed with a fresh short-lived token (EdDSA, or RS512 for
 // legacy RSA sessions); see [WithTokenLifetime]. A [Keystore] never prints its
 // private key, through fmt, slog or errors. Options such as [WithBaseURL],
-// [WithHTTPClient], [WithRequestTimeout] and [WithRequestRetry] (one [Retry] shape for REST
-// calls, handler retries and reconnects) are checked by [NewClient];
+// [WithHTTPClient], [WithRequestTimeout] and [WithRequestRetry] (one [Retry]
+// shape for REST calls, handler retries and reconnects) are checked by
+// [NewClient];
 // the defaults are meant for production (timeouts set, bounded retries, no
 // logging).
 //

@@ -116,8 +116,8 @@ func (c Category) Plain() Category {
 //	case mixin.RawPayload: // a category this SDK has no type for
 //	}
 //
-// The sendable ones are [TextPayload], [PostPayload], [ImagePayload], [DataPayload],
-// [StickerPayload], [ContactPayload], [AudioPayload], [LivePayload],
+// The sendable ones are [TextPayload], [PostPayload], [ImagePayload],
+// [DataPayload], [StickerPayload], [ContactPayload], [AudioPayload], [LivePayload],
 // [VideoPayload], [LocationPayload], [TranscriptPayload], [AppCardPayload],
 // [ButtonGroupPayload], [RecallPayload] and [PinPayload]; an inbound payload of one
 // of these categories can be sent back as it is. [SystemConversationPayload],
@@ -228,8 +228,8 @@ func derefPayload(p Payload) (Payload, error) {
 }
 
 // EncodePayload validates p and returns the bytes that go, base64-encoded,
-// into a message's data: the raw UTF-8 text for [TextPayload] and [PostPayload], the data
-// as is for [RawPayload], compact JSON for the rest, with &, < and > left
+// into a message's data: the raw UTF-8 text for [TextPayload] and
+// [PostPayload], the data as is for [RawPayload], compact JSON for the rest, with &, < and > left
 // unescaped and no trailing newline.
 func EncodePayload(p Payload) ([]byte, error) {
 	p, err := derefPayload(p)

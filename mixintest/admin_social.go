@@ -154,8 +154,9 @@ func (u *User) Unblock(ctx context.Context, otherUserID string) error {
 }
 
 // AcceptMessagesFrom sets who may message u in a contact conversation:
-// [mixin.MessageSourceEverybody] (the default) or [mixin.MessageSourceContacts] (only users
-// u added), as POST /me/preferences receive_message_source does.
+// [mixin.MessageSourceEverybody] (the default) or
+// [mixin.MessageSourceContacts] (only users u added), as POST
+// /me/preferences receive_message_source does.
 func (u *User) AcceptMessagesFrom(source mixin.MessageSource) error {
 	if source != sourceEverybody && source != sourceContacts {
 		return wrap("POST", "/me/preferences", invalidField("receive_message_source", "must be EVERYBODY or CONTACTS"))

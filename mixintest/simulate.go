@@ -181,8 +181,8 @@ func (u *User) RemoveParticipants(ctx context.Context, conversationID string, us
 	return u.manage(ctx, conversationID, "REMOVE", "", userIDs)
 }
 
-// SetRole sets the role (mixin.ParticipantRoleAdmin or mixin.ParticipantRoleMember) of members of
-// a group the user owns.
+// SetRole sets the role (mixin.ParticipantRoleAdmin or
+// mixin.ParticipantRoleMember) of members of a group the user owns.
 func (u *User) SetRole(ctx context.Context, conversationID string, role mixin.ParticipantRole, userIDs ...string) (Conversation, error) {
 	return u.manage(ctx, conversationID, "ROLE", string(role), userIDs)
 }

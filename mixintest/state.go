@@ -88,7 +88,8 @@ type Conversation struct {
 }
 
 // Participant is a member of a conversation with its role:
-// mixin.ParticipantRoleOwner, mixin.ParticipantRoleAdmin or mixin.ParticipantRoleMember ("").
+// mixin.ParticipantRoleOwner, mixin.ParticipantRoleAdmin or
+// mixin.ParticipantRoleMember ("").
 type Participant struct {
 	UserID    string
 	Role      mixin.ParticipantRole

@@ -6,10 +6,12 @@ package store
 
 // SQLite is the old name of [DialectSQLite].
 //
-// Deprecated: use DialectSQLite. Kept until 1.0 so code written before the names settled still builds.
+// Deprecated: use DialectSQLite. Kept until 1.0 so code written before the
+// names settled still builds.
 const SQLite = DialectSQLite
 
 // PostgreSQL is the old name of [DialectPostgreSQL].
 //
-// Deprecated: use DialectPostgreSQL. Kept until 1.0 so code written before the names settled still builds.
+// Deprecated: use DialectPostgreSQL. Kept until 1.0 so code written before the
+// names settled still builds.
 const PostgreSQL = DialectPostgreSQL
