@@ -38,8 +38,12 @@ const writeTimeout = 10 * time.Second
 //   - order per conversation: messages of one conversation are handled
 //     one at a time, in order; conversations run in parallel on a fixed
 //     pool. One conversation's backlog or stuck handler holds up only that
-//     conversation ([WithConversationQueue]); memory is bounded in total,
-//     acknowledgements included, by slowing intake ([WithHandlerQueueSize]);
+//     conversation, whatever the settings: it may hold the reader up for
+//     its wait budget, or until its handler stalled, once per connection;
+//     then its messages are left to the server until it caught up
+//     ([WithConversationQueue]). Memory is bounded in total,
+//     acknowledgements included, by slowing intake ([WithHandlerQueueSize]). A
+//     deep backlog is pushed about twice in all;
 //   - self-healing: dropped, silent or broken connections are replaced,
 //     with jittered exponential backoff that starts again only after a
 //     connection proved itself; keepalive measures the connection, not
@@ -91,7 +95,7 @@ func (c *Client) RunBlaze(ctx context.Context, h Handler, opts ...BlazeOption) e
 		return nil
 	}
 	r := newBlazeRun(c, cfg, h)
-	return r.run(ctx)
+	return r.runTraced(ctx)
 }
 
 // blazeRun is one call of RunBlaze.
@@ -113,12 +117,16 @@ type blazeRun struct {
 
 	st     *storeRun // WithStore; nil without (see blaze_store.go)
 	parked parked    // messages the store says to handle later
+
+	tr        BlazeTracer     // the client's tracer, if it observes loops; nil records nothing
+	trRun     context.Context // the run's context as the tracer returned it
+	connState atomic.Int32    // the ConnState, for stats
 }
 
 func newBlazeRun(c *Client, cfg blazeConfig, h Handler) *blazeRun {
 	r := &blazeRun{c: c, cfg: cfg, h: h, log: c.cfg.logger,
 		room: make(chan struct{}, 1), relist: make(chan struct{}, 1), idle: make(chan struct{})}
-	r.disp = newDispatcher(cfg.laneSize, cfg.queueSize, cfg.dedupeWindow)
+	r.disp = newDispatcher(cfg.laneSize, cfg.queueSize, cfg.dedupeWindow, cfg.laneWait)
 	r.acks = newAcker(cfg.ackInterval, cfg.ackLimit(), r.log)
 	r.acks.send = r.sendAcks
 	r.acks.confirm = r.disp.confirmed
@@ -127,6 +135,7 @@ func newBlazeRun(c *Client, cfg blazeConfig, h Handler) *blazeRun {
 	if cfg.state.store != nil {
 		r.st = newStoreRun(cfg.state, r.log, cfg.workers)
 	}
+	r.setTracer()
 	return r
 }
 
@@ -234,7 +243,10 @@ func errString(err error) string {
 	return err.Error()
 }
 
-func (r *blazeRun) state(e StateEvent) { r.notify.emit(e) }
+func (r *blazeRun) state(e StateEvent) {
+	r.notify.emit(e)
+	r.traceState(e)
+}
 
 // dial opens a signed websocket; a 401 whose server time shows a skewed
 // clock is retried once with the corrected clock.

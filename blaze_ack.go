@@ -13,6 +13,7 @@ import (
 type ackEntry struct {
 	req AcknowledgementRequest
 	key [16]byte
+	ctx context.Context // of its message, for the tracer; nil without
 }
 
 // acker batches acknowledgements: up to 100 per request, sent when a batch
@@ -28,6 +29,7 @@ type acker struct {
 	send     func(ctx context.Context, batch []AcknowledgementRequest) error
 	confirm  func(keys [][16]byte) // the server took them (or refused them for good)
 	room     func()                // the queue shrank
+	tr       BlazeTracer           // nil records nothing
 
 	mu    sync.Mutex
 	queue []ackEntry
@@ -45,8 +47,13 @@ func newAcker(interval time.Duration, limit int, log *slog.Logger) *acker {
 // add queues one acknowledgement. It never blocks and never drops: the
 // reader keeps the queue bounded by waiting while full() holds.
 func (a *acker) add(id string, status AckStatus, key [16]byte) {
+	a.addEntry(ackEntry{req: AcknowledgementRequest{MessageID: id, Status: status}, key: key})
+}
+
+// addEntry queues e, as add does.
+func (a *acker) addEntry(e ackEntry) {
 	a.mu.Lock()
-	a.queue = append(a.queue, ackEntry{req: AcknowledgementRequest{MessageID: id, Status: status}, key: key})
+	a.queue = append(a.queue, e)
 	full := len(a.queue) >= MaxMessagesPerRequest
 	a.mu.Unlock()
 	a.size.Add(1)
@@ -168,7 +175,7 @@ func (a *acker) sendBatch(ctx context.Context, batch []ackEntry) (unsent []ackEn
 	for i, e := range batch {
 		reqs[i] = e.req
 	}
-	err = a.send(ctx, reqs)
+	err = a.sendTraced(ctx, batch, reqs)
 	switch {
 	case err == nil:
 		a.requests.Add(1)

@@ -112,6 +112,7 @@ func (r *blazeRun) keepalive(cn *blazeConn) (stop func()) {
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
+		quiet := (r.cfg.readTimeout - r.cfg.pingInterval) / 2
 		ping := time.NewTicker(r.cfg.pingInterval)
 		defer ping.Stop()
 		listing := time.NewTimer(r.cfg.replyTimeout)
@@ -129,6 +130,14 @@ func (r *blazeRun) keepalive(cn *blazeConn) (stop func()) {
 			case <-r.relist:
 				cn.close(errRelist)
 			case <-ping.C:
+				if cn.sender.behind(quiet) {
+					// The reader waits for room: the pong would wait behind
+					// the frames it has not read, and a server that gives up
+					// writing it would drop a sound connection. The read
+					// deadline starts again when reading resumes, and quiet
+					// leaves the next ping time to come back before it.
+					continue
+				}
 				if err := ws.WriteControl(websocket.PingMessage, nil, time.Now().Add(writeTimeout)); err != nil {
 					cn.close(fmt.Errorf("mixin: blaze: ping: %w", err))
 				}
@@ -238,6 +247,9 @@ func (r *blazeRun) route(ctx context.Context, cn *blazeConn, f *inFrame, it *ite
 	if it.receipt || it.lane == "" {
 		it.lane = m.MessageID
 	}
+	if r.tr != nil {
+		r.tr.TraceReceive(r.trRun, inbound(it))
+	}
 	return r.admit(ctx, cn, it)
 }
 
@@ -249,8 +261,11 @@ func isTimeout(err error) bool {
 // admit is the one place that decides what becomes of an inbound item:
 // queued for its handler, dropped as a repeat (acknowledged again if it was
 // handled and acknowledged before), or left to the server for a later
-// listing when its conversation is shed. It waits while the loop is full.
-// kept says the item is now the loop's.
+// listing when its conversation is shed. It waits while there is no room
+// (see blaze_admit.go): for acknowledgements to be confirmed; for a full
+// conversation, within its budget; for a full queue, while the
+// conversations that hold it make progress. kept says the item is now the
+// loop's.
 func (r *blazeRun) admit(ctx context.Context, cn *blazeConn, it *item) (kept bool, err error) {
 	ack := r.needsAck(it)
 	for {
@@ -263,19 +278,22 @@ func (r *blazeRun) admit(ctx context.Context, cn *blazeConn, it *item) (kept boo
 		case handled:
 			r.acks.add(it.msg.MessageID, r.ackStatus(it), it.key) // its acknowledgement may have been lost
 			return false, nil
-		case loopFull:
+		case ackFull:
 			if _, err := r.waitRoom(ctx, cn, -1); err != nil {
 				return false, err
 			}
+		case queueFull:
+			if _, err := r.waitRoom(ctx, cn, r.disp.stallIn()); err != nil {
+				return false, err
+			}
 		case laneFull:
-			left := r.disp.budgetLeft(l, r.cfg.laneWait)
 			waited := time.Duration(0)
-			if left > 0 {
+			if left := r.disp.waitLeft(l); left != 0 {
 				if waited, err = r.waitRoom(ctx, cn, left); err != nil {
 					return false, err
 				}
 			}
-			r.disp.charge(l, waited, r.cfg.laneWait)
+			r.disp.charge(l, waited)
 		}
 	}
 }

@@ -322,6 +322,52 @@ func TestBlazeReceiptAcknowledgementIsAnOption(t *testing.T) {
 	}
 }
 
+// With WithReceiptAcks each receipt is acknowledged with its own status:
+// on a server that keeps receipts until they are acknowledged, keyed by
+// message and status, the handler sees DELIVERED then READ, both are
+// retired, and a new connection pushes neither again.
+func TestBlazeReceiptsAcknowledgedWithTheirStatus(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		b := newBubble(t, mixintest.WithReceiptsUntilAcked())
+		defer b.close()
+		bot, alice := b.S.Bot().UserID, b.S.NewUser("Alice")
+		ctx := context.Background()
+		_, err := b.C.CreateContactConversation(ctx, alice.UserID)
+		require.NoError(t, err)
+		sent, err := b.C.SendText(ctx, mixin.ToUser(alice.UserID), "read me")
+		require.NoError(t, err)
+		var mu sync.Mutex
+		var seen []mixin.AckStatus
+		hook := mixin.WithReceiptHook(func(_ context.Context, r mixin.Receipt) error {
+			mu.Lock()
+			defer mu.Unlock()
+			if r.MessageID == sent.MessageID {
+				seen = append(seen, r.Status)
+			}
+			return nil
+		})
+		stop := b.run(newRecorder(), hook, mixin.WithReceiptAcks())
+		require.NoError(t, alice.Ack(ctx, sent.MessageID, mixin.AckStatusDelivered))
+		require.NoError(t, alice.Ack(ctx, sent.MessageID, mixin.AckStatusRead))
+		waitFake(t, "both receipts acknowledged", time.Minute, func() bool { return b.S.Pending(bot) == 0 })
+		require.NoError(t, stop())
+		mu.Lock()
+		assert.Equal(t, []mixin.AckStatus{mixin.AckStatusDelivered, mixin.AckStatusRead}, seen)
+		mu.Unlock()
+
+		pushed := b.S.Pushes(bot)
+		var st states
+		stop = b.run(newRecorder(), hook, mixin.WithReceiptAcks(), st.hook())
+		waitFake(t, "a new connection", time.Minute, func() bool { return st.count(mixin.ConnStateConnected) == 1 })
+		time.Sleep(10 * time.Second)
+		require.NoError(t, stop())
+		assert.Equal(t, pushed, b.S.Pushes(bot), "pushed again on a new connection")
+		mu.Lock()
+		assert.Len(t, seen, 2, "a receipt reached the hook again")
+		mu.Unlock()
+	})
+}
+
 func gzipReader(r io.Reader) (io.Reader, error) { return gzip.NewReader(r) }
 
 // A 401 from a server whose clock is an hour ahead, at the upgrade or in

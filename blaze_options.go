@@ -168,12 +168,17 @@ func WithHandlerWorkers(n int) BlazeOption {
 	})
 }
 
-// WithHandlerQueueSize bounds how many received messages wait for or run in a
-// handler, all conversations together (default 1024). When it is full the
-// loop stops reading the socket until handlers catch up; keepalive and
-// sends are not held up by that (see [OverBlaze]). The same bound applies
-// to acknowledgements not yet confirmed by the server: the loop slows its
-// intake rather than drop one.
+// WithHandlerQueueSize bounds how many received messages wait for a handler, all
+// conversations together (default 1024); a message in a handler (one per
+// worker at most) does not count, so conversations whose handlers are
+// stuck cannot take the room that idle workers need. When it is full the
+// loop stops reading the socket until handlers take messages; keepalive
+// and sends are not held up by that (see [OverBlaze]). A conversation
+// that holds room while its handler is stalled (a message has run longer
+// than its wait budget, see [WithConversationQueue], and than twice its
+// slowest message so far) is shed, and its waiting messages give their
+// room back. The same bound applies to acknowledgements not yet confirmed
+// by the server: the loop slows its intake rather than drop one.
 func WithHandlerQueueSize(n int) BlazeOption {
 	return blazeOption(func(c *blazeConfig) error {
 		if n < 1 {
@@ -185,12 +190,23 @@ func WithHandlerQueueSize(n int) BlazeOption {
 }
 
 // WithConversationQueue bounds how many messages of one conversation wait
-// for its handler (default 256), so that one conversation's backlog cannot
-// hold up the others. When a conversation is full the loop waits for it,
-// but for at most maxWait in all per connection (default 1s); after that
-// the conversation's further messages are left unacknowledged for the
-// server to push again, and the loop reconnects to fetch them once the
-// conversation has caught up. Order within the conversation is kept.
+// for its handler (default 256, and at most the queue size, see
+// [WithHandlerQueueSize]), so that one conversation's backlog cannot hold up the
+// others. When a conversation is full the loop waits for it, but for at
+// most maxWait in all per connection (default 1s); after that the
+// conversation is shed: its further messages are left unacknowledged for
+// the server to push again (and while the whole queue is full, its newest
+// waiting messages give their room back the same way), and the loop
+// reconnects to fetch them once the conversation has caught up. Order
+// within the conversation is kept.
+//
+// Each new listing pushes every unacknowledged message again. So that a
+// deep backlog is pushed about twice, not once per queueful, a
+// conversation is not shed again for being slow on the connection that
+// fetches what it left, until it has taken as many messages: only if its
+// handler stalls (a message runs longer than maxWait and than twice its
+// slowest so far). Other conversations' new messages may wait behind that
+// backlog on that connection.
 func WithConversationQueue(size int, maxWait time.Duration) BlazeOption {
 	return blazeOption(func(c *blazeConfig) error {
 		if size < 1 {
@@ -286,7 +302,10 @@ func WithReconnect(r Retry) BlazeOption {
 // WithKeepalive sets the ping interval (default 10s) and how long a silent
 // socket is trusted before it is closed (default 25s). Silence counts only
 // while the loop reads: a loop that stopped reading because its handlers
-// are busy does not take the wait for a dead connection.
+// are busy does not take the wait for a dead connection. Nor does it ping
+// while it is behind (waiting for room, or within half the gap between
+// the two durations since it was): the pong would queue behind the frames
+// it has not read.
 func WithKeepalive(pingInterval, readTimeout time.Duration) BlazeOption {
 	return blazeOption(func(c *blazeConfig) error {
 		if pingInterval <= 0 || readTimeout <= pingInterval {
@@ -349,8 +368,11 @@ func WithSystemConversationHook(fn func(ctx context.Context, msg *Message, p Sys
 	return blazeOption(func(c *blazeConfig) error { c.onSystem = fn; return nil })
 }
 
-// WithReceiptAcks makes the loop acknowledge receipts (READ) as well as
-// messages, as the Node and Kotlin clients do. By default receipts are not
+// WithReceiptAcks makes the loop acknowledge receipts as well as
+// messages, as the Node and Kotlin clients do, each with its own status: a
+// DELIVERED receipt as DELIVERED, a READ one as READ (those clients send
+// READ for both, which leaves a DELIVERED receipt unacknowledged where the
+// server keeps receipts by message and status). By default receipts are not
 // acknowledged, like the official Go, fox-one, Android and iOS clients.
 func WithReceiptAcks() BlazeOption {
 	// android-app websocket/ChatWebSocket.kt handleReceiveMessage queues no

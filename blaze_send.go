@@ -26,6 +26,7 @@ type blazeSender struct {
 	waiting map[string]chan *inFrame
 	busy    chan struct{} // closed when the reader pauses; replaced when it resumes
 	paused  bool
+	resumed time.Time // when the reader last resumed
 	closed  bool
 }
 
@@ -123,11 +124,20 @@ func (s *blazeSender) pause() {
 	}
 }
 
+// behind reports whether the reader is paused, or was within window: it
+// waits for room, so frames wait for it on the socket.
+func (s *blazeSender) behind(window time.Duration) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.paused || time.Since(s.resumed) < window
+}
+
 func (s *blazeSender) resume() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.paused {
 		s.paused = false
+		s.resumed = time.Now()
 		s.busy = make(chan struct{})
 	}
 }

@@ -338,7 +338,8 @@ func (s *storeRun) attempt(ctx context.Context) (context.Context, *txSlot) {
 }
 
 // record queues id for the next group commit; done runs once it committed.
-func (s *storeRun) record(id string, done func()) { s.rec.add(id, done) }
+// tctx is the message's context for the tracer (nil without).
+func (s *storeRun) record(tctx context.Context, id string, done func()) { s.rec.add(tctx, id, done) }
 
 // sourceLive is the source of a message pushed as it was sent.
 const sourceLive = "CREATE_MESSAGE"
@@ -517,7 +518,7 @@ func (r *blazeRun) settleState(it *item, wasHandled bool) bool {
 		r.st.done(it.lane)
 		return false
 	}
-	r.st.record(storeID(it.key), func() {
+	r.st.record(it.tr.ctx, storeID(it.key), func() {
 		it.recorded = true
 		r.settleNow(it, true)
 		r.st.done(it.lane)

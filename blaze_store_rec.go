@@ -23,11 +23,13 @@ type recorder struct {
 	queue  []recordReq
 	commMu sync.Mutex // one commit at a time
 	kick   chan struct{}
+	tr     BlazeTracer // nil records nothing
 }
 
 type recordReq struct {
 	id   string
 	done func()
+	tctx context.Context // the message's, for the tracer
 }
 
 // maxGroup bounds one commit.
@@ -38,7 +40,7 @@ const maxGroup = 1000
 // the shorter the time from a handler's return to its record's commit, the
 // fewer messages a crash can make repeat); else the running commit's
 // follower picks it up.
-func (r *recorder) add(id string, done func()) {
+func (r *recorder) add(tctx context.Context, id string, done func()) {
 	// Bound the handled-but-uncommitted messages: they are what a crash
 	// repeats. While a commit stalls, workers wait here.
 	select {
@@ -52,7 +54,7 @@ func (r *recorder) add(id string, done func()) {
 		}
 	}
 	r.mu.Lock()
-	r.queue = append(r.queue, recordReq{id: id, done: func() { release(); done() }})
+	r.queue = append(r.queue, recordReq{id: id, done: func() { release(); done() }, tctx: tctx})
 	r.mu.Unlock()
 	if r.commMu.TryLock() {
 		err := r.commitOnce(r.ctx)
@@ -148,7 +150,7 @@ func (r *recorder) commitOnce(ctx context.Context) error {
 	for i, q := range group {
 		ids[i] = q.id
 	}
-	if err := r.s.MarkHandled(ctx, ids); err != nil {
+	if err := r.markHandled(ctx, group, ids); err != nil {
 		r.mu.Lock()
 		r.queue = append(group, r.queue...)
 		r.mu.Unlock()
@@ -165,6 +167,7 @@ type leaseBook struct {
 	s     Store
 	owner string
 	ttl   time.Duration
+	moves leaseMoves // for BlazeStats
 
 	mu   sync.Mutex
 	held map[string]*leaseEntry
@@ -195,6 +198,9 @@ func (b *leaseBook) acquire(ctx context.Context, key string) (bool, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if !got[0] {
+		if b.held[key] != nil {
+			b.moves.lost.Add(1)
+		}
 		delete(b.held, key)
 		return false, nil
 	}
@@ -202,6 +208,7 @@ func (b *leaseBook) acquire(ctx context.Context, key string) (bool, error) {
 	if e == nil {
 		e = &leaseEntry{}
 		b.held[key] = e
+		b.moves.acquired.Add(1)
 	}
 	e.until = now.Add(b.ttl)
 	e.busy++
@@ -244,6 +251,7 @@ func (b *leaseBook) tick(ctx context.Context) {
 		} else {
 			release = append(release, k)
 			delete(b.held, k)
+			b.moves.released.Add(1)
 		}
 	}
 	if len(release) > 0 {
@@ -266,6 +274,7 @@ func (b *leaseBook) tick(ctx context.Context) {
 				e.until = now.Add(b.ttl)
 			} else {
 				delete(b.held, k) // lost: another replica took it after we stalled
+				b.moves.lost.Add(1)
 			}
 		}
 	}
@@ -280,6 +289,7 @@ func (b *leaseBook) releaseAll(ctx context.Context) {
 	}
 	clear(b.held)
 	b.mu.Unlock()
+	b.moves.released.Add(int64(len(keys)))
 	if len(keys) > 0 {
 		_ = b.s.Release(ctx, b.owner, keys)
 	}

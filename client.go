@@ -30,6 +30,7 @@ type Client struct {
 	clockOffset atomic.Int64                // nanoseconds to add to the local clock when signing
 	blazeSend   atomic.Pointer[blazeSender] // the socket of a listed RunBlaze connection, for OverBlaze
 	e2e         e2eState                    // encryption key and conversation cache, built on first use
+	server      serverAddr                  // host and port of the base URL, for the tracer
 }
 
 // config is filled by Options; everything has a production-safe default.
@@ -47,6 +48,7 @@ type config struct {
 	maxMessageBody   int
 	maxAttachment    int64
 	sentHook         func(ctx context.Context, sent []*Message)
+	tracer           Tracer // WithTracer; nil records nothing
 	convCache        convCacheConfig
 	now              func() time.Time
 }
@@ -284,7 +286,8 @@ func NewClient(ks *Keystore, opts ...Option) (*Client, error) {
 		SetRetryCount(0).
 		SetHeader("User-Agent", cfg.userAgent)
 	own := *ks // later changes to the caller's keystore do not reach the client
-	return &Client{ks: &own, cfg: cfg, rest: rc, basePath: strings.TrimRight(base.EscapedPath(), "/")}, nil
+	return &Client{ks: &own, cfg: cfg, rest: rc, basePath: strings.TrimRight(base.EscapedPath(), "/"),
+		server: serverOf(base)}, nil
 }
 
 // Keystore returns a copy of the keystore the client signs with: changing

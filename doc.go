@@ -194,6 +194,15 @@
 // middleware and by the client's sends through [WithSentHook], and serves
 // it over HTTP in the convention of WuKongIM's recent-conversation API.
 //
+// # Observability
+//
+// [WithTracer] installs a [Tracer]: it sees every REST attempt (method and
+// route template, never the raw path), and, if it is also a [BlazeTracer],
+// every message of the loop from the socket to its acknowledgement, the
+// store's commits, the connection's changes with their cause, and the
+// loop's gauges. Package otelmixin implements both with OpenTelemetry;
+// without a tracer nothing is recorded and nothing is allocated.
+//
 // # Testing with mixintest
 //
 // [github.com/gomixin/mixin/mixintest] runs the API locally, REST and

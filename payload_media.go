@@ -229,26 +229,35 @@ func (LocationPayload) Category() Category { return CategoryPlainLocation }
 func (LocationPayload) payload() {}
 
 // Validate checks that latitude is in [-90, 90] and longitude in
-// [-180, 180], and that they are not both zero: Android drops such a
-// location without showing it.
+// [-180, 180], and that neither is exactly zero: Mixin Desktop drops a
+// location whose latitude or longitude is 0 without showing it, and
+// Android one at 0,0, so a point on the equator or the prime meridian is
+// refused as well.
 func (p LocationPayload) Validate() error {
-	// android-app LocationPayload.kt toLocationData drops 0,0.
+	// flutter-app lib/workers/decrypt_message.dart drops latitude == 0.0 ||
+	// longitude == 0.0; android-app websocket/LocationPayload.kt
+	// toLocationData drops 0,0.
 	if math.IsNaN(p.Latitude) || p.Latitude < -90 || p.Latitude > 90 {
 		return &FieldError{Field: "latitude", Reason: "must be in [-90, 90], got " + strconv.FormatFloat(p.Latitude, 'g', -1, 64)}
 	}
 	if math.IsNaN(p.Longitude) || p.Longitude < -180 || p.Longitude > 180 {
 		return &FieldError{Field: "longitude", Reason: "must be in [-180, 180], got " + strconv.FormatFloat(p.Longitude, 'g', -1, 64)}
 	}
-	if p.Latitude == 0 && p.Longitude == 0 {
-		return &FieldError{Field: "latitude", Reason: "latitude and longitude are both 0: Android drops such a location"}
+	switch {
+	case p.Latitude == 0 && p.Longitude == 0:
+		return &FieldError{Field: "latitude", Reason: "latitude and longitude are both 0: Android and Desktop drop such a location without showing it"}
+	case p.Latitude == 0:
+		return &FieldError{Field: "latitude", Reason: "is 0: Mixin Desktop drops a location with a zero coordinate without showing it"}
+	case p.Longitude == 0:
+		return &FieldError{Field: "longitude", Reason: "is 0: Mixin Desktop drops a location with a zero coordinate without showing it"}
 	}
 	return nil
 }
 
-// checkDimension requires a positive pixel count: both apps show an image,
-// video or live card without one as invalid (android-app
-// AttachmentMessagePayload.invalidData, live check in DecryptMessage.kt;
-// ios-app ReceiveMessageService processDecryptSuccess).
+// checkDimension requires a positive pixel count: both apps show an image
+// or video without one as invalid, and Android a live card too
+// (android-app AttachmentMessagePayload.invalidData, live check in
+// DecryptMessage.kt; ios-app ReceiveMessageService processDecryptSuccess).
 func checkDimension(field string, n int) error {
 	if n <= 0 {
 		return &FieldError{Field: field, Reason: "must be > 0, got " + strconv.Itoa(n) + ": the apps show the message as invalid"}

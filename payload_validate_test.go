@@ -81,6 +81,10 @@ func TestPayloadValidateRejects(t *testing.T) {
 		{"location latitude NaN", LocationPayload{Latitude: math.NaN()}, "latitude"},
 		{"location longitude", LocationPayload{Latitude: 1, Longitude: -180.5}, "longitude"},
 		{"location at 0,0", LocationPayload{Name: "nowhere"}, "latitude"},
+		// Desktop drops either coordinate at exactly 0 (flutter-app decrypt_message.dart).
+		{"location on the equator", LocationPayload{Latitude: 0, Longitude: 32.58}, "latitude"},
+		{"location on the equator, negative zero", LocationPayload{Latitude: math.Copysign(0, -1), Longitude: 32.58}, "latitude"},
+		{"location on the prime meridian", LocationPayload{Latitude: 51.4779, Longitude: 0}, "longitude"},
 		{"recall not uuid", RecallPayload{MessageID: "1"}, "message_id"},
 		{"pin bad action", PinPayload{Action: "pin", MessageIDs: []string{plIDA}}, "action"},
 		{"pin no ids", PinPayload{Action: PinActionUnpin}, "message_ids"},
@@ -133,7 +137,7 @@ func TestPayloadValidateAccepts(t *testing.T) {
 		StickerPayload{StickerID: strings.ToUpper(plIDA)},
 		ButtonGroupPayload{{Label: "a", Color: "#abcdef", Action: "mixin://users/" + plIDB}, {Label: "b", Color: "#ABCDEF", Action: "input:/help"}, {Label: "c", Color: "#000000", Action: "HTTPS://X.TEST"}},
 		LocationPayload{Latitude: -90, Longitude: 180},
-		LocationPayload{Latitude: 0, Longitude: 1},
+		LocationPayload{Latitude: -0.25, Longitude: 1e-9},
 		AppCardPayload{AppID: plIDA, Title: strings.Repeat("界", MaxAppCardTitle), Description: strings.Repeat("d", MaxAppCardDescription), UpdatedAt: "2024-09-28T05:49:14Z"},
 		// updated_at and actions are optional (ios-app AppCardData.swift since August 2024).
 		AppCardPayload{AppID: plIDA, Title: "t", Description: "d", Shareable: true},

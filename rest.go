@@ -79,8 +79,10 @@ func (c *Client) do(ctx context.Context, r request) error {
 	uri := c.basePath + r.path
 	policy := c.cfg.retry
 	clockFixed := false
+	sent := 0
 	for attempt := 1; ; attempt++ {
-		res, err := c.send(ctx, r, uri, body)
+		sent++
+		res, err := c.sendTraced(ctx, r, uri, body, sent)
 		if err == nil {
 			return r.decode(res)
 		}

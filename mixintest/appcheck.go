@@ -19,10 +19,12 @@ const (
 	// invalid, unknown or failed message, with a part missing or wrong), or
 	// drops it without showing it. The test given to [NewServer] fails.
 	ProblemKindBroken ProblemKind = "broken"
-	// ProblemKindWarning: no app refuses the message, but it is most likely a
-	// mistake (an empty text, a button group without buttons, a duration
-	// that reads as under a second, a file whose bytes are not the type it
-	// claims) or a shape no official client sends. Logged to the test
+	// ProblemKindWarning: no app is known to refuse the message, but it is
+	// most likely a mistake (an empty text, a button group without
+	// buttons, a duration that reads as under a second, a file whose bytes
+	// are not the type it claims), a shape no official client sends, or
+	// one the stored official sources leave open (a category only some
+	// apps list, a URL only iOS before 17 refuses). Logged to the test
 	// (t.Logf), not failed.
 	ProblemKindWarning ProblemKind = "warning"
 	// ProblemKindLimit: outside the limits the docs state (1 to 6 buttons,

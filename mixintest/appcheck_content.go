@@ -155,16 +155,18 @@ func sniffContainer(b []byte) string {
 			return "AVIF"
 		}
 		return "MP4"
-	case len(b) >= 8 && (string(b[4:8]) == "moov" || string(b[4:8]) == "mdat" || string(b[4:8]) == "wide"):
-		return "MP4"
+	case len(b) >= 8 && strings.Contains(" moov mdat wide free skip pnot ", " "+string(b[4:8])+" "):
+		return "MP4" // QuickTime files may start with any of these atoms
 	case bytes.HasPrefix(b, []byte{0x1a, 0x45, 0xdf, 0xa3}):
 		return "Matroska"
 	case bytes.HasPrefix(b, []byte("OggS")):
 		return "Ogg"
 	case bytes.HasPrefix(b, []byte("ID3")):
 		return "MP3"
-	case len(b) >= 12 && string(b[:4]) == "RIFF" && string(b[8:12]) == "WAVE":
+	case len(b) >= 12 && (string(b[:4]) == "RIFF" || string(b[:4]) == "RF64") && string(b[8:12]) == "WAVE":
 		return "WAV"
+	case bytes.HasPrefix(b, []byte("ADIF")):
+		return "AAC"
 	case bytes.HasPrefix(b, []byte("fLaC")):
 		return "FLAC"
 	case bytes.HasPrefix(b, []byte("#!AMR")):

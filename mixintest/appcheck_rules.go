@@ -1,7 +1,6 @@
 package mixintest
 
 import (
-	"encoding/base64"
 	"net/url"
 	"strconv"
 	"strings"
@@ -15,18 +14,19 @@ import (
 // parses a message. Paths are in MixinNetwork/android-app
 // (app/src/main/java/one/mixin/android/…), MixinNetwork/ios-app
 // (MixinServices/MixinServices/…) and MixinNetwork/flutter-app (lib/…,
-// today's desktop app), and the docs at developers.mixin.one.
+// today's desktop app), and the docs at developers.mixin.one. Where the
+// stored copies of the apps leave a fact open, the rule is a warning and
+// says so.
 const (
 	srcAndroidDecrypt    = "android-app job/DecryptMessage.kt"
 	srcAndroidMessage    = "android-app vo/Message.kt"
-	srcAndroidAttachment = "android-app websocket/AttachmentMessagePayload.kt invalidData()"
+	srcAndroidAttachment = "android-app websocket/AttachmentMessagePayload.kt"
 	srcAndroidLocation   = "android-app websocket/LocationPayload.kt toLocationData()"
 	srcAndroidCard       = "android-app vo/AppCardData.kt"
 	srcAndroidCardHolder = "android-app ui/conversation/holder/ActionsCardHolder.kt"
 	srcAndroidColor      = "android-app util/ColorUtil.java parseColor"
-	srcAndroidVideo      = "android-app VideoHolder.kt formatMillis()"
-	srcAndroidAudio      = "android-app AudioHolder.kt"
-	srcAndroidGson       = "android-app util/GsonHelper.kt"
+	srcAndroidVideo      = "android-app ui/conversation/holder/VideoHolder.kt formatMillis()"
+	srcAndroidAudio      = "android-app ui/conversation/holder/AudioHolder.kt"
 	srcAndroidCipher     = "android-app crypto/attachment/AttachmentCipherInputStream.java"
 	srcIOSReceive        = "ios-app Services/WebSocket/Service/ReceiveMessageService.swift"
 	srcIOSAttachment     = "ios-app Services/WebSocket/Model/TransferAttachmentData.swift"
@@ -36,8 +36,9 @@ const (
 	srcIOSPin            = "ios-app Services/WebSocket/Model/TransferPinData.swift"
 	srcIOSTranscript     = "ios-app Database/User/Model/TranscriptMessage.swift"
 	srcIOSMessage        = "ios-app Database/User/Model/Message.swift MessageCategory.isLegal"
-	srcIOSVideo          = "ios-app VideoMessageViewModel.swift"
+	srcIOSLocation       = "ios-app Location.swift (class Location: Codable)"
 	srcDesktop           = "flutter-app lib/workers/decrypt_message.dart"
+	srcDesktopCategory   = "flutter-app lib/db/extension/message_category.dart isIllegalMessageCategory"
 	srcDocsCategory      = "docs api/messages/category"
 )
 
@@ -70,231 +71,110 @@ var appRules = map[mixin.Category]func(*checker, []byte){
 }
 
 // checkText: iOS decodes the text as UTF-8 and shows an unknown message if
-// it cannot; Desktop's utf8.decode throws and the message is stored as
-// invalid. No parser refuses an empty text: it is only a warning.
+// it cannot (ReceiveMessageService processDecryptSuccess). Android
+// (String(bytes)) and Desktop (decrypt_message.dart _decode,
+// utf8.decode(allowMalformed: true)) show it with replacement characters.
+// No parser refuses an empty text: it is only a warning.
 func checkText(ck *checker, data []byte) {
 	switch {
 	case !utf8.Valid(data):
-		ck.report("data", "is not UTF-8", appUnknownIOS+" and Desktop as an invalid one",
-			srcIOSReceive+" processDecryptSuccess; "+srcDesktop+" _processDecryptSuccess")
+		ck.report("data", "is not UTF-8", appUnknownIOS+" (Android and Desktop show it with replacement characters)",
+			srcIOSReceive+" processDecryptSuccess; "+srcDesktop+" _decode allowMalformed")
 	case strings.TrimSpace(string(data)) == "":
 		ck.add(ProblemKindWarning, "data", "is empty or only white space", "no app refuses it: the apps show an empty bubble",
 			srcAndroidDecrypt+" processDecryptSuccess; "+srcIOSReceive+" processDecryptSuccess")
 	}
 }
 
-// checkAttachment holds the rules every attachment category shares: iOS
-// decodes attachment_id as a required string and size as a required Int64,
-// the optional strings and the base64 Data fields strictly
-// (TransferAttachmentData); Android's message factories need the
-// attachment id (vo/Message.kt, DecryptMessage.kt).
-func checkAttachment(ck *checker, data []byte) (jsonObject, bool) {
-	o, ok := ck.object(data, appUnparsable, srcAndroidDecrypt+" processDecryptSuccess; "+srcIOSReceive+" processDecryptSuccess; "+srcDesktop)
-	if !ok {
-		return nil, false
-	}
-	if id, ok := o.str("attachment_id"); !ok {
-		ck.report("attachment_id", "is missing or not a string", appInvalidBoth, srcAndroidMessage+" factories; "+srcAndroidDecrypt+"; "+srcIOSAttachment)
-	} else if strings.TrimSpace(id) == "" {
-		ck.report("attachment_id", "is empty", "the apps have no attachment to download", srcAndroidDecrypt+" AttachmentDownloadJob; "+srcIOSReceive)
-	}
-	if _, ok := o.integer("size"); !ok {
-		ck.report("size", "is missing or not a whole number", appUnknownIOS, srcIOSAttachment+" (size is a required Int64)")
-	}
-	for _, k := range []string{"mime_type", "thumbnail", "name", "created_at"} {
-		if o.present(k) {
-			if _, ok := o.str(k); !ok {
-				ck.report(k, "is not a string", appUnknownIOS, srcIOSAttachment)
-			}
-		}
-	}
-	for _, k := range []string{"key", "digest", "waveform"} {
-		checkBase64(ck, o, k, k, appInvalidBoth, srcIOSAttachment+" (Data fields); "+srcAndroidGson+" (ByteArrayToBase64TypeAdapter)")
-	}
-	return o, true
-}
-
-// checkBase64 flags a present field that is not standard, padded base64:
-// Swift's JSONDecoder reads Data with Data(base64Encoded:), which takes
-// nothing else.
-func checkBase64(ck *checker, o jsonObject, key, field, app, source string) {
-	if !o.present(key) {
-		return
-	}
-	s, ok := o.str(key)
-	switch {
-	case !ok:
-		ck.report(field, "is not a string", app, source)
-	case !stdBase64(s):
-		ck.report(field, "is not standard padded base64 (+ and /, = padding)", app, source)
-	}
-}
-
-// stdBase64 reports whether s is standard base64 with padding, as
-// Data(base64Encoded:) accepts it.
-func stdBase64(s string) bool {
-	if strings.ContainsAny(s, "\r\n \t") {
-		return false
-	}
-	_, err := base64.StdEncoding.DecodeString(s)
-	return err == nil
-}
-
-// checkMimeType: Android's factories for video and file messages take a
-// non-null mime type and throw without one (vo/Message.kt
-// createVideoMessage, createAttachmentMessage).
-func checkMimeType(ck *checker, o jsonObject) {
-	if _, ok := o.str("mime_type"); !ok && !o.present("mime_type") {
-		ck.report("mime_type", "is missing", appInvalidAndroid, srcAndroidMessage+" createVideoMessage/createAttachmentMessage; "+srcAndroidDecrypt)
-	}
-}
-
-// checkDimensions: width and height missing or 0 make an image or video
-// invalid on both apps (android-app AttachmentMessagePayload invalidData();
-// ios-app ReceiveMessageService guard width > 0, height > 0). iOS reads them
-// with safeDecodeInt, which takes numbers and numeric strings ("100") and
-// truncates fractions; Android's Gson takes numeric strings but refuses a
-// fraction. A negative value passes Android's check but not iOS's.
-func checkDimensions(ck *checker, o jsonObject, source string) {
-	for _, k := range []string{"width", "height"} {
-		n, whole, ok := o.intLike(k)
-		switch {
-		case !ok:
-			ck.report(k, "is missing or not a number", "Android stores it as an invalid message and iOS as an unknown one", source)
-		case n == 0:
-			ck.report(k, "is 0", "Android stores it as an invalid message and iOS as an unknown one", source)
-		case n < 0:
-			ck.report(k, "is "+strconv.FormatFloat(n, 'g', -1, 64)+", negative", appUnknownIOS+" (Android accepts it)", srcIOSReceive+" guard width > 0, height > 0")
-		case !whole:
-			ck.report(k, "is "+strconv.FormatFloat(n, 'g', -1, 64)+", not a whole number", appInvalidAndroid+" (Gson cannot read it as an Int; iOS truncates it)", srcAndroidAttachment+" (Gson); "+srcIOSAttachment+" safeDecodeInt")
-		}
-	}
-}
-
-func checkImage(ck *checker, data []byte) {
-	if o, ok := checkAttachment(ck, data); ok {
-		checkDimensions(ck, o, srcAndroidAttachment+"; "+srcIOSReceive+" processDecryptSuccess")
-		checkContent(ck, mixin.CategoryPlainImage, o)
-	}
-}
-
-// checkVideo adds the mime type and the duration: the apps read
-// milliseconds (Android formats it with formatMillis, iOS divides by 1000
-// and rounds a fraction of a second up). A duration under 1000 may be a
-// short clip or seconds sent by mistake, so it is only a warning.
-func checkVideo(ck *checker, data []byte) {
-	o, ok := checkAttachment(ck, data)
-	if !ok {
-		return
-	}
-	checkMimeType(ck, o)
-	checkDimensions(ck, o, srcAndroidAttachment+"; "+srcIOSReceive+" processDecryptSuccess")
-	switch d, _, ok := o.intLike("duration"); {
-	case !ok:
-		ck.report("duration", "is missing", "Android and Desktop store the length as the text \"null\"",
-			srcAndroidMessage+" createVideoMessage duration.toString(); "+srcDesktop+" duration.toString()")
-	case d < 1000:
-		ck.add(ProblemKindWarning, "duration", "is "+strconv.FormatFloat(d, 'g', -1, 64)+", under one second",
-			"iOS shows 0:01 and Android 00:00; the apps read milliseconds (a 60 s video is 60000)", srcAndroidVideo+"; "+srcIOSVideo)
-	}
-	checkContent(ck, mixin.CategoryPlainVideo, o)
-}
-
-// checkData: iOS shows a file of size 0 as an unknown message
-// (ReceiveMessageService processDecryptSuccess guard size > 0), and Android
-// needs the mime type.
-func checkData(ck *checker, data []byte) {
-	o, ok := checkAttachment(ck, data)
-	if !ok {
-		return
-	}
-	checkMimeType(ck, o)
-	if n, ok := o.integer("size"); ok && n <= 0 {
-		ck.report("size", "is "+strconv.FormatInt(n, 10)+", not positive", appUnknownIOS, srcIOSReceive+" processDecryptSuccess")
-	}
-	checkContent(ck, mixin.CategoryPlainData, o)
-}
-
-// checkAudio: a missing duration shows as 00:00 on Android (AudioHolder)
-// and Desktop (duration ?? 0); the waveform is read from "waveform" only,
-// so one under "wave_form" is not shown.
-func checkAudio(ck *checker, data []byte) {
-	o, ok := checkAttachment(ck, data)
-	if !ok {
-		return
-	}
-	if _, _, ok := o.intLike("duration"); !ok {
-		ck.report("duration", "is missing", "Android and Desktop show the voice message's length as 00:00",
-			srcAndroidAudio+"; "+srcDesktop+" mediaDuration: duration ?? 0")
-	}
-	if o.present("wave_form") && !o.present("waveform") {
-		ck.report("wave_form", "is not read: the key is \"waveform\"", "the apps show the voice message without a waveform",
-			srcIOSAttachment+" (CodingKeys waveform); "+srcAndroidGson+"; "+srcDesktop+" mediaWaveform")
-	}
-	checkContent(ck, mixin.CategoryPlainAudio, o)
-}
-
-// checkSticker: the apps read only sticker_id; iOS requires a UUID and
-// shows an unknown message otherwise, and drops the message without
-// showing it when the sticker lookup answers 404 (ReceiveMessageService
-// parseSticker, TransferStickerData; android-app
-// websocket/StickerMessagePayload.kt).
+// checkSticker: iOS decodes sticker_id as an optional string; one that is
+// empty or not a UUID shows an unknown message, and one the sticker lookup
+// answers 404 for drops the message without showing it (ReceiveMessageService
+// parseSticker). Android and Desktop keep the id and fetch the sticker,
+// showing none when it does not exist (DecryptMessage.kt RefreshStickerJob;
+// decrypt_message.dart UpdateStickerJob). Without sticker_id, Android and
+// iOS look album_id and name up among the stickers the recipient already
+// holds and drop the message when they find none; with neither, Android's
+// albumId!! throws and it stores an invalid message.
 func checkSticker(ck *checker, data []byte) {
-	o, ok := ck.object(data, appUnparsable, srcIOSSticker+"; "+srcDesktop)
+	src := srcIOSReceive + " parseSticker; " + srcAndroidDecrypt + " processDecryptSuccess (_STICKER)"
+	o, ok := ck.object(data, appUnparsable, src+"; "+srcDesktop)
 	if !ok {
+		return
+	}
+	if !o.present("sticker_id") {
+		_, album := o.str("album_id")
+		_, name := o.str("name")
+		if album && name {
+			ck.add(ProblemKindWarning, "sticker_id", "is missing: the sticker is named by album_id and name",
+				"Android and iOS show it only to recipients who already hold that album's sticker and drop it for the others; "+
+					"the stored "+srcIOSSticker+" decodes sticker_id only", src)
+			return
+		}
+		ck.report("sticker_id", "is missing, and album_id and name do not name a sticker either",
+			"iOS drops the message without showing it and Android stores it as an invalid message", src)
 		return
 	}
 	id, ok := o.str("sticker_id")
 	if !ok || !isUUID(id) {
-		ck.report("sticker_id", "is missing or not a UUID", appUnknownIOS+"; Android has no sticker to show (album_id and name are not read)",
-			srcIOSReceive+" parseSticker; "+srcIOSSticker+"; android-app websocket/StickerMessagePayload.kt")
+		ck.report("sticker_id", "is not a UUID", appUnknownIOS+"; Android and Desktop have no sticker to show", src+"; "+srcIOSSticker)
 		return
 	}
 	if ck.env != nil && ck.env.stickerKnown != nil && !ck.env.stickerKnown(id) {
 		ck.report("sticker_id", "names no sticker the server knows (add it with Server.AddSticker or POST /_mixintest/stickers)",
-			"iOS drops the message without showing it (the sticker lookup answers 404)", srcIOSReceive+" parseSticker")
+			"iOS drops the message without showing it (the sticker lookup answers 404); Android and Desktop show no sticker", src)
 	}
 }
 
-// checkContact: iOS requires user_id to be a UUID, and drops the message
-// without showing it when the user lookup answers 404; Desktop shows the
-// card without a name (ReceiveMessageService processDecryptSuccess,
-// syncUser; flutter-app decrypt_message.dart refreshUsers).
+// checkContact: iOS decodes user_id as a required string and shows an
+// unknown message when it is not a UUID, and drops the message without
+// showing it when the user lookup answers 404 (ReceiveMessageService
+// processDecryptSuccess, syncUser). Android needs the id (vo/Message.kt
+// createContactMessage takes a non-null sharedUserId) and, like Desktop,
+// shows a card without a name for a user it cannot fetch (DecryptMessage.kt
+// syncUser; decrypt_message.dart refreshUsers).
 func checkContact(ck *checker, data []byte) {
-	o, ok := ck.object(data, appUnparsable, srcIOSReceive+" processDecryptSuccess; "+srcDesktop)
+	src := srcIOSReceive + " processDecryptSuccess"
+	o, ok := ck.object(data, appUnparsable, src+"; "+srcDesktop)
 	if !ok {
 		return
 	}
 	id, ok := o.str("user_id")
-	if !ok || !isUUID(id) {
-		ck.report("user_id", "is missing or not a UUID", appUnknownIOS, srcIOSReceive+" processDecryptSuccess")
+	switch {
+	case !ok:
+		ck.report("user_id", "is missing or not a string", appInvalidBoth, src+"; "+srcAndroidMessage+" createContactMessage")
+		return
+	case !isUUID(id):
+		ck.report("user_id", "is not a UUID", appUnknownIOS, src)
 		return
 	}
 	if ck.env != nil && ck.env.userKnown != nil && !ck.env.userKnown(id) {
-		ck.report("user_id", "names no user the server knows", "iOS drops the message without showing it (the user lookup answers 404) and Desktop shows a contact card without a name",
-			srcIOSReceive+" syncUser; "+srcDesktop+" refreshUsers")
+		ck.report("user_id", "names no user the server knows",
+			"iOS drops the message without showing it (the user lookup answers 404); Android and Desktop show a contact card without a name",
+			srcIOSReceive+" syncUser; "+srcAndroidDecrypt+" syncUser; "+srcDesktop+" refreshUsers")
 	}
 }
 
-// checkLocation: Android drops a location whose coordinates do not parse,
-// or are both 0, without showing anything (LocationPayload.kt
-// toLocationData); Desktop drops it when either is 0
-// (decrypt_message.dart); iOS shows an unknown message when they do not
-// decode.
+// checkLocation: Android (Moshi) drops a location whose coordinates are
+// missing or both 0 without showing anything (LocationPayload.kt
+// toLocationData); Desktop drops one that does not decode or has either
+// coordinate 0 (decrypt_message.dart: latitude == 0.0 || longitude == 0.0);
+// iOS decodes latitude and longitude as required numbers and name, address
+// and venue_type as optional strings, and shows an unknown message when
+// that fails (class Location: Codable; ReceiveMessageService
+// processDecryptSuccess).
 func checkLocation(ck *checker, data []byte) {
-	src := srcAndroidLocation + "; " + srcIOSReceive + " processDecryptSuccess; " + srcDesktop
+	src := srcAndroidLocation + "; " + srcIOSReceive + " processDecryptSuccess; " + srcIOSLocation + "; " + srcDesktop
 	const dropped = "Android and Desktop drop it without showing it and iOS shows an unknown message"
 	o, ok := ck.object(data, dropped, src)
 	if !ok {
 		return
 	}
-	lat, okLat := o.num("latitude")
-	lon, okLon := o.num("longitude")
-	if !okLat {
-		ck.report("latitude", "is missing or not a number", dropped, src)
-	}
-	if !okLon {
-		ck.report("longitude", "is missing or not a number", dropped, src)
+	lat, okLat := checkCoordinate(ck, o, "latitude", dropped, src)
+	lon, okLon := checkCoordinate(ck, o, "longitude", dropped, src)
+	for _, k := range []string{"name", "address", "venue_type"} {
+		if _, ok := o.str(k); o.present(k) && !ok {
+			ck.report(k, "is not a string", appUnknownIOS, srcIOSLocation)
+		}
 	}
 	switch {
 	case !okLat || !okLon:
@@ -307,20 +187,68 @@ func checkLocation(ck *checker, data []byte) {
 	}
 }
 
-// checkLive: a live card without positive dimensions is invalid
-// (DecryptMessage.kt); Android's factory needs url and thumb_url
-// (vo/Message.kt createLiveMessage) and iOS decodes them as required
-// (TransferLiveData).
+// checkCoordinate reports a coordinate that is missing or not a JSON
+// number. A number in a string fails iOS's Double and Desktop's
+// LocationMessage; Android's Moshi reads it.
+func checkCoordinate(ck *checker, o jsonObject, k, dropped, src string) (float64, bool) {
+	if v, ok := o.num(k); ok {
+		return v, true
+	}
+	if s, ok := o.str(k); ok {
+		if _, err := strconv.ParseFloat(strings.TrimSpace(s), 64); err == nil {
+			ck.report(k, "is a number in a string", appUnknownIOS+" and Desktop drops it", srcIOSLocation+"; "+srcDesktop)
+			return 0, false
+		}
+	}
+	ck.report(k, "is missing or not a number", dropped, src)
+	return 0, false
+}
+
+// checkLive: Android stores a live card whose width or height is not
+// positive (Gson reads a missing one as 0) as invalid (DecryptMessage.kt
+// processDecryptSuccess, _LIVE), and its factory needs url and thumb_url
+// (vo/Message.kt createLiveMessage); iOS decodes width and height as
+// required Ints (no numeric strings, no fractions), url and thumb_url as
+// required strings and shareable as an optional Bool, and does not look at
+// the values (TransferLiveData.swift).
 func checkLive(ck *checker, data []byte) {
 	o, ok := ck.object(data, appUnparsable, srcAndroidDecrypt+"; "+srcIOSLive+"; "+srcDesktop)
 	if !ok {
 		return
 	}
-	checkDimensions(ck, o, srcAndroidDecrypt+" processDecryptSuccess (live); "+srcIOSLive)
+	for _, k := range []string{"width", "height"} {
+		checkLiveDimension(ck, o, k)
+	}
 	for _, k := range []string{"thumb_url", "url"} {
-		if _, ok := o.str(k); !ok {
-			ck.report(k, "is missing or not a string", appInvalidBoth, srcAndroidMessage+" createLiveMessage; "+srcIOSLive)
+		if _, ok := o.str(k); ok {
+			continue
 		}
+		if o.present(k) {
+			ck.report(k, "is not a string", appUnknownIOS, srcIOSLive)
+		} else {
+			ck.report(k, "is missing", appInvalidBoth, srcAndroidMessage+" createLiveMessage; "+srcIOSLive)
+		}
+	}
+	if o.present("shareable") && !o.boolean("shareable") {
+		ck.report("shareable", "is not a boolean", appUnknownIOS, srcIOSLive)
+	}
+}
+
+func checkLiveDimension(ck *checker, o jsonObject, k string) {
+	const src = srcAndroidDecrypt + " processDecryptSuccess (_LIVE); " + srcIOSLive
+	n, whole, ok := o.intLike(k)
+	_, isNum := o.num(k)
+	switch {
+	case !ok:
+		ck.report(k, "is missing or not a number", appInvalidBoth, src)
+	case !whole:
+		ck.report(k, "is "+strconv.FormatFloat(n, 'g', -1, 64)+", not a whole number", appInvalidBoth+" (an Int for both)", src)
+	case !isNum && n <= 0:
+		ck.report(k, "is a number in a string, and not positive", appInvalidBoth, src)
+	case !isNum:
+		ck.report(k, "is a number in a string", appUnknownIOS+" (its Int does not read strings; Android does)", srcIOSLive)
+	case n <= 0:
+		ck.report(k, "is "+strconv.FormatFloat(n, 'g', -1, 64)+", not positive", appInvalidAndroid+" (iOS shows it)", srcAndroidDecrypt+" processDecryptSuccess (_LIVE)")
 	}
 }
 
@@ -330,8 +258,10 @@ func isUUID(s string) bool {
 	return len(s) == 36 && err == nil
 }
 
-// isSwiftURL approximates Foundation's URL(string:): a non-empty string
-// without spaces or characters a URL may not hold.
+// isSwiftURL approximates what Foundation's URL(string:) accepted before
+// iOS 17: a non-empty string without spaces or characters a URL may not
+// hold. Apps built for iOS 17 and later percent-encode such characters
+// instead of failing, so only an empty string fails for sure.
 func isSwiftURL(s string) bool {
 	if s == "" || strings.ContainsAny(s, " \t\r\n\"<>\\^`{|}") {
 		return false

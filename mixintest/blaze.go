@@ -58,6 +58,7 @@ type outFrame struct {
 type blazeConn struct {
 	s         *Server
 	user      *User
+	mb        *mailbox // the user's; the pointer never changes
 	ws        *websocket.Conn
 	qmu       sync.Mutex
 	queue     []outFrame    // guarded by qmu; drained by writeLoop
@@ -184,7 +185,8 @@ func (s *Server) serveBlaze(w http.ResponseWriter, r *http.Request) {
 	}
 	s.connSeq++
 	c.seq = s.connSeq
-	s.mailboxes[user.UserID].conns[c] = struct{}{}
+	c.mb = s.mailboxes[user.UserID]
+	c.mb.conns[c] = struct{}{}
 	s.wg.Add(1)
 	s.mu.Unlock()
 
@@ -352,6 +354,7 @@ func (c *blazeConn) write(o outFrame, pushed *int) bool {
 		return false
 	}
 	if push {
+		c.mb.pushes.Add(1)
 		if o.entry.receipt != nil {
 			c.s.mu.Lock()
 			c.s.pushedLocked(c.user, o.entry)

@@ -42,7 +42,10 @@
 // pushes. Entries stay queued until acknowledged (POST /acknowledgements or an
 // ACKNOWLEDGE_MESSAGE_RECEIPT frame) and come again on the next connection.
 // Acknowledging someone else's message queues an ACKNOWLEDGE_MESSAGE_RECEIPT
-// for its sender. Membership changes send SYSTEM_CONVERSATION messages to the
+// for its sender, delivered once (WithReceiptsUntilAcked keeps it until
+// acknowledged; WithReceiptKeying says which receipts an acknowledgement
+// retires). Server.Pushes counts what the queues cost: every push, re-pushes
+// included. Membership changes send SYSTEM_CONVERSATION messages to the
 // participants other than the actor.
 //
 // # End-to-end encryption
@@ -109,8 +112,9 @@
 //   - ProblemKindBroken: an app shows the message as invalid, unknown or
 //     failed, with a part missing or wrong, or drops it. It fails the test
 //     given to NewServer.
-//   - ProblemKindWarning: no app refuses it, but it is likely a mistake, or a
-//     shape no official client sends. Logged to the test.
+//   - ProblemKindWarning: no app is known to refuse it, but it is likely a
+//     mistake, a shape no official client sends, or one the stored
+//     official sources leave open. Logged to the test.
 //   - ProblemKindLimit: outside the docs' limits, which no app enforces on
 //     receipt. Logged to the test.
 //
@@ -120,40 +124,43 @@
 // success. WithoutAppCheck turns the check off.
 //
 // The rules, with what each app does (unknown: iOS's "unknown message";
-// invalid: Android's and Desktop's invalid message):
+// invalid: Android's and Desktop's invalid message). Each rule cites, beside
+// its code, the stored official file it comes from; where those files leave
+// a fact open the rule is a warning and says so:
 //
 //   - Categories: SIGNAL_* shows as failed, a bot having no Signal session
-//     (android-app job/DecryptMessage.kt processSignalMessage; flutter-app
-//     workers/decrypt_message.dart). Any other name the apps do not know,
-//     SYSTEM_*, WEBRTC_* and KRAKEN_* included, is stored as unknown
-//     (android-app vo/Message.kt isIllegalMessageCategory; ios-app
-//     Database/User/Model/Message.swift MessageCategory.isLegal).
-//   - PLAIN_TEXT, PLAIN_POST: not UTF-8 is unknown on iOS and invalid on
-//     Desktop (ios-app ReceiveMessageService.swift; decrypt_message.dart).
-//     Empty or blank: warning, no parser refuses it.
-//   - Attachments (IMAGE, VIDEO, DATA, AUDIO): attachment_id missing is
-//     invalid on Android (vo/Message.kt factories) and unknown on iOS;
-//     size missing or not a whole number, and thumbnail, name, mime_type or
-//     created_at of another type than string, are unknown on iOS; key,
-//     digest and waveform must be standard padded base64 or iOS shows
-//     unknown and Android invalid (ios-app
-//     Services/WebSocket/Model/TransferAttachmentData.swift; android-app
-//     util/GsonHelper.kt).
+//     (android-app job/DecryptMessage.kt processSignalMessage; ios-app
+//     ReceiveMessageService.swift; flutter-app decrypt_message.dart). A name
+//     in none of the apps' category lists (android-app vo/Message.kt
+//     MessageCategory; ios-app Database/User/Model/Message.swift
+//     MessageCategory.isLegal; flutter-app lib/db/extension/
+//     message_category.dart isIllegalMessageCategory) is stored as unknown
+//     by all three. A name only some lists hold is a warning: WEBRTC_* and
+//     KRAKEN_* (Desktop has no calls), KRAKEN_LIST, STRANGER, SECRET,
+//     SYSTEM_SAFE_SNAPSHOT, SYSTEM_SAFE_INSCRIPTION.
+//   - PLAIN_TEXT, PLAIN_POST: not UTF-8 is unknown on iOS; Android and
+//     Desktop show replacement characters (ios-app ReceiveMessageService;
+//     decrypt_message.dart _decode). Empty or blank: warning.
+//   - Attachments (IMAGE, VIDEO, DATA, AUDIO), as iOS decodes them (ios-app
+//     Services/WebSocket/Model/TransferAttachmentData.swift): attachment_id
+//     missing or not a string, size missing or not a whole number, mime_type,
+//     thumbnail, name or created_at of another type, key, digest or
+//     waveform not standard padded base64: unknown on iOS. A size with a
+//     fraction is invalid on Android too. An empty attachment_id is a
+//     warning: the message shows with nothing to download.
 //   - VIDEO, DATA: mime_type missing is invalid on Android (vo/Message.kt
 //     createVideoMessage, createAttachmentMessage).
-//   - IMAGE, VIDEO (and LIVE): width or height missing, 0 or not numeric
-//     is invalid on both; negative is unknown on iOS only; a fraction is
-//     invalid on Android only (Gson). Numeric strings such as "100" are
-//     read by both and not flagged (android-app
-//     websocket/AttachmentMessagePayload.kt invalidData(); ios-app
-//     TransferAttachmentData safeDecodeInt, ReceiveMessageService).
-//   - VIDEO duration (milliseconds): missing, Android and Desktop store
-//     "null"; under 1000, warning: iOS shows 0:01 and Android 00:00, and a
-//     60 s video is 60000 (android-app VideoHolder formatMillis; ios-app
-//     VideoMessageViewModel.swift).
-//   - AUDIO: duration missing shows 00:00 on Android and Desktop
-//     (android-app AudioHolder.kt; decrypt_message.dart); a waveform under
-//     "wave_form" is not read, so none is shown.
+//   - IMAGE, VIDEO: width or height missing, 0 or not numeric is invalid on
+//     both; negative is unknown on iOS only; a fraction is invalid on
+//     Android (Gson), and on iOS too when it truncates to 0. Numeric strings
+//     such as "100" are read by both (websocket/AttachmentMessagePayload.kt
+//     invalidData(); TransferAttachmentData safeDecodeInt).
+//   - VIDEO, AUDIO duration (milliseconds): not a number is invalid on
+//     Android (Gson Long). VIDEO without one: Android and Desktop store the
+//     text "null". AUDIO without one: 00:00 on Android and Desktop
+//     (ui/conversation/holder/AudioHolder.kt; decrypt_message.dart). Under
+//     1000: warning, Android shows 00:00 (formatMillis). A waveform under
+//     "wave_form" is not read.
 //   - DATA: size 0 is unknown on iOS (ReceiveMessageService).
 //   - Attachment content, when the server holds the bytes (decrypted with
 //     key and digest first; a key that does not open them is broken:
@@ -164,49 +171,64 @@
 //     WAV, FLAC, AMR) cannot be played. Bytes of another format than the
 //     mime type, and a picture whose width and height are not its shape
 //     (either orientation, 2% slack), are warnings. Types the check does
-//     not know are not checked.
-//   - PLAIN_STICKER: sticker_id must be a UUID (unknown on iOS; album_id
-//     and name are not read), and a sticker the catalogue does not hold
-//     (BuiltinStickers, Server.AddSticker) makes iOS drop the message
-//     silently (ReceiveMessageService parseSticker).
-//   - PLAIN_CONTACT: user_id must be a UUID (unknown on iOS), and a user
-//     the server does not know makes iOS drop the message silently and
-//     Desktop show a card without a name (ReceiveMessageService syncUser;
-//     decrypt_message.dart).
-//   - PLAIN_LOCATION: coordinates that are not numbers, or both 0, make
-//     Android and Desktop drop it and iOS show unknown (android-app
-//     websocket/LocationPayload.kt toLocationData); either one 0 makes
-//     Desktop drop it (decrypt_message.dart).
-//   - PLAIN_LIVE: thumb_url and url missing are invalid on Android
-//     (vo/Message.kt createLiveMessage) and unknown on iOS
-//     (TransferLiveData.swift).
+//     not know are not checked. These rules are the check's own reading of
+//     the bytes, not a parser of the apps.
+//   - PLAIN_STICKER: sticker_id empty or not a UUID is unknown on iOS; one
+//     the catalogue does not hold (BuiltinStickers, Server.AddSticker) makes
+//     iOS drop the message silently and Android and Desktop show no sticker
+//     (ReceiveMessageService parseSticker). Without sticker_id, album_id and
+//     name: warning, shown only to recipients already holding that album;
+//     with neither, iOS drops it and Android stores it invalid
+//     (DecryptMessage.kt).
+//   - PLAIN_CONTACT: user_id missing is invalid on Android and unknown on
+//     iOS; not a UUID is unknown on iOS; a user the server does not know
+//     makes iOS drop the message silently and Android and Desktop show a
+//     card without a name (ReceiveMessageService syncUser).
+//   - PLAIN_LOCATION: coordinates missing or not numbers make Android and
+//     Desktop drop it and iOS show unknown; a number in a string is unknown
+//     on iOS and dropped by Desktop; name, address or venue_type of another
+//     type than string is unknown on iOS (its class Location: Codable);
+//     both 0 make Android and Desktop drop it (websocket/LocationPayload.kt
+//     toLocationData); either one 0 makes Desktop drop it
+//     (decrypt_message.dart).
+//   - PLAIN_LIVE: width or height missing, 0 or negative is invalid on
+//     Android (iOS shows it); iOS reads them as strict Ints, so numeric
+//     strings are unknown there; thumb_url and url missing are invalid on
+//     Android (vo/Message.kt createLiveMessage) and unknown on iOS, of
+//     another type unknown on iOS, and so is a shareable that is not a
+//     boolean (TransferLiveData.swift).
 //   - PLAIN_TRANSCRIPT: every item needs transcript_id, message_id,
 //     category and created_at strings, and its optional fields their types
 //     (strings; media_size, media_duration, media_width, media_height whole
 //     numbers; media_waveform, media_key, media_digest standard base64), or
 //     iOS fails the whole transcript (Database/User/Model/
 //     TranscriptMessage.swift); without an item whose transcript_id is the
-//     message's id the apps show unknown or invalid (DecryptMessage.kt
-//     processTranscriptMessage; ReceiveMessageService parseTranscript;
-//     decrypt_message.dart processTranscriptMessage).
-//   - APP_CARD (ios-app Services/WebSocket/Model/AppCardData.swift):
-//     app_id, when present, a UUID. Legacy (a non-empty action): icon_url
-//     and action URLs, title and description strings, or unknown on iOS;
-//     shareable missing is a warning, Android not letting it be forwarded
-//     although the docs default to true (android-app vo/AppCardData.kt
-//     canShare). New shape: app_id and a shareable boolean required;
-//     title, description, cover_url and updated_at optional strings;
-//     actions optional (iOS since August 2024), an array of objects with
-//     label, color and action strings (the docs' {"buttons": [...]} is
-//     not one); a cover object needs url, mime_type and thumbnail strings
-//     and whole width and height. A value of the wrong type is unknown on
-//     iOS. The color of a card action is not flagged: Android draws one it
-//     cannot parse in black (ui/conversation/holder/ActionsCardHolder.kt).
-//   - APP_BUTTON_GROUP: an array of buttons with label, color and action
-//     strings, each color one Android's ColorUtil.parseColor reads (#RGB,
-//     #RRGGBB, #AARRGGBB or a color name, untrimmed), or Android stores it
-//     invalid (DecryptMessage.kt processAppButton; util/ColorUtil.java).
-//     No buttons: warning.
+//     message's id Android and iOS show unknown and Desktop invalid
+//     (DecryptMessage.kt processTranscriptMessage; ReceiveMessageService
+//     parseTranscript; decrypt_message.dart processTranscriptMessage).
+//   - APP_CARD (ios-app Services/WebSocket/Model/AppCardData.swift): a
+//     non-string action, or an app_id that is not a UUID, is unknown on iOS.
+//     Legacy (a non-empty action): icon_url and action URLs (an empty one
+//     is unknown; characters a URL may not hold only before iOS 17: a
+//     warning), title and description strings; shareable missing is a
+//     warning, Android not letting it be forwarded although the docs
+//     default to true (android-app vo/AppCardData.kt canShare). New shape:
+//     app_id and a shareable boolean required; title, description and
+//     updated_at optional strings; actions optional (iOS since August
+//     2024), an array of objects with label, color and action strings (the
+//     docs' {"buttons": [...]} is not one, and is invalid on Android too);
+//     a cover object needs url, mime_type and thumbnail strings and whole
+//     width and height; cover_url, read only when cover gives no URL, a
+//     string. A value of the wrong type is unknown on iOS. The color of a
+//     card action is not flagged: Android draws one it cannot parse in
+//     black (ui/conversation/holder/ActionsCardHolder.kt).
+//   - APP_BUTTON_GROUP: an array of objects (invalid on Android, unknown on
+//     iOS otherwise); each color one Android's ColorUtil.parseColor reads
+//     once trimmed (#RGB, #RRGGBB, #AARRGGBB or a color name), or Android
+//     stores it invalid (DecryptMessage.kt processAppButton;
+//     util/ColorUtil.java). A label or action missing is a warning (Android
+//     does not read them on receipt; iOS's AppButtonData is not in the
+//     stored sources). No buttons: warning.
 //   - The docs' limits (limit kind; docs api/messages/category): 1 to 6
 //     buttons or card actions, labels and card titles up to 36 characters,
 //     card descriptions up to 1024.
@@ -216,11 +238,12 @@
 //     (ReceiveMessageService processPinMessage, TransferPinData.swift).
 //   - ENCRYPTED_*: checked as the PLAIN_* category once decrypted. A
 //     recipient whose sessions cannot decrypt it (tampered data, a session
-//     left out) is broken: iOS shows unknown, Desktop invalid
-//     (decrypt_message.dart _processEncryptedMessage). One to a group
-//     without recipient_id is a warning: no official client sends it; they
-//     send one entry per recipient (bot-api-go-client
-//     PostEncryptedMessages; android-app SendMessageHelper.kt).
+//     left out) is broken: iOS shows unknown, Desktop invalid and Android
+//     failed (decrypt_message.dart _processEncryptedMessage;
+//     DecryptMessage.kt processEncryptedMessage). One to a group without
+//     recipient_id is a warning: no official client sends it; they send one
+//     entry per recipient (bot-api-go-client PostEncryptedMessages;
+//     android-app SendMessageHelper.kt).
 //
 // # Standalone
 //

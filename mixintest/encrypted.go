@@ -195,15 +195,16 @@ func (s *Server) problemLocked(format string, args ...any) {
 
 // undecryptableLocked reports an encrypted message a recipient's sessions
 // cannot open (tampered data, or not encrypted for every session of the
-// recipient): iOS shows such a message as unknown and Desktop as invalid
-// (ios-app ReceiveMessageService processDecryptSuccess; flutter-app
-// decrypt_message.dart _processEncryptedMessage).
+// recipient): iOS shows such a message as unknown, Desktop as invalid and
+// Android as failed (ios-app ReceiveMessageService processEncryptedMessage;
+// flutter-app decrypt_message.dart _processEncryptedMessage; android-app
+// DecryptMessage.kt processEncryptedMessage insertFailedMessage).
 func (s *Server) undecryptableLocked(m *Message, rid string, err error) {
 	s.problemLocked("user %s cannot read encrypted message %s: %v", rid, m.MessageID, err)
 	s.reportLocked(m, Problem{Kind: ProblemKindBroken, Field: "data",
 		Reason: "does not decrypt for recipient " + rid + " (" + strings.TrimPrefix(err.Error(), "mixintest: ") + ")",
-		App:    "iOS shows it as an unknown message and Desktop as an invalid one",
-		Source: srcIOSReceive + "; " + srcDesktop + " _processEncryptedMessage"})
+		App:    "iOS shows it as an unknown message, Desktop as an invalid one and Android as a failed one",
+		Source: srcIOSReceive + " processEncryptedMessage; " + srcDesktop + " _processEncryptedMessage; " + srcAndroidDecrypt + " processEncryptedMessage"})
 }
 
 // unaddressedGroupLocked flags an encrypted message to a whole group: the

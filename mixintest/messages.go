@@ -309,17 +309,16 @@ func validateAck(a ackRequest) *apiError {
 }
 
 // ackLocked retires what an acknowledgement of (message id, status)
-// covers in the user's queue: the message itself, and the receipt of that
-// id with that status; a receipt of another status stays (the queue is
-// keyed by message and kind, so a READ receipt cannot vanish behind the
-// DELIVERED one). For a message someone else sent, it queues a receipt
-// for that sender.
+// covers in the user's queue: the message itself, and its receipts as
+// WithReceiptKeying says (by default only the one with that status, so a
+// READ receipt cannot vanish behind the DELIVERED one). For a message
+// someone else sent, it queues a receipt for that sender.
 func (s *Server) ackLocked(u *User, a ackRequest) {
 	mb := s.mailboxes[u.UserID]
 	entries := mb.byID[a.MessageID]
 	kept := entries[:0]
 	for _, e := range entries {
-		if e.receipt != nil && e.receipt.Status != a.Status {
+		if e.receipt != nil && e.receipt.Status != a.Status && s.cfg.receiptKeying == ReceiptKeyedByStatus {
 			kept = append(kept, e)
 			continue
 		}

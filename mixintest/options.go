@@ -40,6 +40,7 @@ type config struct {
 	botCapabilities    []string         // WithBotCapabilities (encrypted.go)
 	staleChecksumError bool             // WithStaleChecksumError (encrypted.go)
 	receiptsUntilAcked bool             // WithReceiptsUntilAcked (blaze.go)
+	receiptKeying      ReceiptKeying    // WithReceiptKeying (messages.go ackLocked)
 	clockHeaders       ClockHeader      // WithClockHeaders (clock.go)
 	blazeAuthFailure   BlazeAuthFailure // WithBlazeAuthFailure (clock.go)
 	maxClockSkew       time.Duration    // WithMaxClockSkew (clock.go); 0: iat at most 5 min ahead
@@ -174,4 +175,38 @@ func WithStatusPageSize(n int) Option {
 // receipts, so by default the emulator delivers each receipt once.
 func WithReceiptsUntilAcked() Option {
 	return serverOption(func(c *config) { c.receiptsUntilAcked = true })
+}
+
+// ReceiptKeying says which receipts an acknowledgement retires from a
+// user's blaze queue. A receipt (an ACKNOWLEDGE_MESSAGE_RECEIPT push) is
+// the event (message, DELIVERED) or (message, READ) of a message the user
+// sent, and an acknowledgement names a message id and a status. No source
+// says how the real server matches the two: the official Go, fox-one,
+// Android and iOS clients never acknowledge receipts (they read statuses
+// with GET /messages/status; android-app api/service/MessageService.kt,
+// ios-app MessageAPI.swift), and the Node and Kotlin clients acknowledge
+// every push, receipts included, as READ (bot-api-nodejs-client
+// src/client/ws.ts, bot-api-kotlin-client blaze/BlazeClient.kt
+// sendAckMsg). The keying matters for receipts still queued: those not
+// pushed yet and, with [WithReceiptsUntilAcked], those not acknowledged.
+type ReceiptKeying int
+
+const (
+	// ReceiptKeyedByStatus, the default, retires only the receipt with the
+	// acknowledgement's message id and status: the two fields of the
+	// acknowledgement name one event. A client that acknowledges a
+	// DELIVERED receipt as READ leaves it queued, and retires the READ
+	// receipt of that message, if one is queued, in its stead.
+	ReceiptKeyedByStatus ReceiptKeying = iota
+	// ReceiptKeyedByMessage retires every receipt of the acknowledged
+	// message, whatever their status: acknowledging one receipt of a
+	// message also retires the others still queued, pushed or not.
+	ReceiptKeyedByMessage
+)
+
+// WithReceiptKeying sets which receipts an acknowledgement retires
+// (default [ReceiptKeyedByStatus]; no source says which the real server
+// does, see [ReceiptKeying]).
+func WithReceiptKeying(k ReceiptKeying) Option {
+	return serverOption(func(c *config) { c.receiptKeying = k })
 }

@@ -261,6 +261,19 @@ func (s *Server) Pending(userID string) int {
 	return 0
 }
 
+// Pushes returns how many messages and receipts the server has pushed to
+// the user's blaze connections so far, pushes of the same entry again
+// (after a new listing, on another connection) included: the work a
+// client's loop costs the server.
+func (s *Server) Pushes(userID string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if mb, ok := s.mailboxes[normID(userID)]; ok {
+		return int(mb.pushes.Load())
+	}
+	return 0
+}
+
 // Attachment returns what the server knows about an attachment.
 func (s *Server) Attachment(attachmentID string) (Attachment, bool) {
 	s.mu.Lock()

@@ -155,7 +155,8 @@ type mailbox struct {
 	live     int                        // unacked entries
 	notify   chan struct{}              // closed and replaced on every inbox append
 	conns    map[*blazeConn]struct{}
-	turn     uint64 // FanoutOne round-robin
+	turn     uint64       // FanoutOne round-robin
+	pushes   atomic.Int64 // pushes written to the user's connections, re-pushes included
 }
 
 func newMailbox() *mailbox {

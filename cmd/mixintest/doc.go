@@ -42,10 +42,11 @@
 //	  REASON: WHAT THE APPS DO (SOURCE)" and served at GET
 //	  /_mixintest/problems. KIND is "broken" (an app shows the message as
 //	  invalid, unknown or failed, with a part missing, or drops it), "warning"
-//	  (no app refuses it, but it is likely a mistake, or a shape no official
-//	  client sends) or "limit" (outside the docs' limits, which the apps do not
-//	  enforce). A message an app cannot decrypt is "broken" too. The real API
-//	  accepts all of them.
+//	  (no app is known to refuse it, but it is likely a mistake, a shape no
+//	  official client sends, or one the stored app sources leave open) or
+//	  "limit" (outside the docs' limits, which the apps do not enforce). A
+//	  message an app cannot decrypt is "broken" too. The real API accepts all
+//	  of them.
 //
 //	Admin API (no authentication; plain JSON, no data envelope; errors as
 //	{"error":{"code","description"}} with a 4xx status):

@@ -1,0 +1,242 @@
+package mixin
+
+import (
+	"context"
+	"errors"
+	"sync/atomic"
+	"time"
+
+	"github.com/gorilla/websocket"
+)
+
+// The loop's side of BlazeTracer. Every call site in the loop is guarded by
+// a nil check of r.tr (or a.tr, rec.tr), so without a tracer the loop does
+// no work and allocates nothing for it.
+
+// itemTrace is what the loop keeps of a message for its tracer.
+type itemTrace struct {
+	ctx  context.Context // what TraceMessageStart returned; nil without a tracer
+	dead error           // why the message was dead-lettered
+}
+
+// setTracer hands the client's tracer, if it observes loops, to the run
+// and its parts.
+func (r *blazeRun) setTracer() {
+	bt, ok := r.c.cfg.tracer.(BlazeTracer)
+	if !ok {
+		return
+	}
+	r.tr = bt
+	r.acks.tr = bt
+	if r.st != nil {
+		r.st.rec.tr = bt
+	}
+}
+
+// runTraced is run, reported to the tracer.
+func (r *blazeRun) runTraced(ctx context.Context) error {
+	if r.tr == nil {
+		return r.run(ctx)
+	}
+	start := BlazeStart{AppID: r.c.ks.AppID, Replica: r.cfg.state.replica, Workers: r.cfg.workers, Stats: r.stats}
+	r.trRun = r.tr.TraceBlazeStart(ctx, start)
+	err := r.run(ctx)
+	r.tr.TraceBlazeEnd(r.trRun, err)
+	return err
+}
+
+// traceState records the connection state for stats and reports the
+// change, with the cause of a disconnection. It runs on the connecting
+// goroutine only.
+func (r *blazeRun) traceState(e StateEvent) {
+	prev := ConnState(r.connState.Swap(int32(e.State)))
+	if r.tr == nil {
+		return
+	}
+	ev := ConnEvent{StateEvent: e}
+	if e.State == ConnStateDisconnected {
+		ev.Cause = disconnectCause(e.Err, prev == ConnStateConnected)
+	}
+	r.tr.TraceConn(r.trRun, ev)
+}
+
+// disconnectCause classifies why a connection ended; connected says the
+// dial had succeeded.
+func disconnectCause(err error, connected bool) DisconnectCause {
+	var apiErr *APIError
+	var closeErr *websocket.CloseError
+	var frameErr *FrameError
+	switch {
+	case errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded):
+		return CauseShutdown
+	case errors.As(err, &apiErr):
+		switch {
+		case apiErr.Code == CodeUnauthorized:
+			return CauseUnauthorized
+		case !connected:
+			return CauseUpgradeRefused
+		}
+		return CauseServerError
+	case !connected:
+		return CauseDialFailed
+	case errors.Is(err, errRelist):
+		return CauseRelist
+	case errors.Is(err, errNoListing):
+		return CauseNoListing
+	case errors.As(err, &frameErr) || errors.Is(err, errNotBinary):
+		return CauseBadFrame
+	case errors.As(err, &closeErr) && closeErr.Code != websocket.CloseAbnormalClosure:
+		return CauseServerClosed // 1006 is gorilla's word for a socket that ended without a close frame
+	case isTimeout(err):
+		return CauseKeepalive
+	}
+	return CauseConnLost
+}
+
+// inbound describes it to the tracer.
+func inbound(it *item) Inbound {
+	m := &it.msg
+	in := Inbound{MessageID: m.MessageID, ConversationID: m.ConversationID, Category: m.Category,
+		Listed: m.Source == actionListPending, CreatedAt: m.CreatedAt, DecodeErr: it.bad}
+	switch {
+	case it.receipt:
+		in.Kind = InboundReceipt
+	case it.own:
+		in.Kind = InboundOwn
+	}
+	return in
+}
+
+// traceStart reports that the loop starts on it; its handler attempts run
+// under the context the tracer returns. A message resumed after a
+// runtime.Goexit has started already.
+func (r *blazeRun) traceStart(it *item) {
+	if it.tr.ctx == nil {
+		it.tr.ctx = r.tr.TraceMessageStart(r.handlers, inbound(it))
+	}
+}
+
+// handlerBase is the context a handler attempt derives from.
+func (r *blazeRun) handlerBase(it *item) context.Context {
+	if it.tr.ctx != nil {
+		return it.tr.ctx
+	}
+	return r.handlers
+}
+
+// invokeTraced is invoke, timed for the tracer. An attempt whose goroutine
+// ends in runtime.Goexit is reported too, with [ErrHandlerExited].
+func (r *blazeRun) invokeTraced(ctx context.Context, it *item) (err error) {
+	if r.tr == nil {
+		return r.invoke(ctx, it)
+	}
+	start, returned := time.Now(), false
+	defer func() {
+		if !returned {
+			err = ErrHandlerExited
+		}
+		r.tr.TraceAttempt(it.tr.ctx, Attempt{N: it.attempt, Duration: time.Since(start), Err: err})
+	}()
+	err = r.invoke(ctx, it)
+	returned = true
+	return err
+}
+
+// finishTraced ends a handler attempt's transaction (see txAttempt),
+// reporting the commit of a transaction the handler began as a batch.
+func (r *blazeRun) finishTraced(ctx context.Context, it *item, finish func(error) error, handlerErr error) error {
+	if r.tr == nil || handlerErr != nil {
+		return finish(handlerErr)
+	}
+	if _, _, open := CurrentTx(ctx); !open {
+		return finish(handlerErr)
+	}
+	bctx := r.tr.TraceBatchStart(it.tr.ctx, BatchStart{Op: BatchCommitTx, Size: 1, Messages: []context.Context{it.tr.ctx}})
+	err := finish(nil)
+	r.tr.TraceBatchEnd(bctx, BatchEnd{Op: BatchCommitTx, Size: 1, Err: err})
+	return err
+}
+
+// traceEnd reports what became of a message the loop started on.
+func (r *blazeRun) traceEnd(it *item, wasHandled bool) {
+	if it.tr.ctx == nil {
+		return
+	}
+	e := MessageEnd{Attempts: it.attempt}
+	switch {
+	case !wasHandled:
+		e.Outcome = OutcomeReleased
+	case it.tr.dead != nil:
+		e.Outcome, e.Err = OutcomeDeadLettered, it.tr.dead
+	}
+	r.tr.TraceMessageEnd(it.tr.ctx, e)
+}
+
+// stats is the BlazeStats snapshot of the run.
+func (r *blazeRun) stats() BlazeStats {
+	s := BlazeStats{State: ConnState(r.connState.Load()), AcksPending: r.acks.pending()}
+	d := r.disp
+	d.mu.Lock()
+	s.Queued, s.Conversations = d.queued+len(d.running), len(d.lanes)
+	for _, l := range d.lanes {
+		s.DeepestQueue = max(s.DeepestQueue, l.len())
+		if l.shed {
+			s.Deferred++
+		}
+	}
+	d.mu.Unlock()
+	r.parked.mu.Lock()
+	s.Parked = len(r.parked.items)
+	r.parked.mu.Unlock()
+	if r.st != nil && r.st.leases != nil {
+		b := r.st.leases
+		b.mu.Lock()
+		s.LeasesHeld = len(b.held)
+		b.mu.Unlock()
+		s.LeasesAcquired, s.LeasesLost, s.LeasesReleased = b.moves.acquired.Load(), b.moves.lost.Load(), b.moves.released.Load()
+	}
+	return s
+}
+
+// leaseMoves counts a replica's lease changes for BlazeStats; they are
+// rare, so they are counted with or without a tracer.
+type leaseMoves struct {
+	acquired, lost, released atomic.Int64
+}
+
+// traceBatch reports the start of a batch whose entries carry the contexts
+// ctxs (of their messages) to tr.
+func traceBatch(tr BlazeTracer, ctx context.Context, op BatchOp, ctxs []context.Context) context.Context {
+	return tr.TraceBatchStart(ctx, BatchStart{Op: op, Size: len(ctxs), Messages: ctxs})
+}
+
+// sendTraced is send, reported to the tracer as a batch.
+func (a *acker) sendTraced(ctx context.Context, batch []ackEntry, reqs []AcknowledgementRequest) error {
+	if a.tr == nil {
+		return a.send(ctx, reqs)
+	}
+	ctxs := make([]context.Context, len(batch))
+	for i, e := range batch {
+		ctxs[i] = e.ctx
+	}
+	bctx := traceBatch(a.tr, ctx, BatchAck, ctxs)
+	err := a.send(bctx, reqs)
+	a.tr.TraceBatchEnd(bctx, BatchEnd{Op: BatchAck, Size: len(batch), Err: err, Requeued: err != nil && !ackRefused(err)})
+	return err
+}
+
+// markHandled commits the records ids of group, reported to the tracer as
+// a batch.
+func (r *recorder) markHandled(ctx context.Context, group []recordReq, ids []string) error {
+	if r.tr == nil {
+		return r.s.MarkHandled(ctx, ids)
+	}
+	ctxs := make([]context.Context, len(group))
+	for i, q := range group {
+		ctxs[i] = q.tctx
+	}
+	bctx := traceBatch(r.tr, ctx, BatchCommit, ctxs)
+	err := r.s.MarkHandled(bctx, ids)
+	r.tr.TraceBatchEnd(bctx, BatchEnd{Op: BatchCommit, Size: len(ids), Err: err, Requeued: err != nil})
+	return err
+}
