@@ -21,7 +21,7 @@ type apiPackage struct {
 }
 
 // namedDirs are the public packages the naming rules hold.
-var namedDirs = []string{".", "mixintest", "recent", "store", "store/sqlite", "store/postgres", "store/storetest"}
+var namedDirs = []string{".", "mixintest", "recent", "store", "store/sqlite", "store/postgres", "store/storetest", "otelmixin"}
 
 // deprecation returns the replacement a "Deprecated: use X." paragraph of
 // doc names, and whether doc has such a paragraph.
@@ -299,7 +299,7 @@ func isIdent(t ast.Expr, name string) bool {
 // loop's parts, a SendOption the message, an UploadOption the upload.
 var optionNouns = map[string][]string{
 	"Option": {"Request", "URL", "HTTP", "Agent", "Token", "Logger", "Clock", "Response", "Message",
-		"Attachment", "Cache", "Sent"},
+		"Attachment", "Cache", "Sent", "Tracer"},
 	"BlazeOption": {"Handler", "Conversation", "Ack", "Acks", "Socket", "Reconnect", "Keepalive", "Shutdown",
 		"Frame", "Letter", "Dedupe", "Store", "Replica", "Handled", "Hook"},
 	"SendOption":       {"Message", "Quote", "Silent", "Representative", "Blaze"},

@@ -203,6 +203,126 @@ const RelationshipBlock = RelationshipActionBlock
 // before the names settled still builds.
 const RelationshipUnblock = RelationshipActionUnblock
 
+// InboundMessage is the old name of [InboundKindMessage].
+//
+// Deprecated: use InboundKindMessage. Kept until 1.0 so code written before the
+// names settled still builds.
+const InboundMessage = InboundKindMessage
+
+// InboundReceipt is the old name of [InboundKindReceipt].
+//
+// Deprecated: use InboundKindReceipt. Kept until 1.0 so code written before the
+// names settled still builds.
+const InboundReceipt = InboundKindReceipt
+
+// InboundOwn is the old name of [InboundKindOwn].
+//
+// Deprecated: use InboundKindOwn. Kept until 1.0 so code written before the
+// names settled still builds.
+const InboundOwn = InboundKindOwn
+
+// OutcomeHandled is the old name of [MessageOutcomeHandled].
+//
+// Deprecated: use MessageOutcomeHandled. Kept until 1.0 so code written before
+// the names settled still builds.
+const OutcomeHandled = MessageOutcomeHandled
+
+// OutcomeDeadLettered is the old name of [MessageOutcomeDeadLettered].
+//
+// Deprecated: use MessageOutcomeDeadLettered. Kept until 1.0 so code written
+// before the names settled still builds.
+const OutcomeDeadLettered = MessageOutcomeDeadLettered
+
+// OutcomeReleased is the old name of [MessageOutcomeReleased].
+//
+// Deprecated: use MessageOutcomeReleased. Kept until 1.0 so code written before
+// the names settled still builds.
+const OutcomeReleased = MessageOutcomeReleased
+
+// BatchCommit is the old name of [BatchOpCommit].
+//
+// Deprecated: use BatchOpCommit. Kept until 1.0 so code written before the
+// names settled still builds.
+const BatchCommit = BatchOpCommit
+
+// BatchCommitTx is the old name of [BatchOpCommitTx].
+//
+// Deprecated: use BatchOpCommitTx. Kept until 1.0 so code written before the
+// names settled still builds.
+const BatchCommitTx = BatchOpCommitTx
+
+// BatchAck is the old name of [BatchOpAck].
+//
+// Deprecated: use BatchOpAck. Kept until 1.0 so code written before the names
+// settled still builds.
+const BatchAck = BatchOpAck
+
+// CauseShutdown is the old name of [DisconnectCauseShutdown].
+//
+// Deprecated: use DisconnectCauseShutdown. Kept until 1.0 so code written
+// before the names settled still builds.
+const CauseShutdown = DisconnectCauseShutdown
+
+// CauseUnauthorized is the old name of [DisconnectCauseUnauthorized].
+//
+// Deprecated: use DisconnectCauseUnauthorized. Kept until 1.0 so code written
+// before the names settled still builds.
+const CauseUnauthorized = DisconnectCauseUnauthorized
+
+// CauseDialFailed is the old name of [DisconnectCauseDialFailed].
+//
+// Deprecated: use DisconnectCauseDialFailed. Kept until 1.0 so code written
+// before the names settled still builds.
+const CauseDialFailed = DisconnectCauseDialFailed
+
+// CauseUpgradeRefused is the old name of [DisconnectCauseUpgradeRefused].
+//
+// Deprecated: use DisconnectCauseUpgradeRefused. Kept until 1.0 so code written
+// before the names settled still builds.
+const CauseUpgradeRefused = DisconnectCauseUpgradeRefused
+
+// CauseNoListing is the old name of [DisconnectCauseNoListing].
+//
+// Deprecated: use DisconnectCauseNoListing. Kept until 1.0 so code written
+// before the names settled still builds.
+const CauseNoListing = DisconnectCauseNoListing
+
+// CauseServerError is the old name of [DisconnectCauseServerError].
+//
+// Deprecated: use DisconnectCauseServerError. Kept until 1.0 so code written
+// before the names settled still builds.
+const CauseServerError = DisconnectCauseServerError
+
+// CauseServerClosed is the old name of [DisconnectCauseServerClosed].
+//
+// Deprecated: use DisconnectCauseServerClosed. Kept until 1.0 so code written
+// before the names settled still builds.
+const CauseServerClosed = DisconnectCauseServerClosed
+
+// CauseKeepalive is the old name of [DisconnectCauseKeepalive].
+//
+// Deprecated: use DisconnectCauseKeepalive. Kept until 1.0 so code written
+// before the names settled still builds.
+const CauseKeepalive = DisconnectCauseKeepalive
+
+// CauseBadFrame is the old name of [DisconnectCauseBadFrame].
+//
+// Deprecated: use DisconnectCauseBadFrame. Kept until 1.0 so code written
+// before the names settled still builds.
+const CauseBadFrame = DisconnectCauseBadFrame
+
+// CauseRelist is the old name of [DisconnectCauseRelist].
+//
+// Deprecated: use DisconnectCauseRelist. Kept until 1.0 so code written before
+// the names settled still builds.
+const CauseRelist = DisconnectCauseRelist
+
+// CauseConnLost is the old name of [DisconnectCauseConnLost].
+//
+// Deprecated: use DisconnectCauseConnLost. Kept until 1.0 so code written
+// before the names settled still builds.
+const CauseConnLost = DisconnectCauseConnLost
+
 // OpenTx is the old name of [CurrentTx].
 //
 // Deprecated: use CurrentTx. Kept until 1.0 so code written before the names

@@ -51,3 +51,15 @@ const ProblemWarning = ProblemKindWarning
 // Deprecated: use ProblemKindLimit. Kept until 1.0 so code written before the
 // names settled still builds.
 const ProblemLimit = ProblemKindLimit
+
+// ReceiptKeyedByStatus is the old name of [ReceiptKeyingByStatus].
+//
+// Deprecated: use ReceiptKeyingByStatus. Kept until 1.0 so code written before
+// the names settled still builds.
+const ReceiptKeyedByStatus = ReceiptKeyingByStatus
+
+// ReceiptKeyedByMessage is the old name of [ReceiptKeyingByMessage].
+//
+// Deprecated: use ReceiptKeyingByMessage. Kept until 1.0 so code written before
+// the names settled still builds.
+const ReceiptKeyedByMessage = ReceiptKeyingByMessage

@@ -318,7 +318,7 @@ func (s *Server) ackLocked(u *User, a ackRequest) {
 	entries := mb.byID[a.MessageID]
 	kept := entries[:0]
 	for _, e := range entries {
-		if e.receipt != nil && e.receipt.Status != a.Status && s.cfg.receiptKeying == ReceiptKeyedByStatus {
+		if e.receipt != nil && e.receipt.Status != a.Status && s.cfg.receiptKeying == ReceiptKeyingByStatus {
 			kept = append(kept, e)
 			continue
 		}

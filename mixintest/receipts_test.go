@@ -14,7 +14,7 @@ func TestBlazeReceiptKeying(t *testing.T) {
 		name   string
 		keying ReceiptKeying
 		left   int // receipts still queued after the READ one was acknowledged
-	}{{"by status", ReceiptKeyedByStatus, 1}, {"by message", ReceiptKeyedByMessage, 0}} {
+	}{{"by status", ReceiptKeyingByStatus, 1}, {"by message", ReceiptKeyingByMessage, 0}} {
 		t.Run(tc.name, func(t *testing.T) {
 			s := NewServer(t, WithReceiptKeying(tc.keying))
 			bot, alice := s.Bot(), s.NewUser("Alice")

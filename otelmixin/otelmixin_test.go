@@ -144,14 +144,14 @@ func TestReconnectCountedWithCause(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	lost := otelmixin.KeyDisconnectCause.String(string(mixin.CauseConnLost))
+	lost := otelmixin.KeyDisconnectCause.String(string(mixin.DisconnectCauseConnLost))
 	eventually(t, "a reconnect counted", func() bool { return total(g.collect(t), otelmixin.MetricReconnects, lost) >= 1 })
 	g.srv.SetFaults(mixintest.Faults{})
 	eventually(t, "all handled and connected", func() bool {
 		return handled.Load() >= 3 && total(g.collect(t), otelmixin.MetricConnected) == 1
 	})
 	for _, p := range points(g.collect(t), otelmixin.MetricReconnects) {
-		if v, _ := p.attrs.Value(otelmixin.KeyDisconnectCause); v.AsString() != string(mixin.CauseConnLost) {
+		if v, _ := p.attrs.Value(otelmixin.KeyDisconnectCause); v.AsString() != string(mixin.DisconnectCauseConnLost) {
 			t.Errorf("a reconnect counted with cause %q; the emulator only dropped sockets", v.AsString())
 		}
 	}
