@@ -21,7 +21,7 @@ type declared struct {
 	problems   []string          // deprecated declarations that are not aliases
 }
 
-// R9: every deprecated name is a one-line alias of a live replacement in
+// Every deprecated name is a one-line alias of a live replacement in
 // its package: a type alias, a constant equal to it, or a function or
 // method calling it with the same arguments.
 func checkDeprecatedAliases(p apiPackage) []string {

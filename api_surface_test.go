@@ -227,8 +227,9 @@ func loadNamed(t *testing.T) map[string]apiPackage {
 }
 
 // namingChecks are the rules every exported name of every public package
-// keeps (api_names_test.go); TestNamingChecksCatchTheOldNames shows each
-// one refusing the names it replaced.
+// keeps (api_names_test.go, api_deprecated_test.go); R7, empty batches, is
+// behaviour (TestEmptyBatchesAreNoRequests). TestNamingChecksCatchTheOldNames
+// shows each check refusing the names it replaced.
 var namingChecks = map[string]func(apiPackage) []string{
 	"R1 payload types end in Payload":           checkPayloadTypes,
 	"R2 enum constants start with their type":   checkEnumConstants,
@@ -266,8 +267,9 @@ func TestNoDeprecatedNameIsUsed(t *testing.T) {
 	}
 }
 
-// The rules' mixin.Me, ShowAttachment and FetchSessions stay, not
-// deprecated, as design.md lists them among the names users expect.
+// Client.Me, ShowAttachment and FetchSessions stay as aliases, not
+// deprecated: design.md names them (the seed's showAttachment; Me and
+// FetchSessions among the names users expect).
 func TestReadAliasesStay(t *testing.T) {
 	d := declarations(loadNamed(t)["github.com/gomixin/mixin"])
 	for alias, target := range clientReadAliases {
