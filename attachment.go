@@ -80,8 +80,14 @@ func (c *Client) CreateAttachment(ctx context.Context) (*Attachment, error) {
 	return &a, nil
 }
 
-// ShowAttachment returns an attachment by id, with its view URL.
+// ShowAttachment is [Client.ReadAttachment] under the name of the official
+// Node SDK's showAttachment.
 func (c *Client) ShowAttachment(ctx context.Context, attachmentID string) (*Attachment, error) {
+	return c.ReadAttachment(ctx, attachmentID)
+}
+
+// ReadAttachment returns an attachment by id, with its view URL.
+func (c *Client) ReadAttachment(ctx context.Context, attachmentID string) (*Attachment, error) {
 	id, err := parseUUID("attachment_id", attachmentID)
 	if err != nil {
 		return nil, err
@@ -117,15 +123,15 @@ func WithProgress(fn func(sent, total int64)) UploadOption {
 	return uploadOption(func(u *uploadConfig) { u.progress = fn })
 }
 
-// WithMimeType sets the content type instead of sniffing it.
-func WithMimeType(mime string) UploadOption {
+// WithUploadMimeType sets the content type instead of sniffing it.
+func WithUploadMimeType(mime string) UploadOption {
 	return uploadOption(func(u *uploadConfig) { u.mimeType = mime })
 }
 
-// WithSize gives the number of bytes to upload from the reader. Without it
+// WithUploadSize gives the number of bytes to upload from the reader. Without it
 // the size is taken from the reader: an *os.File, or a reader with a Len or
 // Size method (bytes.Reader, strings.Reader, bytes.Buffer…).
-func WithSize(n int64) UploadOption {
+func WithUploadSize(n int64) UploadOption {
 	return uploadOption(func(u *uploadConfig) { u.size, u.sizeSet = n, true })
 }
 
@@ -140,7 +146,7 @@ const sniffLen = 256 << 10
 
 // UploadFile creates an attachment and streams the bytes of r to its upload
 // URL without buffering the file; ctx cancels the transfer. The size comes
-// from [WithSize] or from r itself (an *os.File, or a Len or Size method).
+// from [WithUploadSize] or from r itself (an *os.File, or a Len or Size method).
 // The returned attachment carries the size, content type and, for images,
 // the dimensions, ready for [Attachment.ImagePayload] and friends.
 func (c *Client) UploadFile(ctx context.Context, r io.Reader, opts ...UploadOption) (*Attachment, error) {
@@ -186,13 +192,13 @@ func (c *Client) UploadFile(ctx context.Context, r io.Reader, opts ...UploadOpti
 	return att, nil
 }
 
-// uploadSize is the byte count to upload: [WithSize]'s, or the reader's own,
+// uploadSize is the byte count to upload: [WithUploadSize]'s, or the reader's own,
 // checked against the client's limit.
 func (c *Client) uploadSize(r io.Reader, cfg *uploadConfig) (int64, error) {
 	size := cfg.size
 	if !cfg.sizeSet {
 		if size = readerSize(r); size < 0 {
-			return 0, &FieldError{Field: "size", Reason: "is unknown for this reader: pass WithSize"}
+			return 0, &FieldError{Field: "size", Reason: "is unknown for this reader: pass WithUploadSize"}
 		}
 	}
 	switch {
@@ -306,7 +312,7 @@ func (c *Client) DownloadAttachment(ctx context.Context, attachmentID string, w 
 	if isNil(w) {
 		return 0, nilWriterError()
 	}
-	a, err := c.ShowAttachment(ctx, attachmentID)
+	a, err := c.ReadAttachment(ctx, attachmentID)
 	if err != nil {
 		return 0, err
 	}

@@ -54,7 +54,7 @@ func TestUploadImageSendAndDownload(t *testing.T) {
 	sum := sha256.Sum256(data)
 	assert.Equal(t, hex.EncodeToString(sum[:]), stored.SHA256)
 
-	shown, err := c.ShowAttachment(ctx, att.AttachmentID)
+	shown, err := c.ReadAttachment(ctx, att.AttachmentID)
 	require.NoError(t, err)
 	assert.Equal(t, att.ViewURL, shown.ViewURL)
 
@@ -64,16 +64,16 @@ func TestUploadImageSendAndDownload(t *testing.T) {
 	assert.Equal(t, int64(len(data)), n)
 	assert.Equal(t, data, got.Bytes())
 
-	_, err = c.CreateContactConversation(ctx, u.ID)
+	_, err = c.CreateContactConversation(ctx, u.UserID)
 	require.NoError(t, err)
-	_, err = c.SendImage(ctx, mixin.ToUser(u.ID), att.ImagePayload())
+	_, err = c.SendImage(ctx, mixin.ToUser(u.UserID), att.ImagePayload())
 	require.NoError(t, err)
 	inbox, err := u.WaitInbox(ctx, 1)
 	require.NoError(t, err)
 	assert.Equal(t, mixin.CategoryPlainImage, inbox[0].Category)
 	assert.Contains(t, string(inbox[0].Data), att.AttachmentID)
 
-	_, err = c.ShowAttachment(ctx, mixin.NewUUID())
+	_, err = c.ReadAttachment(ctx, mixin.NewUUID())
 	assert.True(t, mixin.IsNotFound(err), "%v", err)
 	_, err = c.Download(ctx, att.ViewURL+"-missing", io.Discard, mixin.MaxAttachmentSize)
 	assert.Error(t, err)
@@ -103,13 +103,13 @@ func TestUpload50MBStreamsWithFlatMemory(t *testing.T) {
 	runtime.GC()
 	var before, after runtime.MemStats
 	runtime.ReadMemStats(&before)
-	att, err := c.UploadFile(ctxT(t), &patternReader{left: size}, mixin.WithSize(size), mixin.WithProgress(func(sent, total int64) {
+	att, err := c.UploadFile(ctxT(t), &patternReader{left: size}, mixin.WithUploadSize(size), mixin.WithProgress(func(sent, total int64) {
 		if sent < last || total != size {
 			monotonic = false
 		}
 		last = sent
 		calls++
-	}), mixin.WithMimeType("application/octet-stream"))
+	}), mixin.WithUploadMimeType("application/octet-stream"))
 	require.NoError(t, err)
 	runtime.ReadMemStats(&after)
 	assert.True(t, monotonic)
@@ -146,7 +146,7 @@ func TestCancelledUploadStops(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	const size = 20 << 20
-	_, err := c.UploadFile(ctx, &cancelAfter{r: &patternReader{left: size}, n: 1 << 20, cancel: cancel}, mixin.WithSize(size))
+	_, err := c.UploadFile(ctx, &cancelAfter{r: &patternReader{left: size}, n: 1 << 20, cancel: cancel}, mixin.WithUploadSize(size))
 	assert.ErrorIs(t, err, context.Canceled)
 }
 
@@ -155,12 +155,15 @@ func TestUploadBadInputSendsNothing(t *testing.T) {
 	c := botClient(t, s)
 	ctx := ctxT(t)
 	for name, call := range map[string]func() error{
-		"nil reader":   func() error { _, err := c.UploadFile(ctx, nil, mixin.WithSize(1)); return err },
+		"nil reader":   func() error { _, err := c.UploadFile(ctx, nil, mixin.WithUploadSize(1)); return err },
 		"empty":        func() error { _, err := c.UploadFile(ctx, strings.NewReader("")); return err },
 		"unknown size": func() error { _, err := c.UploadFile(ctx, io.MultiReader(strings.NewReader("x"))); return err },
-		"too big":      func() error { _, err := c.UploadFile(ctx, strings.NewReader("x"), mixin.WithSize(3<<30)); return err },
-		"show bad id":  func() error { _, err := c.ShowAttachment(ctx, "x"); return err },
-		"no view url":  func() error { _, err := c.Download(ctx, "", io.Discard, mixin.MaxAttachmentSize); return err },
+		"too big": func() error {
+			_, err := c.UploadFile(ctx, strings.NewReader("x"), mixin.WithUploadSize(3<<30))
+			return err
+		},
+		"show bad id": func() error { _, err := c.ReadAttachment(ctx, "x"); return err },
+		"no view url": func() error { _, err := c.Download(ctx, "", io.Discard, mixin.MaxAttachmentSize); return err },
 	} {
 		assert.ErrorIs(t, call(), mixin.ErrInvalidInput, name)
 	}
@@ -170,7 +173,7 @@ func TestUploadBadInputSendsNothing(t *testing.T) {
 func TestUploadShortReaderFails(t *testing.T) {
 	s := mixintest.NewServer(t)
 	c := botClient(t, s)
-	_, err := c.UploadFile(ctxT(t), strings.NewReader("short"), mixin.WithSize(100))
+	_, err := c.UploadFile(ctxT(t), strings.NewReader("short"), mixin.WithUploadSize(100))
 	require.Error(t, err)
 }
 
@@ -259,15 +262,15 @@ func TestImagePayloadOfTextFileRefused(t *testing.T) {
 	assert.Equal(t, "text/plain; charset=utf-8", att.MimeType)
 	assert.Zero(t, att.Width)
 	s.ResetRequests()
-	_, err = c.SendImage(ctx, mixin.ToUser(u.ID), att.ImagePayload())
+	_, err = c.SendImage(ctx, mixin.ToUser(u.UserID), att.ImagePayload())
 	var fe *mixin.FieldError
 	require.ErrorAs(t, err, &fe)
 	assert.Equal(t, "mime_type", fe.Field)
 	// With the right mime type forced, the missing dimensions are caught.
-	forced, err := c.UploadFile(ctx, strings.NewReader("not really a png"), mixin.WithMimeType("image/png"))
+	forced, err := c.UploadFile(ctx, strings.NewReader("not really a png"), mixin.WithUploadMimeType("image/png"))
 	require.NoError(t, err)
 	s.ResetRequests()
-	_, err = c.SendImage(ctx, mixin.ToUser(u.ID), forced.ImagePayload())
+	_, err = c.SendImage(ctx, mixin.ToUser(u.UserID), forced.ImagePayload())
 	require.ErrorAs(t, err, &fe)
 	assert.Equal(t, "width", fe.Field)
 	assert.Empty(t, s.Requests(), "refused before any request")
@@ -279,11 +282,11 @@ func TestVideoPayloadDurationInMilliseconds(t *testing.T) {
 	_, c, u := withContact(t)
 	ctx := ctxT(t)
 	mp4 := append([]byte("\x00\x00\x00\x18ftypmp42"), make([]byte, 4084)...) // an MP4 file type box, then zeros
-	att, err := c.UploadFile(ctx, bytes.NewReader(mp4), mixin.WithMimeType("video/mp4"))
+	att, err := c.UploadFile(ctx, bytes.NewReader(mp4), mixin.WithUploadMimeType("video/mp4"))
 	require.NoError(t, err)
 	p := att.VideoPayload(1280, 720, 60*time.Second)
 	assert.Equal(t, int64(60000), p.Duration)
-	_, err = c.SendVideo(ctx, mixin.ToUser(u.ID), p)
+	_, err = c.SendVideo(ctx, mixin.ToUser(u.UserID), p)
 	require.NoError(t, err)
 	inbox, err := u.WaitInbox(ctx, 1)
 	require.NoError(t, err)
@@ -294,13 +297,13 @@ func TestVideoPayloadDurationInMilliseconds(t *testing.T) {
 	assert.Equal(t, int64(60000), sent.Duration)
 }
 
-// Download needs an explicit positive limit; WithSize gives the size of a
+// Download needs an explicit positive limit; WithUploadSize gives the size of a
 // reader that does not tell it.
 func TestTransferSizesAreExplicit(t *testing.T) {
 	s := mixintest.NewServer(t)
 	c := botClient(t, s)
 	ctx := ctxT(t)
-	att, err := c.UploadFile(ctx, io.MultiReader(strings.NewReader("hello, world")), mixin.WithSize(12))
+	att, err := c.UploadFile(ctx, io.MultiReader(strings.NewReader("hello, world")), mixin.WithUploadSize(12))
 	require.NoError(t, err)
 	assert.Equal(t, int64(12), att.Size)
 	for _, n := range []int64{0, -1} {
@@ -318,6 +321,6 @@ func TestTransferSizesAreExplicit(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, int64(12), n)
 	assert.Equal(t, "hello, world", buf.String())
-	_, err = c.UploadFile(ctx, strings.NewReader("x"), mixin.WithSize(-2))
+	_, err = c.UploadFile(ctx, strings.NewReader("x"), mixin.WithUploadSize(-2))
 	assert.ErrorIs(t, err, mixin.ErrInvalidInput)
 }

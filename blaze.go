@@ -42,7 +42,7 @@ const writeTimeout = 10 * time.Second
 //     its wait budget, or until its handler stalled, once per connection;
 //     then its messages are left to the server until it caught up
 //     ([WithConversationQueue]). Memory is bounded in total,
-//     acknowledgements included, by slowing intake ([WithQueueSize]). A
+//     acknowledgements included, by slowing intake ([WithHandlerQueueSize]). A
 //     deep backlog is pushed about twice in all;
 //   - self-healing: dropped, silent or broken connections are replaced,
 //     with jittered exponential backoff that starts again only after a
@@ -196,14 +196,14 @@ func (r *blazeRun) connectLoop(ctx context.Context) error {
 	attempt, clockRetried := 0, false
 	for {
 		attempt++
-		r.state(StateEvent{State: StateConnecting, Attempt: attempt})
+		r.state(StateEvent{State: ConnStateConnecting, Attempt: attempt})
 		cn, err := r.dial(ctx)
 		if err == nil {
-			r.state(StateEvent{State: StateConnected, Attempt: attempt})
+			r.state(StateEvent{State: ConnStateConnected, Attempt: attempt})
 			err = r.serve(ctx, cn)
 		}
 		if ctx.Err() != nil {
-			r.state(StateEvent{State: StateDisconnected, Attempt: attempt, Err: ctx.Err()})
+			r.state(StateEvent{State: ConnStateDisconnected, Attempt: attempt, Err: ctx.Err()})
 			return nil
 		}
 		r.acks.drainSoon()
@@ -217,7 +217,7 @@ func (r *blazeRun) connectLoop(ctx context.Context) error {
 				attempt--
 				continue
 			}
-			r.state(StateEvent{State: StateDisconnected, Attempt: attempt, Err: err})
+			r.state(StateEvent{State: ConnStateDisconnected, Attempt: attempt, Err: err})
 			return err
 		}
 		delay := r.cfg.reconnect.wait(attempt)
@@ -225,10 +225,10 @@ func (r *blazeRun) connectLoop(ctx context.Context) error {
 			attempt--
 			delay = 0
 		} else if n := r.cfg.reconnect.Attempts; n > 0 && !proven && attempt >= n {
-			r.state(StateEvent{State: StateDisconnected, Attempt: attempt, Err: err})
+			r.state(StateEvent{State: ConnStateDisconnected, Attempt: attempt, Err: err})
 			return fmt.Errorf("mixin: blaze: gave up after %d failed connections: %w", attempt, err)
 		}
-		r.state(StateEvent{State: StateDisconnected, Attempt: attempt, Err: err, Delay: delay})
+		r.state(StateEvent{State: ConnStateDisconnected, Attempt: attempt, Err: err, Delay: delay})
 		r.log.LogAttrs(ctx, slog.LevelInfo, "mixin: blaze: disconnected", slog.String("error", errString(err)), slog.Duration("retry_in", delay))
 		if sleepCtx(ctx, delay) != nil {
 			return nil

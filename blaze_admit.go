@@ -5,7 +5,7 @@ import "time"
 // How the dispatcher admits inbound messages, and why no conversation
 // holds up another.
 //
-// Room is held by waiting messages only (WithQueueSize counts those; a
+// Room is held by waiting messages only (WithHandlerQueueSize counts those; a
 // running one is bounded by the pool), so conversations whose handlers
 // are stuck cannot take the room the idle workers need, and one
 // conversation may hold at most all of it. The reader waits for room in

@@ -51,9 +51,9 @@ func TestBlazeDeepBacklogCostsLinearPushes(t *testing.T) {
 			opts: []mixin.BlazeOption{mixin.WithConversationQueue(1, 0)}},
 		{name: "handler slower than the wait", convs: 1, handler: 3 * time.Second},
 		{name: "one worker, queue 16", convs: 4, handler: 10 * time.Millisecond,
-			opts: []mixin.BlazeOption{mixin.WithWorkers(1), mixin.WithQueueSize(16)}},
+			opts: []mixin.BlazeOption{mixin.WithHandlerWorkers(1), mixin.WithHandlerQueueSize(16)}},
 		{name: "four conversations", convs: 4, handler: 10 * time.Millisecond,
-			opts: []mixin.BlazeOption{mixin.WithQueueSize(64), mixin.WithConversationQueue(32, 200*time.Millisecond)}},
+			opts: []mixin.BlazeOption{mixin.WithHandlerQueueSize(64), mixin.WithConversationQueue(32, 200*time.Millisecond)}},
 		{name: "store", convs: 1, handler: 10 * time.Millisecond, store: true},
 	} {
 		for _, n := range []int{1000, 5000} {
@@ -85,7 +85,7 @@ func TestBlazeDeepBacklogCostsLinearPushes(t *testing.T) {
 func backlogPushes(t *testing.T, n, convs int, d time.Duration, opts ...mixin.BlazeOption) (connections int) {
 	b := newBubble(t)
 	defer b.close()
-	bot := b.S.Bot().ID
+	bot := b.S.Bot().UserID
 	users := make([]*mixintest.User, convs)
 	for i := range users {
 		users[i] = b.S.NewUser(fmt.Sprint("User", i))
@@ -114,7 +114,7 @@ func backlogPushes(t *testing.T, n, convs int, d time.Duration, opts ...mixin.Bl
 	pushes := b.S.Pushes(bot)
 	require.LessOrEqual(t, pushes, limit, "pushes for a backlog of %d, stopped when over the bound", n)
 	t.Logf("%d messages in %d conversation(s), %v each: %d pushes (%.2f per message) on %d connection(s)",
-		n, convs, d, pushes, float64(pushes)/float64(n), st.count(mixin.StateConnected))
+		n, convs, d, pushes, float64(pushes)/float64(n), st.count(mixin.ConnStateConnected))
 	mu.Lock()
 	defer mu.Unlock()
 	for _, u := range users {
@@ -124,5 +124,5 @@ func backlogPushes(t *testing.T, n, convs int, d time.Duration, opts ...mixin.Bl
 			require.Equal(t, fmt.Sprintf("%05d", i), txt, "order")
 		}
 	}
-	return st.count(mixin.StateConnected)
+	return st.count(mixin.ConnStateConnected)
 }

@@ -203,7 +203,7 @@ func (s *states) disconnects() []mixin.StateEvent {
 	defer s.mu.Unlock()
 	var out []mixin.StateEvent
 	for _, e := range s.events {
-		if e.State == mixin.StateDisconnected && !errors.Is(e.Err, context.Canceled) {
+		if e.State == mixin.ConnStateDisconnected && !errors.Is(e.Err, context.Canceled) {
 			out = append(out, e)
 		}
 	}

@@ -72,9 +72,9 @@ func itemKey(id string, receipt bool, status string) [16]byte {
 	if receipt {
 		u[0] ^= 0x80 // receipts never collide with messages
 		switch status {
-		case string(AckRead):
+		case string(AckStatusRead):
 			u[1] ^= 0x01
-		case string(AckDelivered):
+		case string(AckStatusDelivered):
 			u[1] ^= 0x02
 		default:
 			h, _ := uuid.Parse(nameUUID("mixin-receipt:" + id + "/" + status))

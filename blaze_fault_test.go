@@ -172,7 +172,7 @@ func hostileFrames(t *testing.T, steps []hostileStep, maxFrame, maxInflated int6
 	rec := newRecorder()
 	stop := b.run(rec, mixin.WithAckMode(mixin.AckModeManual), mixin.WithFrameLimits(maxFrame, maxInflated),
 		mixin.WithStateHook(func(e mixin.StateEvent) {
-			if e.State == mixin.StateDisconnected {
+			if e.State == mixin.ConnStateDisconnected {
 				mu.Lock()
 				disconnects = append(disconnects, e.Err)
 				mu.Unlock()
@@ -325,9 +325,9 @@ func TestBlazeKeepaliveClosesSilentSocket(t *testing.T) {
 		var connected, dropped []time.Duration
 		for _, e := range events {
 			switch {
-			case e.state == mixin.StateConnected:
+			case e.state == mixin.ConnStateConnected:
 				connected = append(connected, e.at.Sub(start))
-			case e.state == mixin.StateDisconnected && !errors.Is(e.err, context.Canceled):
+			case e.state == mixin.ConnStateDisconnected && !errors.Is(e.err, context.Canceled):
 				dropped = append(dropped, e.at.Sub(start))
 				var ne net.Error
 				assert.True(t, errors.As(e.err, &ne) && ne.Timeout(), "dropped for the read timeout, got %v", e.err)

@@ -113,9 +113,9 @@ func TestBlazeStatusUpdatesAndLateRepliesAreNotMessages(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		b := newBubble(t)
 		defer b.close()
-		bot := b.S.Bot().ID
+		bot := b.S.Bot().UserID
 		alice := b.S.NewUser("Alice")
-		_, err := b.C.CreateContactConversation(context.Background(), alice.ID)
+		_, err := b.C.CreateContactConversation(context.Background(), alice.UserID)
 		require.NoError(t, err)
 		status := messageFrame(map[string]any{"user_id": bot, "category": "", "data_base64": ""})
 		own := messageFrame(map[string]any{"user_id": bot})
@@ -142,9 +142,9 @@ func TestBlazeStatusUpdatesAndLateRepliesAreNotMessages(t *testing.T) {
 			return 0
 		}))
 		rec := newRecorder()
-		stop := b.run(rec, mixin.WithReplyTimeout(500*time.Millisecond))
+		stop := b.run(rec, mixin.WithSocketReplyTimeout(500*time.Millisecond))
 		time.Sleep(time.Second)
-		_, err = b.C.SendText(context.Background(), mixin.ToUser(alice.ID), "over the socket", mixin.OverBlaze())
+		_, err = b.C.SendText(context.Background(), mixin.ToUser(alice.UserID), "over the socket", mixin.OverBlaze())
 		require.NoError(t, err, "the send falls back to REST")
 		waitFake(t, "the good message", time.Minute, func() bool { return rec.total.Load() >= 1 })
 		waitFake(t, "the own message's acknowledgement", time.Minute, func() bool { return ackedIDs(b)[id(own)] })
@@ -249,7 +249,7 @@ func TestBlazeAcknowledgesAgainstEmptyAnswers(t *testing.T) {
 				mu.Unlock()
 			})
 		})
-		bot := b.S.Bot().ID
+		bot := b.S.Bot().UserID
 		sendTexts(t, b.S.NewUser("Alice"), bot, 250, "%d")
 		rec := newRecorder()
 		stop := b.run(rec)
@@ -281,7 +281,7 @@ func TestBlazeSocketAcknowledgements(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		b := newBubble(t)
 		defer b.close()
-		bot := b.S.Bot().ID
+		bot := b.S.Bot().UserID
 		sendTexts(t, b.S.NewUser("Alice"), bot, 250, "%d")
 		rec := newRecorder()
 		stop := b.run(rec, mixin.WithSocketAcks())
@@ -302,7 +302,7 @@ func TestBlazeReceiptAcknowledgementIsAnOption(t *testing.T) {
 				defer b.close()
 				alice := b.S.NewUser("Alice")
 				ctx := context.Background()
-				_, err := b.C.CreateContactConversation(ctx, alice.ID)
+				_, err := b.C.CreateContactConversation(ctx, alice.UserID)
 				require.NoError(t, err)
 				var receipts atomic.Int32
 				opts := []mixin.BlazeOption{mixin.WithReceiptHook(func(context.Context, mixin.Receipt) error { receipts.Add(1); return nil })}
@@ -310,7 +310,7 @@ func TestBlazeReceiptAcknowledgementIsAnOption(t *testing.T) {
 					opts = append(opts, mixin.WithReceiptAcks())
 				}
 				stop := b.run(newRecorder(), opts...)
-				sent, err := b.C.SendText(ctx, mixin.ToUser(alice.ID), "read me")
+				sent, err := b.C.SendText(ctx, mixin.ToUser(alice.UserID), "read me")
 				require.NoError(t, err)
 				require.NoError(t, alice.Ack(ctx, sent.MessageID, "READ"))
 				waitFake(t, "the receipt", time.Minute, func() bool { return receipts.Load() == 1 })
@@ -330,11 +330,11 @@ func TestBlazeReceiptsAcknowledgedWithTheirStatus(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		b := newBubble(t, mixintest.WithReceiptsUntilAcked())
 		defer b.close()
-		bot, alice := b.S.Bot().ID, b.S.NewUser("Alice")
+		bot, alice := b.S.Bot().UserID, b.S.NewUser("Alice")
 		ctx := context.Background()
-		_, err := b.C.CreateContactConversation(ctx, alice.ID)
+		_, err := b.C.CreateContactConversation(ctx, alice.UserID)
 		require.NoError(t, err)
-		sent, err := b.C.SendText(ctx, mixin.ToUser(alice.ID), "read me")
+		sent, err := b.C.SendText(ctx, mixin.ToUser(alice.UserID), "read me")
 		require.NoError(t, err)
 		var mu sync.Mutex
 		var seen []mixin.AckStatus
@@ -347,18 +347,18 @@ func TestBlazeReceiptsAcknowledgedWithTheirStatus(t *testing.T) {
 			return nil
 		})
 		stop := b.run(newRecorder(), hook, mixin.WithReceiptAcks())
-		require.NoError(t, alice.Ack(ctx, sent.MessageID, mixin.AckDelivered))
-		require.NoError(t, alice.Ack(ctx, sent.MessageID, mixin.AckRead))
+		require.NoError(t, alice.Ack(ctx, sent.MessageID, mixin.AckStatusDelivered))
+		require.NoError(t, alice.Ack(ctx, sent.MessageID, mixin.AckStatusRead))
 		waitFake(t, "both receipts acknowledged", time.Minute, func() bool { return b.S.Pending(bot) == 0 })
 		require.NoError(t, stop())
 		mu.Lock()
-		assert.Equal(t, []mixin.AckStatus{mixin.AckDelivered, mixin.AckRead}, seen)
+		assert.Equal(t, []mixin.AckStatus{mixin.AckStatusDelivered, mixin.AckStatusRead}, seen)
 		mu.Unlock()
 
 		pushed := b.S.Pushes(bot)
 		var st states
 		stop = b.run(newRecorder(), hook, mixin.WithReceiptAcks(), st.hook())
-		waitFake(t, "a new connection", time.Minute, func() bool { return st.count(mixin.StateConnected) == 1 })
+		waitFake(t, "a new connection", time.Minute, func() bool { return st.count(mixin.ConnStateConnected) == 1 })
 		time.Sleep(10 * time.Second)
 		require.NoError(t, stop())
 		assert.Equal(t, pushed, b.S.Pushes(bot), "pushed again on a new connection")
@@ -374,7 +374,7 @@ func gzipReader(r io.Reader) (io.Reader, error) { return gzip.NewReader(r) }
 // the ERROR frame the emulator sends by default, is retried once with the
 // clock learnt from the answer's headers.
 func TestBlazeUnauthorizedUpgradeWithSkewRecovers(t *testing.T) {
-	for name, form := range map[string]mixintest.BlazeAuthFailure{"upgrade": mixintest.BlazeAuthHTTP401, "error frame": mixintest.BlazeAuthErrorFrame} {
+	for name, form := range map[string]mixintest.BlazeAuthFailure{"upgrade": mixintest.BlazeAuthFailureHTTP401, "error frame": mixintest.BlazeAuthFailureErrorFrame} {
 		t.Run(name, func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
 				const skew = time.Hour
@@ -389,14 +389,14 @@ func TestBlazeUnauthorizedUpgradeWithSkewRecovers(t *testing.T) {
 						next.ServeHTTP(w, r)
 					})
 				})
-				sendTexts(t, b.S.NewUser("Alice"), b.S.Bot().ID, 1, "%d")
+				sendTexts(t, b.S.NewUser("Alice"), b.S.Bot().UserID, 1, "%d")
 				rec := newRecorder()
 				var st states
 				stop := b.run(rec, st.hook())
 				waitFake(t, "the message after the clock correction", time.Minute, func() bool { return rec.total.Load() == 1 })
 				require.NoError(t, stop())
 				assert.InDelta(t, float64(skew), float64(b.C.ClockOffset()), float64(time.Second))
-				if form == mixintest.BlazeAuthHTTP401 {
+				if form == mixintest.BlazeAuthFailureHTTP401 {
 					assert.Empty(t, st.disconnects(), "the corrected dial is part of the same attempt")
 				}
 				assert.EqualValues(t, 2, upgrades.Load(), "one 401, then the corrected token")

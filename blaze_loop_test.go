@@ -42,9 +42,9 @@ func TestBubbleSmoke(t *testing.T) {
 		u := b.S.NewUser("Alice")
 		rec := newRecorder()
 		stop := b.run(rec)
-		sendTexts(t, u, b.S.Bot().ID, 5, "%d")
+		sendTexts(t, u, b.S.Bot().UserID, 5, "%d")
 		waitFake(t, "handled", time.Minute, func() bool { return rec.total.Load() == 5 })
-		waitFake(t, "acked", time.Minute, func() bool { return b.S.Pending(b.S.Bot().ID) == 0 })
+		waitFake(t, "acked", time.Minute, func() bool { return b.S.Pending(b.S.Bot().UserID) == 0 })
 		require.NoError(t, stop())
 		assert.Zero(t, rec.duplicates())
 	})
@@ -58,7 +58,7 @@ func TestBlazeConversationBacklogDoesNotBlockOthers(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		b := newBubble(t)
 		defer b.close()
-		bot := b.S.Bot().ID
+		bot := b.S.Bot().UserID
 		alice, bob := b.S.NewUser("Alice"), b.S.NewUser("Bob")
 		const backlog = 1100 // more than the default queue of 1024
 		sendTexts(t, alice, bot, backlog, "%04d")
@@ -102,7 +102,7 @@ func TestBlazeConversationBacklogDoesNotBlockOthers(t *testing.T) {
 		for i, txt := range aliceGot {
 			require.Equal(t, fmt.Sprintf("%04d", i), txt, "Alice's order")
 		}
-		assert.GreaterOrEqual(t, st.count(mixin.StateConnected), 2, "the deferred messages came with a new listing")
+		assert.GreaterOrEqual(t, st.count(mixin.ConnStateConnected), 2, "the deferred messages came with a new listing")
 	})
 }
 
@@ -115,7 +115,7 @@ func TestBlazeShutdownIsBoundedWhateverUserCodeDoes(t *testing.T) {
 		defer b.close()
 		forever := make(chan struct{})
 		defer close(forever)
-		bot := b.S.Bot().ID
+		bot := b.S.Bot().UserID
 		var entered atomic.Int32
 		h := mixin.HandlerFunc(func(ctx context.Context, m *mixin.Message) error {
 			entered.Add(1)
@@ -129,7 +129,7 @@ func TestBlazeShutdownIsBoundedWhateverUserCodeDoes(t *testing.T) {
 		stop := b.run(h, mixin.WithShutdownTimeout(grace),
 			mixin.WithDeadLetter(func(context.Context, *mixin.Message, error) { <-forever }),
 			mixin.WithStateHook(func(e mixin.StateEvent) {
-				if e.State == mixin.StateDisconnected {
+				if e.State == mixin.ConnStateDisconnected {
 					<-forever
 				}
 			}))
@@ -202,7 +202,7 @@ func TestBlazeRefusedAcknowledgementIsIsolated(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		b := newBubble(t)
 		defer b.close()
-		bot := b.S.Bot().ID
+		bot := b.S.Bot().UserID
 		u := b.S.NewUser("Alice")
 		poison, err := u.SendText(context.Background(), bot, "poison")
 		require.NoError(t, err)
@@ -232,12 +232,12 @@ func TestBlazeAckOutageCausesNoDuplicates(t *testing.T) {
 		outage := mixintest.Faults{ErrorRate: 1, ErrorPaths: []string{"/acknowledgements"}}
 		b := newBubble(t, mixintest.WithFaults(outage))
 		defer b.close()
-		bot := b.S.Bot().ID
+		bot := b.S.Bot().UserID
 		users := []*mixintest.User{b.S.NewUser("A"), b.S.NewUser("B"), b.S.NewUser("C")}
 		for _, u := range users {
 			sendTexts(t, u, bot, 20, "%02d")
 		}
-		c := b.client(mixin.WithRetry(mixin.Retry{Attempts: 1}))
+		c := b.client(mixin.WithRequestRetry(mixin.Retry{Attempts: 1}))
 		rec := newRecorder()
 		var st states
 		stop := b.runClient(c, rec, mixin.WithDedupeWindow(5), st.hook(),
@@ -250,7 +250,7 @@ func TestBlazeAckOutageCausesNoDuplicates(t *testing.T) {
 		b.S.SetFaults(outage)
 		sendTexts(t, users[0], bot, 3, "more %d") // pushes 61-63: the current socket drops at 63
 		time.Sleep(20 * time.Second)
-		assert.Greater(t, st.count(mixin.StateConnected), 5, "the socket dropped during the outage")
+		assert.Greater(t, st.count(mixin.ConnStateConnected), 5, "the socket dropped during the outage")
 		b.S.SetFaults(mixintest.Faults{})
 		waitFake(t, "acknowledgements after the outage", 2*time.Minute, func() bool { return b.S.Pending(bot) == 0 })
 		require.NoError(t, stop())
@@ -281,11 +281,11 @@ func TestBlazeStateHookPanicIsRecovered(t *testing.T) {
 		})
 		rec := newRecorder()
 		stop := b.run(rec, hook)
-		sendTexts(t, b.S.NewUser("Alice"), b.S.Bot().ID, 3, "%d")
+		sendTexts(t, b.S.NewUser("Alice"), b.S.Bot().UserID, 3, "%d")
 		waitFake(t, "messages", time.Minute, func() bool { return rec.total.Load() == 3 })
 		require.NoError(t, stop())
 		assert.Equal(t, int32(3), calls.Load(), "connecting, connected, disconnected: each delivered")
-		waitFake(t, "acknowledgements", time.Minute, func() bool { return b.S.Pending(b.S.Bot().ID) == 0 })
+		waitFake(t, "acknowledgements", time.Minute, func() bool { return b.S.Pending(b.S.Bot().UserID) == 0 })
 	})
 }
 
@@ -304,13 +304,13 @@ func TestBlazeGoexitInHandlerDoesNotStallItsConversation(t *testing.T) {
 			}
 			return rec.HandleMessage(ctx, m)
 		})
-		stop := b.run(h, mixin.WithWorkers(1))
+		stop := b.run(h, mixin.WithHandlerWorkers(1))
 		u := b.S.NewUser("Alice")
-		sendTexts(t, u, b.S.Bot().ID, 5, "%d")
+		sendTexts(t, u, b.S.Bot().UserID, 5, "%d")
 		waitFake(t, "the conversation after the Goexit", time.Minute, func() bool { return rec.total.Load() == 5 })
 		require.NoError(t, stop())
 		assert.True(t, exited.Load())
-		assert.Equal(t, []string{"0", "1", "2", "3", "4"}, rec.byConv[u.ContactConversationID(b.S.Bot().ID)])
+		assert.Equal(t, []string{"0", "1", "2", "3", "4"}, rec.byConv[u.ContactConversationID(b.S.Bot().UserID)])
 	})
 }
 
@@ -321,7 +321,7 @@ func TestBlazeBusyHandlersDoNotCostTheConnection(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		b := newBubble(t)
 		defer b.close()
-		bot := b.S.Bot().ID
+		bot := b.S.Bot().UserID
 		var first atomic.Bool
 		rec := newRecorder()
 		h := mixin.HandlerFunc(func(ctx context.Context, m *mixin.Message) error {
@@ -331,14 +331,14 @@ func TestBlazeBusyHandlersDoNotCostTheConnection(t *testing.T) {
 			return rec.HandleMessage(ctx, m)
 		})
 		var st states
-		stop := b.run(h, mixin.WithQueueSize(1), mixin.WithKeepalive(2*time.Second, 5*time.Second), st.hook())
+		stop := b.run(h, mixin.WithHandlerQueueSize(1), mixin.WithKeepalive(2*time.Second, 5*time.Second), st.hook())
 		for _, name := range []string{"A", "B", "C", "D"} {
 			sendTexts(t, b.S.NewUser(name), bot, 1, "%d")
 		}
 		waitFake(t, "all handled", 2*time.Minute, func() bool { return rec.total.Load() == 4 })
 		require.NoError(t, stop())
 		assert.Empty(t, st.disconnects(), "the connection was dropped while the handlers were busy")
-		assert.Equal(t, 1, st.count(mixin.StateConnected))
+		assert.Equal(t, 1, st.count(mixin.ConnStateConnected))
 	})
 }
 
@@ -349,7 +349,7 @@ func TestBlazeSendsDoNotWaitBehindTheBacklog(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		b := newBubble(t)
 		defer b.close()
-		bot := b.S.Bot().ID
+		bot := b.S.Bot().UserID
 		alice := b.S.NewUser("Alice")
 		const backlog = 1200
 		sendTexts(t, alice, bot, backlog, "%04d")
@@ -357,7 +357,7 @@ func TestBlazeSendsDoNotWaitBehindTheBacklog(t *testing.T) {
 		var echoed atomic.Int32
 		h := mixin.HandlerFunc(func(ctx context.Context, m *mixin.Message) error {
 			start := time.Now()
-			_, err := b.C.Reply(ctx, m, mixin.Text("echo "+m.Text()), mixin.OverBlaze())
+			_, err := b.C.Reply(ctx, m, mixin.TextPayload("echo "+m.Text()), mixin.OverBlaze())
 			if d := int64(time.Since(start)); d > slowest.Load() {
 				slowest.Store(d)
 			}
@@ -389,7 +389,7 @@ func TestBlazeReplyTimeoutOption(t *testing.T) {
 		b := newBubble(t)
 		defer b.close()
 		alice := b.S.NewUser("Alice")
-		_, err := b.C.CreateContactConversation(context.Background(), alice.ID)
+		_, err := b.C.CreateContactConversation(context.Background(), alice.UserID)
 		require.NoError(t, err)
 		b.setUpgrade(scripted(t, func(_ int, conn *websocket.Conn, listID string) int {
 			if conn != nil {
@@ -399,11 +399,11 @@ func TestBlazeReplyTimeoutOption(t *testing.T) {
 			return 0
 		}))
 		var st states
-		stop := b.run(newRecorder(), st.hook(), mixin.WithReplyTimeout(700*time.Millisecond))
-		waitFake(t, "connected", time.Minute, func() bool { return st.count(mixin.StateConnected) == 1 })
+		stop := b.run(newRecorder(), st.hook(), mixin.WithSocketReplyTimeout(700*time.Millisecond))
+		waitFake(t, "connected", time.Minute, func() bool { return st.count(mixin.ConnStateConnected) == 1 })
 		time.Sleep(100 * time.Millisecond) // the listing's reply is in
 		start := time.Now()
-		m, err := b.C.SendText(context.Background(), mixin.ToUser(alice.ID), "hi", mixin.OverBlaze())
+		m, err := b.C.SendText(context.Background(), mixin.ToUser(alice.UserID), "hi", mixin.OverBlaze())
 		require.NoError(t, err)
 		assert.Equal(t, 700*time.Millisecond, time.Since(start), "the reply timeout, then REST at once")
 		in := alice.Inbox()
@@ -421,13 +421,13 @@ func TestBlazeAckQueueBoundedBySlowingIntake(t *testing.T) {
 		outage := mixintest.Faults{ErrorRate: 1, ErrorPaths: []string{"/acknowledgements"}}
 		b := newBubble(t, mixintest.WithFaults(outage))
 		defer b.close()
-		bot := b.S.Bot().ID
+		bot := b.S.Bot().UserID
 		for i := range 30 {
 			sendTexts(t, b.S.NewUser(fmt.Sprint("u", i)), bot, 100, "%03d")
 		}
-		c := b.client(mixin.WithRetry(mixin.Retry{Attempts: 1}))
+		c := b.client(mixin.WithRequestRetry(mixin.Retry{Attempts: 1}))
 		rec := newRecorder()
-		stop := b.runClient(c, rec, mixin.WithQueueSize(100))
+		stop := b.runClient(c, rec, mixin.WithHandlerQueueSize(100))
 		time.Sleep(time.Minute)
 		assert.LessOrEqual(t, rec.total.Load(), int64(200+100), "handled beyond the acknowledgement bound during the outage")
 		assert.Positive(t, rec.total.Load())

@@ -54,39 +54,39 @@ type ConnState int
 
 // States reported to [WithStateHook].
 const (
-	StateConnecting ConnState = iota + 1
-	StateConnected
-	StateDisconnected
-	// StateStoreFailed: the store failed (Err is a [*StoreError] saying
+	ConnStateConnecting ConnState = iota + 1
+	ConnStateConnected
+	ConnStateDisconnected
+	// ConnStateStoreFailed: the store failed (Err is a [*StoreError] saying
 	// what and why). Messages that need it wait, unacknowledged, and are
 	// retried with backoff; the connection stays up. Reported once, when
 	// the store starts failing.
-	StateStoreFailed
-	// StateStoreRecovered: the store wrote again after StateStoreFailed;
+	ConnStateStoreFailed
+	// ConnStateStoreRecovered: the store wrote again after ConnStateStoreFailed;
 	// the loop carried on by itself.
-	StateStoreRecovered
+	ConnStateStoreRecovered
 )
 
 // String names the state.
 func (s ConnState) String() string {
 	switch s {
-	case StateConnecting:
+	case ConnStateConnecting:
 		return "connecting"
-	case StateConnected:
+	case ConnStateConnected:
 		return "connected"
-	case StateDisconnected:
+	case ConnStateDisconnected:
 		return "disconnected"
-	case StateStoreFailed:
+	case ConnStateStoreFailed:
 		return "store failed"
-	case StateStoreRecovered:
+	case ConnStateStoreRecovered:
 		return "store recovered"
 	}
 	return "unknown"
 }
 
 // StateEvent reports a change of the connection state, or of the store's.
-// For StateDisconnected, Err is why and Delay is the wait before the next
-// dial; for StateStoreFailed, Err is why and Attempt counts the failures.
+// For ConnStateDisconnected, Err is why and Delay is the wait before the next
+// dial; for ConnStateStoreFailed, Err is why and Attempt counts the failures.
 type StateEvent struct {
 	State   ConnState
 	Attempt int
@@ -169,10 +169,10 @@ func positive(field string, d time.Duration) error {
 	return nil
 }
 
-// WithWorkers sets how many conversations are handled in parallel (default
+// WithHandlerWorkers sets how many conversations are handled in parallel (default
 // 8). Messages of one conversation are always handled in order; 1 makes the
 // whole loop serial.
-func WithWorkers(n int) BlazeOption {
+func WithHandlerWorkers(n int) BlazeOption {
 	return blazeOption(func(c *blazeConfig) error {
 		if n < 1 {
 			return &FieldError{Field: "workers", Reason: "must be at least 1"}
@@ -182,7 +182,7 @@ func WithWorkers(n int) BlazeOption {
 	})
 }
 
-// WithQueueSize bounds how many received messages wait for a handler, all
+// WithHandlerQueueSize bounds how many received messages wait for a handler, all
 // conversations together (default 1024); a message in a handler (one per
 // worker at most) does not count, so conversations whose handlers are
 // stuck cannot take the room that idle workers need. When it is full the
@@ -193,7 +193,7 @@ func WithWorkers(n int) BlazeOption {
 // slowest message so far) is shed, and its waiting messages give their
 // room back. The same bound applies to acknowledgements not yet confirmed
 // by the server: the loop slows its intake rather than drop one.
-func WithQueueSize(n int) BlazeOption {
+func WithHandlerQueueSize(n int) BlazeOption {
 	return blazeOption(func(c *blazeConfig) error {
 		if n < 1 {
 			return &FieldError{Field: "queue size", Reason: "must be at least 1"}
@@ -205,7 +205,7 @@ func WithQueueSize(n int) BlazeOption {
 
 // WithConversationQueue bounds how many messages of one conversation wait
 // for its handler (default 256, and at most the queue size, see
-// [WithQueueSize]), so that one conversation's backlog cannot hold up the
+// [WithHandlerQueueSize]), so that one conversation's backlog cannot hold up the
 // others. When a conversation is full the loop waits for it, but for at
 // most maxWait in all per connection (default 1s); after that the
 // conversation is shed: its further messages are left unacknowledged for
@@ -403,12 +403,12 @@ func WithSocketAcks() BlazeOption {
 	return blazeOption(func(c *blazeConfig) error { c.socketAcks = true; return nil })
 }
 
-// WithReplyTimeout sets how long a request on the websocket waits for the
+// WithSocketReplyTimeout sets how long a request on the websocket waits for the
 // server's reply (default 5s, as the Android app waits): the listing of
 // pending messages, a send with [OverBlaze], a batch of [WithSocketAcks].
 // A send or acknowledgement without a reply in time goes over REST with
 // the same id; a listing without one costs the connection.
-func WithReplyTimeout(d time.Duration) BlazeOption {
+func WithSocketReplyTimeout(d time.Duration) BlazeOption {
 	return blazeOption(func(c *blazeConfig) error {
 		c.replyTimeout = d
 		return positive("reply timeout", d)

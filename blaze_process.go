@@ -285,13 +285,13 @@ func (r *blazeRun) needsAck(it *item) bool {
 // status is neither.
 func (r *blazeRun) ackStatus(it *item) AckStatus {
 	if it.receipt {
-		if st := AckStatus(it.msg.Status); st == AckDelivered || st == AckRead {
+		if st := AckStatus(it.msg.Status); st == AckStatusDelivered || st == AckStatusRead {
 			return st
 		}
-		return AckRead
+		return AckStatusRead
 	}
 	if r.cfg.ackMode == AckModeDelivered {
-		return AckDelivered
+		return AckStatusDelivered
 	}
-	return AckRead
+	return AckStatusRead
 }

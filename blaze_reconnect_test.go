@@ -115,7 +115,7 @@ func TestBlazeFlappingServerGetsGrowingBackoff(t *testing.T) {
 		stop := b.run(newRecorder(), st.hook(), mixin.WithReconnect(mixin.Retry{Min: 100 * time.Millisecond, Max: 10 * time.Second}))
 		time.Sleep(4 * time.Second)
 		require.NoError(t, stop())
-		dials := st.count(mixin.StateConnecting)
+		dials := st.count(mixin.ConnStateConnecting)
 		assert.LessOrEqual(t, dials, 8, "a flapping server must see the waits grow")
 		d := st.disconnects()
 		require.GreaterOrEqual(t, len(d), 4)
@@ -183,7 +183,7 @@ func TestBlazeDisconnectFlushesAcknowledgements(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		b := newBubble(t, mixintest.WithFaults(mixintest.Faults{DropAfterFrames: 6}))
 		defer b.close()
-		bot := b.S.Bot().ID
+		bot := b.S.Bot().UserID
 		alice := b.S.NewUser("Alice")
 		sendTexts(t, alice, bot, 5, "%d")
 		rec := newRecorder()
@@ -208,6 +208,6 @@ func TestBlazeClientPingsKeepAQuietConnection(t *testing.T) {
 		time.Sleep(time.Minute)
 		require.NoError(t, stop())
 		assert.Empty(t, st.disconnects(), "a quiet but live connection was dropped")
-		assert.Equal(t, 1, st.count(mixin.StateConnected))
+		assert.Equal(t, 1, st.count(mixin.ConnStateConnected))
 	})
 }

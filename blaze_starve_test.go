@@ -40,24 +40,24 @@ func TestBlazeStuckConversationsHoldUpOnlyThemselves(t *testing.T) {
 	second := time.Second
 	for _, tc := range []starveCase{
 		{name: "8 workers, queue 16", stuck: 1, backlog: 40, wait: second,
-			opts: []mixin.BlazeOption{mixin.WithWorkers(8), mixin.WithQueueSize(16)}},
+			opts: []mixin.BlazeOption{mixin.WithHandlerWorkers(8), mixin.WithHandlerQueueSize(16)}},
 		{name: "defaults, 4 stuck", stuck: 4, backlog: 300, wait: second},
 		{name: "queue smaller than the pool", stuck: 3, backlog: 10, wait: second,
-			opts: []mixin.BlazeOption{mixin.WithWorkers(8), mixin.WithQueueSize(2)}},
+			opts: []mixin.BlazeOption{mixin.WithHandlerWorkers(8), mixin.WithHandlerQueueSize(2)}},
 		{name: "conversation queue of the whole queue", stuck: 2, backlog: 80, wait: 300 * time.Millisecond,
-			opts: []mixin.BlazeOption{mixin.WithQueueSize(64), mixin.WithConversationQueue(64, 300*time.Millisecond)}},
+			opts: []mixin.BlazeOption{mixin.WithHandlerQueueSize(64), mixin.WithConversationQueue(64, 300*time.Millisecond)}},
 		{name: "no wait, 2 workers", stuck: 1, backlog: 20, wait: 0,
-			opts: []mixin.BlazeOption{mixin.WithWorkers(2), mixin.WithQueueSize(4), mixin.WithConversationQueue(2, 0)}},
+			opts: []mixin.BlazeOption{mixin.WithHandlerWorkers(2), mixin.WithHandlerQueueSize(4), mixin.WithConversationQueue(2, 0)}},
 		{name: "delivered acks", stuck: 1, backlog: 40, wait: second,
-			opts: []mixin.BlazeOption{mixin.WithQueueSize(16), mixin.WithAckMode(mixin.AckModeDelivered)}},
+			opts: []mixin.BlazeOption{mixin.WithHandlerQueueSize(16), mixin.WithAckMode(mixin.AckModeDelivered)}},
 		{name: "manual acks", stuck: 2, backlog: 40, wait: second, manual: true,
-			opts: []mixin.BlazeOption{mixin.WithQueueSize(16), mixin.WithAckMode(mixin.AckModeManual)}},
+			opts: []mixin.BlazeOption{mixin.WithHandlerQueueSize(16), mixin.WithAckMode(mixin.AckModeManual)}},
 		{name: "socket acks", stuck: 1, backlog: 40, wait: second,
-			opts: []mixin.BlazeOption{mixin.WithQueueSize(16), mixin.WithSocketAcks()}},
+			opts: []mixin.BlazeOption{mixin.WithHandlerQueueSize(16), mixin.WithSocketAcks()}},
 		{name: "slow, not stuck, queue 16", stuck: 1, backlog: 200, wait: second, slow: 100 * time.Millisecond,
-			opts: []mixin.BlazeOption{mixin.WithQueueSize(16)}},
+			opts: []mixin.BlazeOption{mixin.WithHandlerQueueSize(16)}},
 		{name: "store", stuck: 2, backlog: 40, wait: second, store: true,
-			opts: []mixin.BlazeOption{mixin.WithWorkers(8), mixin.WithQueueSize(16)}},
+			opts: []mixin.BlazeOption{mixin.WithHandlerWorkers(8), mixin.WithHandlerQueueSize(16)}},
 	} {
 		t.Run(tc.name, func(t *testing.T) { synctest.Test(t, func(t *testing.T) { tc.run(t) }) })
 	}
@@ -66,7 +66,7 @@ func TestBlazeStuckConversationsHoldUpOnlyThemselves(t *testing.T) {
 func (tc starveCase) run(t *testing.T) {
 	b := newBubble(t)
 	defer b.close()
-	bot := b.S.Bot().ID
+	bot := b.S.Bot().UserID
 	stuck := map[string]int{} // conversation -> index
 	users := make([]*mixintest.User, tc.stuck)
 	for i := range users {

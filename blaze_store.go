@@ -68,7 +68,7 @@ type storeConfig struct {
 //     [Store.Unavailable] says): such an attempt does not count against
 //     [WithHandlerRetry] and never goes to the dead-letter hook. Handling
 //     waits while the store is down and goes on by itself when it is back;
-//     the state hook hears [StateStoreFailed] and [StateStoreRecovered].
+//     the state hook hears [ConnStateStoreFailed] and [ConnStateStoreRecovered].
 //     Each call to the store is bounded by [WithStoreTimeout].
 func WithStore(s Store) BlazeOption {
 	return blazeOption(func(c *blazeConfig) error {

@@ -69,7 +69,7 @@ func startLiveBot(t *testing.T, db *store.DB, tx bool, h mixin.Handler, opts ...
 // send has the users send n texts, one every gap.
 func (b *liveBot) send(t *testing.T, n int, gap time.Duration) {
 	for i := range n {
-		m, err := b.users[i%len(b.users)].SendText(t.Context(), b.s.Bot().ID, fmt.Sprint("text ", i))
+		m, err := b.users[i%len(b.users)].SendText(t.Context(), b.s.Bot().UserID, fmt.Sprint("text ", i))
 		require.NoError(t, err)
 		b.mu.Lock()
 		b.sent = append(b.sent, m.MessageID)
@@ -78,7 +78,7 @@ func (b *liveBot) send(t *testing.T, n int, gap time.Duration) {
 	}
 }
 
-func (b *liveBot) pending() int { return b.s.Pending(b.s.Bot().ID) }
+func (b *liveBot) pending() int { return b.s.Pending(b.s.Bot().UserID) }
 
 // effects counts each message's committed effects.
 func (b *liveBot) effects(t *testing.T, tx bool) map[string]int {
@@ -103,13 +103,13 @@ func (b *liveBot) settle(t *testing.T, tx bool) {
 	}
 }
 
-// down checks the store is failing: the hook heard StateStoreFailed, and
+// down checks the store is failing: the hook heard ConnStateStoreFailed, and
 // what was sent meanwhile is neither handled nor acknowledged.
 func (b *liveBot) down(t *testing.T, op string, newest int) {
 	t.Helper()
 	eventually(t, "the state hook hearing the store fail", func() bool { return len(b.ss.list()) >= 1 })
 	ev := b.ss.list()[0]
-	require.Equal(t, mixin.StateStoreFailed, ev.State)
+	require.Equal(t, mixin.ConnStateStoreFailed, ev.State)
 	var se *mixin.StoreError
 	require.ErrorAs(t, ev.Err, &se)
 	if op != "" {
@@ -124,7 +124,7 @@ func (b *liveBot) recovered(t *testing.T) {
 	t.Helper()
 	eventually(t, "the state hook hearing the store recover", func() bool {
 		ev := b.ss.list()
-		return len(ev) >= 2 && ev[len(ev)-1].State == mixin.StateStoreRecovered
+		return len(ev) >= 2 && ev[len(ev)-1].State == mixin.ConnStateStoreRecovered
 	})
 }
 

@@ -122,7 +122,7 @@ type storeStates struct {
 
 func (s *storeStates) hook() mixin.BlazeOption {
 	return mixin.WithStateHook(func(e mixin.StateEvent) {
-		if e.State == mixin.StateStoreFailed || e.State == mixin.StateStoreRecovered {
+		if e.State == mixin.ConnStateStoreFailed || e.State == mixin.ConnStateStoreRecovered {
 			s.mu.Lock()
 			s.events = append(s.events, e)
 			s.mu.Unlock()
@@ -142,12 +142,12 @@ func (s *storeStates) failedThenRecovered(t *testing.T, op string, cause error) 
 	t.Helper()
 	ev := s.list()
 	require.Len(t, ev, 2, "one failure, one recovery: %v", ev)
-	assert.Equal(t, mixin.StateStoreFailed, ev[0].State)
+	assert.Equal(t, mixin.ConnStateStoreFailed, ev[0].State)
 	var se *mixin.StoreError
 	require.ErrorAs(t, ev[0].Err, &se)
 	assert.Equal(t, op, se.Op)
 	assert.ErrorIs(t, ev[0].Err, cause)
-	assert.Equal(t, mixin.StateStoreRecovered, ev[1].State)
+	assert.Equal(t, mixin.ConnStateStoreRecovered, ev[1].State)
 	assert.Positive(t, ev[1].Attempt, "the failures counted")
 }
 
@@ -199,7 +199,7 @@ func TestStoreRecordFailsHoldsTheAck(t *testing.T) {
 	var calls atomic.Int64
 	var ss storeStates
 	stop := runBlaze(t, c, mixin.HandlerFunc(func(context.Context, *mixin.Message) error { calls.Add(1); return nil }), mixin.WithStore(st), ss.hook())
-	_, err = s.NewUser("Alice").SendText(ctxT(t), s.Bot().ID, "hold on")
+	_, err = s.NewUser("Alice").SendText(ctxT(t), s.Bot().UserID, "hold on")
 	require.NoError(t, err)
 	eventually(t, "handled", func() bool { return calls.Load() == 1 })
 	eventually(t, "the record retried", func() bool { return st.count("mark") >= 6 })
@@ -208,9 +208,9 @@ func TestStoreRecordFailsHoldsTheAck(t *testing.T) {
 	time.Sleep(time.Second)
 	// 10ms doubling: by the 6th failure the waits are 320ms and more.
 	assert.LessOrEqual(t, st.count("mark")-n, 4, "retries back off")
-	assert.Equal(t, 1, s.Pending(s.Bot().ID), "no acknowledgement before the record (%v after the 6th failure)", time.Since(started))
+	assert.Equal(t, 1, s.Pending(s.Bot().UserID), "no acknowledgement before the record (%v after the 6th failure)", time.Since(started))
 	st.set("mark", false, false)
-	eventually(t, "recorded and acknowledged", func() bool { return s.Pending(s.Bot().ID) == 0 })
+	eventually(t, "recorded and acknowledged", func() bool { return s.Pending(s.Bot().UserID) == 0 })
 	require.NoError(t, stop())
 	assert.Equal(t, int64(1), calls.Load())
 	ss.failedThenRecovered(t, "record", errDown)
@@ -253,13 +253,13 @@ func TestStoreTxWaitsForTheStore(t *testing.T) {
 			stop := runBlaze(t, c, h, mixin.WithStore(st), ss.hook(),
 				mixin.WithHandlerRetry(mixin.Retry{Attempts: 2, Min: time.Millisecond, Max: time.Millisecond}),
 				mixin.WithDeadLetter(func(_ context.Context, _ *mixin.Message, err error) { mu.Lock(); dead = append(dead, err); mu.Unlock() }))
-			m, err := s.NewUser("Alice").SendText(ctxT(t), s.Bot().ID, "needs the database")
+			m, err := s.NewUser("Alice").SendText(ctxT(t), s.Bot().UserID, "needs the database")
 			require.NoError(t, err)
 			eventually(t, "attempts beyond the retry policy", func() bool { return calls.Load() >= 5 })
-			assert.Equal(t, 1, s.Pending(s.Bot().ID), "not acknowledged while the store is down")
+			assert.Equal(t, 1, s.Pending(s.Bot().UserID), "not acknowledged while the store is down")
 			st.set(fault, false, false)
 			down.Store(false)
-			eventually(t, "acknowledged", func() bool { return s.Pending(s.Bot().ID) == 0 })
+			eventually(t, "acknowledged", func() bool { return s.Pending(s.Bot().UserID) == 0 })
 			require.NoError(t, stop())
 			mu.Lock()
 			assert.Empty(t, dead, "a store fault never reaches the dead-letter hook")
@@ -286,10 +286,10 @@ func TestStoreTxWaitsForTheStore(t *testing.T) {
 		stop := runBlaze(t, c, h, mixin.WithStore(st),
 			mixin.WithHandlerRetry(mixin.Retry{Attempts: 2, Min: time.Millisecond, Max: time.Millisecond}),
 			mixin.WithDeadLetter(func(_ context.Context, _ *mixin.Message, err error) { dead <- err }))
-		_, err = s.NewUser("Alice").SendText(ctxT(t), s.Bot().ID, "bad")
+		_, err = s.NewUser("Alice").SendText(ctxT(t), s.Bot().UserID, "bad")
 		require.NoError(t, err)
 		require.EqualError(t, <-dead, "the handler's own failure")
-		eventually(t, "acknowledged after the dead letter", func() bool { return s.Pending(s.Bot().ID) == 0 })
+		eventually(t, "acknowledged after the dead letter", func() bool { return s.Pending(s.Bot().UserID) == 0 })
 		require.NoError(t, stop())
 		assert.Equal(t, int64(2), calls.Load(), "the retry policy's attempts, no more")
 	})
@@ -306,7 +306,7 @@ func TestStoreLookupFailsDefers(t *testing.T) {
 	require.NoError(t, err)
 	alice := s.NewUser("Alice")
 	for i := range 3 {
-		_, err := alice.SendText(ctxT(t), s.Bot().ID, fmt.Sprint("pending ", i))
+		_, err := alice.SendText(ctxT(t), s.Bot().UserID, fmt.Sprint("pending ", i))
 		require.NoError(t, err)
 	}
 	var calls atomic.Int64
@@ -314,9 +314,9 @@ func TestStoreLookupFailsDefers(t *testing.T) {
 	stop := runBlaze(t, c, mixin.HandlerFunc(func(context.Context, *mixin.Message) error { calls.Add(1); return nil }), mixin.WithStore(st), ss.hook())
 	eventually(t, "lookups retried", func() bool { return st.count("handled") >= 6 })
 	assert.Zero(t, calls.Load(), "not handled without a lookup")
-	assert.Equal(t, 3, s.Pending(s.Bot().ID))
+	assert.Equal(t, 3, s.Pending(s.Bot().UserID))
 	st.set("handled", false, false)
-	eventually(t, "handled and acknowledged", func() bool { return s.Pending(s.Bot().ID) == 0 })
+	eventually(t, "handled and acknowledged", func() bool { return s.Pending(s.Bot().UserID) == 0 })
 	require.NoError(t, stop())
 	assert.Equal(t, int64(3), calls.Load())
 	ss.failedThenRecovered(t, "lookup", errDown)
@@ -335,12 +335,12 @@ func TestStoreCallTimeout(t *testing.T) {
 	var ss storeStates
 	stop := runBlaze(t, c, mixin.HandlerFunc(func(context.Context, *mixin.Message) error { calls.Add(1); return nil }),
 		mixin.WithStore(st), mixin.WithStoreTimeout(50*time.Millisecond), ss.hook())
-	_, err = s.NewUser("Alice").SendText(ctxT(t), s.Bot().ID, "hang")
+	_, err = s.NewUser("Alice").SendText(ctxT(t), s.Bot().UserID, "hang")
 	require.NoError(t, err)
 	eventually(t, "the hung record given up and retried", func() bool { return st.count("mark") >= 3 })
-	assert.Equal(t, 1, s.Pending(s.Bot().ID))
+	assert.Equal(t, 1, s.Pending(s.Bot().UserID))
 	st.set("mark", false, false)
-	eventually(t, "acknowledged", func() bool { return s.Pending(s.Bot().ID) == 0 })
+	eventually(t, "acknowledged", func() bool { return s.Pending(s.Bot().UserID) == 0 })
 	require.NoError(t, stop())
 	ss.failedThenRecovered(t, "record", context.DeadlineExceeded)
 }
@@ -373,18 +373,18 @@ func TestStoreFenced(t *testing.T) {
 			dead := make(chan error, 1)
 			stop := runBlaze(t, c, takeover, mixin.WithStore(st), mixin.WithReplica("r1", 200*time.Millisecond),
 				mixin.WithDeadLetter(func(_ context.Context, _ *mixin.Message, err error) { dead <- err }))
-			m, err := s.NewUser("Alice").SendText(ctxT(t), s.Bot().ID, "taken over")
+			m, err := s.NewUser("Alice").SendText(ctxT(t), s.Bot().UserID, "taken over")
 			require.NoError(t, err)
 			eventually(t, "handled and fenced", func() bool {
 				return calls.Load() == 1 && st.count(map[bool]string{false: "mark", true: "marktx"}[tx]) >= 1
 			})
 			time.Sleep(300 * time.Millisecond) // sweeps come and go: still not handled here
-			assert.Equal(t, 1, s.Pending(s.Bot().ID), "a fenced message is not acknowledged")
+			assert.Equal(t, 1, s.Pending(s.Bot().UserID), "a fenced message is not acknowledged")
 			assert.Empty(t, effectCount(t, db), "the fenced transaction rolled back")
 			// The new owner records it.
 			_, err = db.MarkHandled(t.Context(), []mixin.Record{{Key: mixin.StoreKey(m.MessageID, m.CreatedAt)}})
 			require.NoError(t, err)
-			eventually(t, "acknowledged once recorded elsewhere", func() bool { return s.Pending(s.Bot().ID) == 0 })
+			eventually(t, "acknowledged once recorded elsewhere", func() bool { return s.Pending(s.Bot().UserID) == 0 })
 			require.NoError(t, stop())
 			select {
 			case err := <-dead:
@@ -410,7 +410,7 @@ func TestStoreDownAtShutdown(t *testing.T) {
 	stop := runBlaze(t, c, txHandler(&calls), mixin.WithStore(st),
 		mixin.WithHandlerRetry(mixin.Retry{Attempts: 1}),
 		mixin.WithDeadLetter(func(_ context.Context, _ *mixin.Message, err error) { dead <- err }))
-	_, err = s.NewUser("Alice").SendText(ctxT(t), s.Bot().ID, "not now")
+	_, err = s.NewUser("Alice").SendText(ctxT(t), s.Bot().UserID, "not now")
 	require.NoError(t, err)
 	eventually(t, "attempts failing", func() bool { return calls.Load() >= 3 })
 	require.NoError(t, stop())
@@ -419,7 +419,7 @@ func TestStoreDownAtShutdown(t *testing.T) {
 		t.Fatalf("dead-lettered at shutdown: %v", err)
 	default:
 	}
-	assert.Equal(t, 1, s.Pending(s.Bot().ID), "left for the next run")
+	assert.Equal(t, 1, s.Pending(s.Bot().UserID), "left for the next run")
 }
 
 // TestStoreParkedKeepOrder: messages parked while another replica holds
@@ -443,12 +443,12 @@ func TestStoreParkedKeepOrder(t *testing.T) {
 	stop := runBlaze(t, c, h, mixin.WithStore(st), mixin.WithReplica("r1", 4*time.Second)) // sweeps every second
 	alice := s.NewUser("Alice")
 	for _, text := range []string{"one", "two"} {
-		_, err := alice.SendText(ctxT(t), s.Bot().ID, text)
+		_, err := alice.SendText(ctxT(t), s.Bot().UserID, text)
 		require.NoError(t, err)
 	}
 	eventually(t, "both refused a lease", func() bool { return st.count("lease") >= 2 })
 	st.refuse.Store(false) // the other replica let the conversation go
-	_, err = alice.SendText(ctxT(t), s.Bot().ID, "three")
+	_, err = alice.SendText(ctxT(t), s.Bot().UserID, "three")
 	require.NoError(t, err)
 	eventually(t, "all handled", func() bool { mu.Lock(); defer mu.Unlock(); return len(order) == 3 })
 	require.NoError(t, stop())

@@ -42,7 +42,7 @@ func TestSQLiteFileSizeLimit(t *testing.T) {
 	b.cfg.States = filepath.Join(t.TempDir(), "states.log")
 	states := func() string { s, _ := os.ReadFile(b.cfg.States); return string(s) }
 	effects := func() int { return len(count(b.db.effects(t))) }
-	pending := func() int { return b.s.Pending(b.s.Bot().ID) }
+	pending := func() int { return b.s.Pending(b.s.Bot().UserID) }
 	var sent []sentMsg
 	sendN := func(n int) {
 		for range n {

@@ -209,7 +209,7 @@ func (h *storeHealth) failed(ctx context.Context, op string, err error) {
 	}
 	e := &StoreError{Op: op, Err: err}
 	h.log.LogAttrs(ctx, slog.LevelWarn, "mixin: blaze: store failing; messages wait for it", slog.String("error", e.Error()))
-	h.emit(StateEvent{State: StateStoreFailed, Attempt: h.failures, Err: e})
+	h.emit(StateEvent{State: ConnStateStoreFailed, Attempt: h.failures, Err: e})
 }
 
 // worked notes a write that succeeded: the store is back if it was down.
@@ -225,5 +225,5 @@ func (h *storeHealth) worked() {
 	n := h.failures
 	h.failures = 0
 	h.log.LogAttrs(context.Background(), slog.LevelInfo, "mixin: blaze: store recovered", slog.Int("failures", n))
-	h.emit(StateEvent{State: StateStoreRecovered, Attempt: n})
+	h.emit(StateEvent{State: ConnStateStoreRecovered, Attempt: n})
 }

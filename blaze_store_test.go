@@ -54,7 +54,7 @@ func TestStoreHandledOnceAcrossRuns(t *testing.T) {
 	var calls atomic.Int64
 	h := mixin.HandlerFunc(func(context.Context, *mixin.Message) error { calls.Add(1); return nil })
 	alice := s.NewUser("Alice")
-	m, err := alice.SendText(ctxT(t), s.Bot().ID, "once")
+	m, err := alice.SendText(ctxT(t), s.Bot().UserID, "once")
 	require.NoError(t, err)
 
 	stop := runBlaze(t, c, h, mixin.WithStore(db), mixin.WithAckMode(mixin.AckModeManual))
@@ -63,10 +63,10 @@ func TestStoreHandledOnceAcrossRuns(t *testing.T) {
 		return err == nil && got[0]
 	})
 	require.NoError(t, stop())
-	require.Equal(t, 1, s.Pending(s.Bot().ID), "not acknowledged: the server will deliver it again")
+	require.Equal(t, 1, s.Pending(s.Bot().UserID), "not acknowledged: the server will deliver it again")
 
 	stop = runBlaze(t, c, h, mixin.WithStore(db))
-	eventually(t, "acknowledged by the second run", func() bool { return s.Pending(s.Bot().ID) == 0 })
+	eventually(t, "acknowledged by the second run", func() bool { return s.Pending(s.Bot().UserID) == 0 })
 	require.NoError(t, stop())
 	assert.Equal(t, int64(1), calls.Load(), "the handler saw it once")
 }
@@ -108,10 +108,10 @@ func TestStoreTx(t *testing.T) {
 	stop := runBlaze(t, c, h, mixin.WithStore(db))
 	alice := s.NewUser("Alice")
 	for _, text := range []string{"ok", "fail once"} {
-		_, err := alice.SendText(ctxT(t), s.Bot().ID, text)
+		_, err := alice.SendText(ctxT(t), s.Bot().UserID, text)
 		require.NoError(t, err)
 	}
-	eventually(t, "both acknowledged", func() bool { return s.Pending(s.Bot().ID) == 0 })
+	eventually(t, "both acknowledged", func() bool { return s.Pending(s.Bot().UserID) == 0 })
 	require.NoError(t, stop())
 
 	rows, err := db.SQL().QueryContext(t.Context(), `SELECT msg, attempt FROM effects`)
@@ -166,9 +166,9 @@ func TestStoreTxLosesToTheFirstCommit(t *testing.T) {
 		return err
 	})
 	stop := runBlaze(t, c, h, mixin.WithStore(arbiterStore{db}))
-	_, err = s.NewUser("Alice").SendText(ctxT(t), s.Bot().ID, "race")
+	_, err = s.NewUser("Alice").SendText(ctxT(t), s.Bot().UserID, "race")
 	require.NoError(t, err)
-	eventually(t, "acknowledged", func() bool { return s.Pending(s.Bot().ID) == 0 })
+	eventually(t, "acknowledged", func() bool { return s.Pending(s.Bot().UserID) == 0 })
 	require.NoError(t, stop())
 	var n int
 	require.NoError(t, db.SQL().QueryRowContext(t.Context(), `SELECT count(*) FROM effects`).Scan(&n))
@@ -209,7 +209,7 @@ func TestStoreTxFromSeveralGoroutines(t *testing.T) {
 		return nil
 	})
 	alice := s.NewUser("Alice")
-	_, err = alice.SendText(ctxT(t), s.Bot().ID, "shared")
+	_, err = alice.SendText(ctxT(t), s.Bot().UserID, "shared")
 	require.NoError(t, err)
 	stop := runBlaze(t, c, h, mixin.WithStore(db))
 	defer func() { require.NoError(t, stop()) }()
@@ -219,7 +219,7 @@ func TestStoreTxFromSeveralGoroutines(t *testing.T) {
 		assert.Same(t, r.txs[0], tx, "one transaction per attempt")
 	}
 	ctx := <-late
-	eventually(t, "acknowledged", func() bool { return s.Pending(s.Bot().ID) == 0 })
+	eventually(t, "acknowledged", func() bool { return s.Pending(s.Bot().UserID) == 0 })
 	tx, err := mixin.Tx(ctx)
 	if tx != nil {
 		_ = tx.Rollback() // a fresh transaction outside any attempt: don't hold the database

@@ -49,7 +49,7 @@ var errFenced = errors.New("mixin: blaze: the conversation's lease was taken ove
 // counting the attempt. On SQLite the transaction holds the database's
 // write lock until the handler returns: keep the handler short, and do not
 // wait in it for another write to the same database file (a recent.Tracker
-// on the same store writes in this transaction instead; see [OpenTx]).
+// on the same store writes in this transaction instead; see [CurrentTx]).
 // Outside a handler of a loop run [WithStore], Tx returns [ErrNoStore].
 //
 // The transaction is on the store's database, so it can write tables of
@@ -92,13 +92,13 @@ func (slot *txSlot) begin() {
 	slot.tx, slot.cancel = tx, cancel
 }
 
-// OpenTx returns the transaction the handler attempt that ctx belongs to
+// CurrentTx returns the transaction the handler attempt that ctx belongs to
 // has begun with [Tx], and the store it is on; false if none was begun (it
 // begins none). A component that writes to the same store from inside a
 // handler (package recent, recording a message the handler sends) uses it
 // to write in that transaction: on SQLite a second writer would wait for
 // the handler's transaction, which waits for it.
-func OpenTx(ctx context.Context) (Store, *sql.Tx, bool) {
+func CurrentTx(ctx context.Context) (Store, *sql.Tx, bool) {
 	slot, _ := ctx.Value(txKey{}).(*txSlot)
 	if slot == nil {
 		return nil, nil, false

@@ -103,7 +103,7 @@ func TestBlazeReceivesInOrderAndAcks(t *testing.T) {
 	ctx := ctxT(t)
 	// Sent before the loop runs: delivered as pending.
 	for i := range 3 {
-		_, err := u.SendText(ctx, s.Bot().ID, fmt.Sprintf("early %d", i))
+		_, err := u.SendText(ctx, s.Bot().UserID, fmt.Sprintf("early %d", i))
 		require.NoError(t, err)
 	}
 	rec := newRecorder()
@@ -116,17 +116,17 @@ func TestBlazeReceivesInOrderAndAcks(t *testing.T) {
 	}))
 	eventually(t, "pending messages", func() bool { return rec.total.Load() == 3 })
 	for i := range 3 {
-		_, err := u.SendText(ctx, s.Bot().ID, fmt.Sprintf("live %d", i))
+		_, err := u.SendText(ctx, s.Bot().UserID, fmt.Sprintf("live %d", i))
 		require.NoError(t, err)
 	}
 	eventually(t, "live messages", func() bool { return rec.total.Load() == 6 })
-	eventually(t, "acks", func() bool { return s.Pending(s.Bot().ID) == 0 })
+	eventually(t, "acks", func() bool { return s.Pending(s.Bot().UserID) == 0 })
 	require.NoError(t, stop())
-	conv := mixin.UniqueConversationID(u.ID, s.Bot().ID)
+	conv := mixin.UniqueConversationID(u.UserID, s.Bot().UserID)
 	assert.Equal(t, []string{"early 0", "early 1", "early 2", "live 0", "live 1", "live 2"}, rec.byConv[conv])
 	smu.Lock()
 	defer smu.Unlock()
-	assert.Equal(t, []mixin.ConnState{mixin.StateConnecting, mixin.StateConnected, mixin.StateDisconnected}, states)
+	assert.Equal(t, []mixin.ConnState{mixin.ConnStateConnecting, mixin.ConnStateConnected, mixin.ConnStateDisconnected}, states)
 }
 
 func TestBlazeReconnectsAfterDropsWithNothingLost(t *testing.T) {
@@ -140,23 +140,23 @@ func TestBlazeReconnectsAfterDropsWithNothingLost(t *testing.T) {
 	rec := newRecorder()
 	var connects atomic.Int32
 	runBlaze(t, c, rec, mixin.WithStateHook(func(e mixin.StateEvent) {
-		if e.State == mixin.StateConnected {
+		if e.State == mixin.ConnStateConnected {
 			connects.Add(1)
 		}
 	}))
 	const perUser = 20
 	for i := range perUser {
 		for _, u := range users {
-			_, err := u.SendText(ctx, s.Bot().ID, fmt.Sprintf("%03d", i))
+			_, err := u.SendText(ctx, s.Bot().UserID, fmt.Sprintf("%03d", i))
 			require.NoError(t, err)
 		}
 	}
 	eventually(t, "all messages", func() bool { return rec.total.Load() >= int64(perUser*len(users)) })
-	eventually(t, "all acked", func() bool { return s.Pending(s.Bot().ID) == 0 })
+	eventually(t, "all acked", func() bool { return s.Pending(s.Bot().UserID) == 0 })
 	assert.Greater(t, connects.Load(), int32(3), "the emulator dropped the socket; the loop must have reconnected")
 	assert.Zero(t, rec.duplicates(), "the dedupe window drops redeliveries")
 	for _, u := range users {
-		got := rec.byConv[mixin.UniqueConversationID(u.ID, s.Bot().ID)]
+		got := rec.byConv[mixin.UniqueConversationID(u.UserID, s.Bot().UserID)]
 		require.Len(t, got, perUser)
 		for i, txt := range got {
 			assert.Equal(t, fmt.Sprintf("%03d", i), txt)
@@ -183,13 +183,13 @@ func TestBlazeHandlerErrorRetriesAndAcksOnlyAfterSuccess(t *testing.T) {
 			return nil
 		})
 		stop := b.run(h, mixin.WithHandlerRetry(mixin.Retry{Attempts: 5, Min: time.Millisecond, Max: time.Millisecond}))
-		_, err := u.SendText(context.Background(), b.S.Bot().ID, "hello")
+		_, err := u.SendText(context.Background(), b.S.Bot().UserID, "hello")
 		require.NoError(t, err)
 		waitFake(t, "second attempt", time.Minute, func() bool { return calls.Load() == 2 })
 		time.Sleep(10 * time.Second) // fake: many ack intervals
-		assert.Equal(t, 1, b.S.Pending(b.S.Bot().ID), "not acknowledged while the handler fails")
+		assert.Equal(t, 1, b.S.Pending(b.S.Bot().UserID), "not acknowledged while the handler fails")
 		close(release)
-		waitFake(t, "ack after success", time.Minute, func() bool { return b.S.Pending(b.S.Bot().ID) == 0 })
+		waitFake(t, "ack after success", time.Minute, func() bool { return b.S.Pending(b.S.Bot().UserID) == 0 })
 		require.NoError(t, stop())
 		assert.EqualValues(t, 3, calls.Load())
 	})
@@ -218,11 +218,11 @@ func TestBlazePanicAndDeadLetter(t *testing.T) {
 	}))
 	ctx := ctxT(t)
 	for _, txt := range []string{"a", "boom", "b"} {
-		_, err := u.SendText(ctx, s.Bot().ID, txt)
+		_, err := u.SendText(ctx, s.Bot().UserID, txt)
 		require.NoError(t, err)
 	}
 	eventually(t, "loop survives the panic", func() bool { return rec.total.Load() == 2 })
-	eventually(t, "everything acked", func() bool { return s.Pending(s.Bot().ID) == 0 })
+	eventually(t, "everything acked", func() bool { return s.Pending(s.Bot().UserID) == 0 })
 	dmu.Lock()
 	defer dmu.Unlock()
 	assert.Equal(t, []string{"boom"}, dead)
@@ -257,16 +257,16 @@ func TestBlazeOrderPerConversationWithParallelWorkers(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			for i := range per {
-				_, err := u.SendText(ctx, s.Bot().ID, fmt.Sprintf("%03d", i))
+				_, err := u.SendText(ctx, s.Bot().UserID, fmt.Sprintf("%03d", i))
 				assert.NoError(t, err)
 			}
 		}()
 	}
 	wg.Wait()
-	runBlaze(t, c, h, mixin.WithWorkers(8))
+	runBlaze(t, c, h, mixin.WithHandlerWorkers(8))
 	eventually(t, "all handled", func() bool { return rec.total.Load() == convs*per })
 	for _, u := range users {
-		got := rec.byConv[mixin.UniqueConversationID(u.ID, s.Bot().ID)]
+		got := rec.byConv[mixin.UniqueConversationID(u.UserID, s.Bot().UserID)]
 		require.Len(t, got, per)
 		for i, txt := range got {
 			require.Equal(t, fmt.Sprintf("%03d", i), txt, "conversation of %s out of order", u.FullName)
@@ -291,11 +291,11 @@ func TestBlazeSerialWithOneWorker(t *testing.T) {
 		return nil
 	})
 	for i := range 10 {
-		_, err := s.NewUser(fmt.Sprint(i)).SendText(ctx, s.Bot().ID, "hi")
+		_, err := s.NewUser(fmt.Sprint(i)).SendText(ctx, s.Bot().UserID, "hi")
 		require.NoError(t, err)
 	}
-	runBlaze(t, c, h, mixin.WithWorkers(1))
-	eventually(t, "all acked", func() bool { return s.Pending(s.Bot().ID) == 0 })
+	runBlaze(t, c, h, mixin.WithHandlerWorkers(1))
+	eventually(t, "all acked", func() bool { return s.Pending(s.Bot().UserID) == 0 })
 	assert.EqualValues(t, 1, maxRunning.Load())
 }
 
@@ -305,13 +305,13 @@ func TestBlazeBatchesAcks(t *testing.T) {
 	ctx := ctxT(t)
 	u := s.NewUser("Alice")
 	for i := range 250 {
-		_, err := u.SendText(ctx, s.Bot().ID, fmt.Sprint(i))
+		_, err := u.SendText(ctx, s.Bot().UserID, fmt.Sprint(i))
 		require.NoError(t, err)
 	}
 	s.ResetRequests()
 	rec := newRecorder()
 	runBlaze(t, c, rec, mixin.WithAckInterval(time.Second))
-	eventually(t, "all acked", func() bool { return s.Pending(s.Bot().ID) == 0 })
+	eventually(t, "all acked", func() bool { return s.Pending(s.Bot().UserID) == 0 })
 	n := countRequests(s, "POST", "/acknowledgements")
 	assert.GreaterOrEqual(t, n, 3)
 	assert.LessOrEqual(t, n, 4, "250 acks go in full batches of 100")
@@ -322,7 +322,7 @@ func TestBlazeShutdownFlushesAcksAndLeaksNothing(t *testing.T) {
 	c := botClient(t, s)
 	u := s.NewUser("Alice")
 	ctx := ctxT(t)
-	_, err := c.Me(ctx) // warm the HTTP pool so its goroutines count as baseline
+	_, err := c.ReadMe(ctx) // warm the HTTP pool so its goroutines count as baseline
 	require.NoError(t, err)
 	before := runtime.NumGoroutine()
 
@@ -330,13 +330,13 @@ func TestBlazeShutdownFlushesAcksAndLeaksNothing(t *testing.T) {
 	// A long ack interval: only the shutdown flush can send these.
 	stop := runBlaze(t, c, rec, mixin.WithAckInterval(time.Hour))
 	for i := range 5 {
-		_, err := u.SendText(ctx, s.Bot().ID, fmt.Sprint(i))
+		_, err := u.SendText(ctx, s.Bot().UserID, fmt.Sprint(i))
 		require.NoError(t, err)
 	}
 	eventually(t, "handled", func() bool { return rec.total.Load() == 5 })
-	assert.Equal(t, 5, s.Pending(s.Bot().ID), "acks wait for the interval")
+	assert.Equal(t, 5, s.Pending(s.Bot().UserID), "acks wait for the interval")
 	require.NoError(t, stop())
-	assert.Equal(t, 0, s.Pending(s.Bot().ID), "shutdown flushes acks")
+	assert.Equal(t, 0, s.Pending(s.Bot().UserID), "shutdown flushes acks")
 
 	c.CloseIdleConnections()
 	eventually(t, "goroutines to end", func() bool { return runtime.NumGoroutine() <= before })
@@ -357,12 +357,12 @@ func TestBlazeReconnectsWhenUpgradeRefused(t *testing.T) {
 	s := mixintest.NewServer(t, mixintest.WithFaults(mixintest.Faults{RefuseUpgrade: true}))
 	c := botClient(t, s)
 	u := s.NewUser("Alice")
-	_, err := u.SendText(ctxT(t), s.Bot().ID, "waiting")
+	_, err := u.SendText(ctxT(t), s.Bot().UserID, "waiting")
 	require.NoError(t, err)
 	var failures atomic.Int32
 	rec := newRecorder()
 	runBlaze(t, c, rec, mixin.WithStateHook(func(e mixin.StateEvent) {
-		if e.State == mixin.StateDisconnected && e.Err != nil && !errors.Is(e.Err, context.Canceled) {
+		if e.State == mixin.ConnStateDisconnected && e.Err != nil && !errors.Is(e.Err, context.Canceled) {
 			failures.Add(1)
 			assert.Greater(t, e.Delay, time.Duration(0))
 		}
@@ -379,7 +379,7 @@ func TestBlazeReconnectGivesUpAfterAttempts(t *testing.T) {
 	err := c.RunBlaze(ctxT(t), newRecorder(),
 		mixin.WithReconnect(mixin.Retry{Attempts: 3, Min: time.Millisecond, Max: time.Millisecond}),
 		mixin.WithStateHook(func(e mixin.StateEvent) {
-			if e.State == mixin.StateConnecting {
+			if e.State == mixin.ConnStateConnecting {
 				dials.Add(1)
 			}
 		}))
@@ -409,7 +409,7 @@ func TestBlazeHooks(t *testing.T) {
 			mu.Unlock()
 			return nil
 		}))
-	sent, err := c.SendText(ctx, mixin.ToUser(u.ID), "read me")
+	sent, err := c.SendText(ctx, mixin.ToUser(u.UserID), "read me")
 	require.NoError(t, err)
 	_, err = u.WaitInbox(ctx, 1)
 	require.NoError(t, err)
@@ -419,17 +419,17 @@ func TestBlazeHooks(t *testing.T) {
 
 	g, err := u.CreateGroup(ctx, "club")
 	require.NoError(t, err)
-	_, err = u.AddParticipants(ctx, g.ConversationID, s.Bot().ID)
+	_, err = u.AddParticipants(ctx, g.ConversationID, s.Bot().UserID)
 	require.NoError(t, err)
 	eventually(t, "system message", func() bool { mu.Lock(); defer mu.Unlock(); return len(systems) >= 1 })
-	eventually(t, "all acked", func() bool { return s.Pending(s.Bot().ID) == 0 })
+	eventually(t, "all acked", func() bool { return s.Pending(s.Bot().UserID) == 0 })
 	mu.Lock()
 	defer mu.Unlock()
 	assert.Equal(t, sent.MessageID, receipts[0].MessageID)
-	assert.Equal(t, mixin.AckDelivered, receipts[0].Status)
-	assert.Equal(t, mixin.AckRead, receipts[1].Status)
+	assert.Equal(t, mixin.AckStatusDelivered, receipts[0].Status)
+	assert.Equal(t, mixin.AckStatusRead, receipts[1].Status)
 	assert.Equal(t, mixin.SystemConversationActionAdd, systems[0].Action)
-	assert.Equal(t, s.Bot().ID, systems[0].ParticipantID)
+	assert.Equal(t, s.Bot().UserID, systems[0].ParticipantID)
 	assert.Zero(t, rec.total.Load(), "hooks take receipts and system messages from the handler")
 }
 
@@ -441,7 +441,7 @@ func TestBlazeSendGoesOverTheSocket(t *testing.T) {
 	var err error
 	eventually(t, "a send over blaze", func() bool {
 		s.ResetRequests()
-		m, err = c.SendText(ctx, mixin.ToUser(u.ID), "over the socket", mixin.OverBlaze())
+		m, err = c.SendText(ctx, mixin.ToUser(u.UserID), "over the socket", mixin.OverBlaze())
 		require.NoError(t, err)
 		return countRequests(s, "POST", "/messages") == 0
 	})
@@ -457,6 +457,6 @@ func TestBlazeSendGoesOverTheSocket(t *testing.T) {
 	})
 	_ = in
 	// A refused send over blaze is an API error, not a silent REST retry.
-	_, err = c.SendText(ctx, mixin.ToUser(s.NewUser("Stranger").ID), "no conversation", mixin.OverBlaze())
+	_, err = c.SendText(ctx, mixin.ToUser(s.NewUser("Stranger").UserID), "no conversation", mixin.OverBlaze())
 	assert.True(t, mixin.IsForbidden(err), "%v", err)
 }

@@ -45,8 +45,8 @@ type CircleAction string
 
 // Circle actions.
 const (
-	CircleAdd    CircleAction = "ADD"
-	CircleRemove CircleAction = "REMOVE"
+	CircleActionAdd    CircleAction = "ADD"
+	CircleActionRemove CircleAction = "REMOVE"
 )
 
 // CircleConversationRequest puts a conversation in or out of a circle (POST
@@ -69,8 +69,8 @@ type circleName struct {
 	Name string `json:"name"`
 }
 
-// Circles returns the bot's circles.
-func (c *Client) Circles(ctx context.Context) ([]Circle, error) {
+// ReadCircles returns the bot's circles.
+func (c *Client) ReadCircles(ctx context.Context) ([]Circle, error) {
 	out := []Circle{}
 	if err := c.do(ctx, request{method: "GET", path: "/circles", out: &out}); err != nil {
 		return nil, err
@@ -125,9 +125,9 @@ type CircleConversationsQuery struct {
 	Limit  int
 }
 
-// CircleConversations returns a page of the conversations in a circle, in
+// ReadCircleConversations returns a page of the conversations in a circle, in
 // the order they were added.
-func (c *Client) CircleConversations(ctx context.Context, circleID string, q CircleConversationsQuery) ([]ConversationCircle, error) {
+func (c *Client) ReadCircleConversations(ctx context.Context, circleID string, q CircleConversationsQuery) ([]ConversationCircle, error) {
 	id, err := parseUUID("circle_id", circleID)
 	if err != nil {
 		return nil, err
@@ -232,7 +232,7 @@ func validateCircleName(name string) error {
 }
 
 func validateCircleAction(field string, a CircleAction) error {
-	if a != CircleAdd && a != CircleRemove {
+	if a != CircleActionAdd && a != CircleActionRemove {
 		return &FieldError{Field: field, Reason: "must be ADD or REMOVE, got " + strconvQuote(string(a))}
 	}
 	return nil
@@ -243,13 +243,13 @@ func validateCircleAction(field string, a CircleAction) error {
 // circles, else [CodeTooManyCircles]) and returns the circles the user is
 // now in, with their names.
 func (c *Client) AddUserToCircle(ctx context.Context, userID, circleID string) ([]ConversationCircle, error) {
-	return c.userCircle(ctx, userID, circleID, CircleAdd)
+	return c.userCircle(ctx, userID, circleID, CircleActionAdd)
 }
 
 // RemoveUserFromCircle takes a user's contact conversation out of a circle
 // and returns the circles the user is still in.
 func (c *Client) RemoveUserFromCircle(ctx context.Context, userID, circleID string) ([]ConversationCircle, error) {
-	return c.userCircle(ctx, userID, circleID, CircleRemove)
+	return c.userCircle(ctx, userID, circleID, CircleActionRemove)
 }
 
 func (c *Client) userCircle(ctx context.Context, userID, circleID string, action CircleAction) ([]ConversationCircle, error) {

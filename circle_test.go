@@ -28,18 +28,18 @@ func TestCircleDocSamplesLossless(t *testing.T) {
 func TestCircles(t *testing.T) {
 	s, c, alice := newSeedServer(t)
 	ctx := ctxT(t)
-	contact, err := c.CreateContactConversation(ctx, alice.ID)
+	contact, err := c.CreateContactConversation(ctx, alice.UserID)
 	require.NoError(t, err)
-	group, err := c.CreateGroupConversation(ctx, mixin.GroupConversationRequest{Name: "G", Participants: []mixin.ParticipantRequest{{UserID: alice.ID}}})
+	group, err := c.CreateGroupConversation(ctx, mixin.GroupConversationRequest{Name: "G", Participants: []mixin.ParticipantRequest{{UserID: alice.UserID}}})
 	require.NoError(t, err)
 
 	work, err := c.CreateCircle(ctx, "Work")
 	require.NoError(t, err)
 	assert.Equal(t, "Work", work.Name)
-	assert.Equal(t, s.Bot().ID, work.UserID)
+	assert.Equal(t, s.Bot().UserID, work.UserID)
 	_, err = c.CreateCircle(ctx, "Home")
 	require.NoError(t, err)
-	all, err := c.Circles(ctx)
+	all, err := c.ReadCircles(ctx)
 	require.NoError(t, err)
 	require.Len(t, all, 2)
 	assert.Equal(t, "Work", all[0].Name)
@@ -52,40 +52,40 @@ func TestCircles(t *testing.T) {
 	assert.Equal(t, "Office", read.Name)
 
 	items, err := c.UpdateCircleConversations(ctx, work.CircleID, []mixin.CircleConversationRequest{
-		{ConversationID: contact.ConversationID, Action: mixin.CircleAdd},
-		{ConversationID: group.ConversationID, Action: mixin.CircleAdd},
+		{ConversationID: contact.ConversationID, Action: mixin.CircleActionAdd},
+		{ConversationID: group.ConversationID, Action: mixin.CircleActionAdd},
 	})
 	require.NoError(t, err)
 	require.Len(t, items, 2)
-	assert.Equal(t, alice.ID, items[0].UserID, "a contact item names the other user")
+	assert.Equal(t, alice.UserID, items[0].UserID, "a contact item names the other user")
 	assert.Empty(t, items[1].UserID)
 
-	page, err := c.CircleConversations(ctx, work.CircleID, mixin.CircleConversationsQuery{Limit: 1})
+	page, err := c.ReadCircleConversations(ctx, work.CircleID, mixin.CircleConversationsQuery{Limit: 1})
 	require.NoError(t, err)
 	require.Len(t, page, 1)
 	assert.Equal(t, contact.ConversationID, page[0].ConversationID)
-	page, err = c.CircleConversations(ctx, work.CircleID, mixin.CircleConversationsQuery{Offset: page[0].CreatedAt})
+	page, err = c.ReadCircleConversations(ctx, work.CircleID, mixin.CircleConversationsQuery{Offset: page[0].CreatedAt})
 	require.NoError(t, err)
 	require.Len(t, page, 1)
 	assert.Equal(t, group.ConversationID, page[0].ConversationID)
 
 	// The other direction: the group's circles.
-	conv, err := c.UpdateConversationCircles(ctx, group.ConversationID, []mixin.ConversationCircleRequest{{CircleID: all[1].CircleID, Action: mixin.CircleAdd}})
+	conv, err := c.UpdateConversationCircles(ctx, group.ConversationID, []mixin.ConversationCircleRequest{{CircleID: all[1].CircleID, Action: mixin.CircleActionAdd}})
 	require.NoError(t, err)
 	assert.Len(t, conv, 2, "the group is in both circles now")
 	readConv, err := c.ReadConversation(ctx, group.ConversationID)
 	require.NoError(t, err)
 	assert.Len(t, readConv.Circles, 2, "the conversation view lists the reader's circles")
-	_, err = c.UpdateConversationCircles(ctx, group.ConversationID, []mixin.ConversationCircleRequest{{CircleID: work.CircleID, Action: mixin.CircleRemove}})
+	_, err = c.UpdateConversationCircles(ctx, group.ConversationID, []mixin.ConversationCircleRequest{{CircleID: work.CircleID, Action: mixin.CircleActionRemove}})
 	require.NoError(t, err)
-	page, err = c.CircleConversations(ctx, work.CircleID, mixin.CircleConversationsQuery{})
+	page, err = c.ReadCircleConversations(ctx, work.CircleID, mixin.CircleConversationsQuery{})
 	require.NoError(t, err)
 	assert.Len(t, page, 1)
 
 	require.NoError(t, c.DeleteCircle(ctx, work.CircleID))
 	_, err = c.ReadCircle(ctx, work.CircleID)
 	assert.True(t, mixin.IsNotFound(err), "%v", err)
-	all, err = c.Circles(ctx)
+	all, err = c.ReadCircles(ctx)
 	require.NoError(t, err)
 	assert.Len(t, all, 1)
 }
@@ -103,7 +103,7 @@ func TestCircleBelongsToOwner(t *testing.T) {
 	_, err = c.UpdateCircle(ctx, hers.CircleID, "mine now")
 	assert.True(t, mixin.IsNotFound(err), "%v", err)
 	assert.True(t, mixin.IsNotFound(c.DeleteCircle(ctx, hers.CircleID)))
-	mine, err := c.Circles(ctx)
+	mine, err := c.ReadCircles(ctx)
 	require.NoError(t, err)
 	assert.Empty(t, mine)
 	still, err := aliceClient.ReadCircle(ctx, hers.CircleID)
@@ -112,11 +112,11 @@ func TestCircleBelongsToOwner(t *testing.T) {
 
 	// A group the bot is not in.
 	bob := s.NewUser("Bob")
-	g, err := bob.CreateGroup(ctx, "Bob's", alice.ID)
+	g, err := bob.CreateGroup(ctx, "Bob's", alice.UserID)
 	require.NoError(t, err)
 	circle, err := c.CreateCircle(ctx, "Mine")
 	require.NoError(t, err)
-	_, err = c.UpdateCircleConversations(ctx, circle.CircleID, []mixin.CircleConversationRequest{{ConversationID: g.ConversationID, Action: mixin.CircleAdd}})
+	_, err = c.UpdateCircleConversations(ctx, circle.CircleID, []mixin.CircleConversationRequest{{ConversationID: g.ConversationID, Action: mixin.CircleActionAdd}})
 	assert.True(t, mixin.IsForbidden(err), "%v", err)
 }
 
@@ -143,7 +143,7 @@ func TestCircleBadInput(t *testing.T) {
 		"name ":     func() error { _, err := c.CreateCircle(ctx, "  "); return err },
 		"circle_id": func() error { _, err := c.UpdateCircle(ctx, "x", "ok"); return err },
 		"limit": func() error {
-			_, err := c.CircleConversations(ctx, id, mixin.CircleConversationsQuery{Limit: 501})
+			_, err := c.ReadCircleConversations(ctx, id, mixin.CircleConversationsQuery{Limit: 501})
 			return err
 		},
 		"conversations": func() error { _, err := c.UpdateCircleConversations(ctx, id, nil); return err },
@@ -152,11 +152,11 @@ func TestCircleBadInput(t *testing.T) {
 			return err
 		},
 		"conversations[0].conversation_id": func() error {
-			_, err := c.UpdateCircleConversations(ctx, id, []mixin.CircleConversationRequest{{ConversationID: "x", Action: mixin.CircleAdd}})
+			_, err := c.UpdateCircleConversations(ctx, id, []mixin.CircleConversationRequest{{ConversationID: "x", Action: mixin.CircleActionAdd}})
 			return err
 		},
 		"circles[0].circle_id": func() error {
-			_, err := c.UpdateConversationCircles(ctx, id, []mixin.ConversationCircleRequest{{CircleID: "", Action: mixin.CircleAdd}})
+			_, err := c.UpdateConversationCircles(ctx, id, []mixin.ConversationCircleRequest{{CircleID: "", Action: mixin.CircleActionAdd}})
 			return err
 		},
 		"circle_id ": func() error { return c.DeleteCircle(ctx, "1234") },
@@ -177,36 +177,36 @@ func TestUserCircles(t *testing.T) {
 		require.NoError(t, err)
 		ids = append(ids, ci.CircleID)
 	}
-	in, err := c.AddUserToCircle(ctx, alice.ID, ids[0])
+	in, err := c.AddUserToCircle(ctx, alice.UserID, ids[0])
 	require.NoError(t, err)
 	require.Len(t, in, 1)
 	assert.Equal(t, "a", in[0].Name)
-	assert.Equal(t, alice.ID, in[0].UserID)
-	assert.Equal(t, mixin.UniqueConversationID(s.Bot().ID, alice.ID), in[0].ConversationID)
+	assert.Equal(t, alice.UserID, in[0].UserID)
+	assert.Equal(t, mixin.UniqueConversationID(s.Bot().UserID, alice.UserID), in[0].ConversationID)
 	for _, id := range ids[1:5] {
-		_, err = c.AddUserToCircle(ctx, alice.ID, id)
+		_, err = c.AddUserToCircle(ctx, alice.UserID, id)
 		require.NoError(t, err)
 	}
-	_, err = c.AddUserToCircle(ctx, alice.ID, ids[5])
+	_, err = c.AddUserToCircle(ctx, alice.UserID, ids[5])
 	assert.Equal(t, mixin.CodeTooManyCircles, apiCodeOf(err), "a user is in at most 5 circles: %v", err)
-	in, err = c.RemoveUserFromCircle(ctx, alice.ID, ids[0])
+	in, err = c.RemoveUserFromCircle(ctx, alice.UserID, ids[0])
 	require.NoError(t, err)
 	assert.Len(t, in, 4)
-	items, err := c.CircleConversations(ctx, ids[1], mixin.CircleConversationsQuery{})
+	items, err := c.ReadCircleConversations(ctx, ids[1], mixin.CircleConversationsQuery{})
 	require.NoError(t, err)
 	require.Len(t, items, 1)
-	assert.Equal(t, alice.ID, items[0].UserID)
+	assert.Equal(t, alice.UserID, items[0].UserID)
 
 	_, err = c.AddUserToCircle(ctx, uuid.NewString(), ids[0])
 	assert.True(t, mixin.IsNotFound(err), "%v", err)
-	noRequest(t, s, "user_id", func() error { _, err := c.AddUserToCircle(ctx, s.Bot().ID, ids[0]); return err })
-	noRequest(t, s, "circle_id", func() error { _, err := c.RemoveUserFromCircle(ctx, alice.ID, "c1"); return err })
+	noRequest(t, s, "user_id", func() error { _, err := c.AddUserToCircle(ctx, s.Bot().UserID, ids[0]); return err })
+	noRequest(t, s, "circle_id", func() error { _, err := c.RemoveUserFromCircle(ctx, alice.UserID, "c1"); return err })
 }
 
 func TestRotateCode(t *testing.T) {
 	s, c, _ := newSeedServer(t)
 	ctx := ctxT(t)
-	before, err := c.Me(ctx)
+	before, err := c.ReadMe(ctx)
 	require.NoError(t, err)
 	after, err := c.RotateCode(ctx)
 	require.NoError(t, err)
@@ -216,7 +216,7 @@ func TestRotateCode(t *testing.T) {
 	assert.True(t, mixin.IsNotFound(err), "the old code no longer resolves: %v", err)
 	code, err := c.ReadCode(ctx, after.CodeID)
 	require.NoError(t, err)
-	assert.Equal(t, s.Bot().ID, code.User.UserID)
+	assert.Equal(t, s.Bot().UserID, code.User.UserID)
 	s.FailNext(mixintest.Failure{Method: "GET", Path: "/me/code", Times: 1, Status: 500, Code: 500})
 	_, err = c.RotateCode(ctx)
 	require.Error(t, err)

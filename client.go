@@ -96,7 +96,7 @@ func WithBlazeURL(u string) Option {
 
 // WithHTTPClient sets the HTTP client (transport, proxies, TLS) used for
 // REST calls and attachment transfers. Its Timeout is left as is; the
-// per-request timeout is [WithTimeout].
+// per-request timeout is [WithRequestTimeout].
 func WithHTTPClient(hc *http.Client) Option {
 	return clientOption(func(c *config) error {
 		if hc == nil {
@@ -131,9 +131,9 @@ func WithUserAgent(ua string) Option {
 	})
 }
 
-// WithTimeout bounds each REST attempt (default 10s). ctx still bounds the
+// WithRequestTimeout bounds each REST attempt (default 10s). ctx still bounds the
 // whole call including retries.
-func WithTimeout(d time.Duration) Option {
+func WithRequestTimeout(d time.Duration) Option {
 	return clientOption(func(c *config) error {
 		if d <= 0 {
 			return &FieldError{Field: "timeout", Reason: "must be positive"}
@@ -143,11 +143,11 @@ func WithTimeout(d time.Duration) Option {
 	})
 }
 
-// WithRetry sets how REST calls that are safe to repeat (reads, and writes
+// WithRequestRetry sets how REST calls that are safe to repeat (reads, and writes
 // that carry a client-chosen id such as message_id) are retried after a
 // network error, a 5xx or a 429; see [Retry] and [DefaultRetry]. Attempts
 // must be at least 1 (1 disables retries).
-func WithRetry(r Retry) Option {
+func WithRequestRetry(r Retry) Option {
 	return clientOption(func(c *config) error {
 		if err := r.check("retry", false); err != nil {
 			return err
@@ -157,10 +157,10 @@ func WithRetry(r Retry) Option {
 	})
 }
 
-// WithMaxRetryAfter sets the longest server Retry-After the client waits
+// WithMaxRequestRetryAfter sets the longest server Retry-After the client waits
 // out before retrying (default 30s); a longer one ends the call with the
 // [*APIError] (see [RetryAfter]).
-func WithMaxRetryAfter(d time.Duration) Option {
+func WithMaxRequestRetryAfter(d time.Duration) Option {
 	return clientOption(func(c *config) error {
 		if d < 0 {
 			return &FieldError{Field: "max retry after", Reason: "must not be negative"}

@@ -22,26 +22,26 @@ import (
 func TestClockSkewIsCorrectedFromEitherHeader(t *testing.T) {
 	cases := []struct {
 		name    string
-		headers mixintest.ClockHeaders
+		headers mixintest.ClockHeader
 		delta   time.Duration // how exact the learnt offset is
 	}{
-		{"both", mixintest.ServerTimeHeader | mixintest.DateHeader, 0},
-		{"X-Server-Time", mixintest.ServerTimeHeader, 0},
-		{"Date", mixintest.DateHeader, time.Second},
+		{"both", mixintest.ClockHeaderServerTime | mixintest.ClockHeaderDate, 0},
+		{"X-Server-Time", mixintest.ClockHeaderServerTime, 0},
+		{"Date", mixintest.ClockHeaderDate, time.Second},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
 				slow := func() time.Time { return time.Now().Add(-20 * time.Minute) }
 				s, c := memServer(t, []mixintest.Option{mixintest.WithClockHeaders(tc.headers)}, mixin.WithClock(slow))
-				me, err := c.Me(t.Context())
+				me, err := c.ReadMe(t.Context())
 				require.NoError(t, err)
-				assert.Equal(t, s.Bot().ID, me.UserID)
+				assert.Equal(t, s.Bot().UserID, me.UserID)
 				assert.InDelta(t, float64(20*time.Minute), float64(c.ClockOffset()), float64(tc.delta))
 				assert.Equal(t, 2, countRequests(s, "GET", "/me"), "one 401, one retry")
 				assert.Equal(t, 1, countUnauthorized(s))
 				// Corrected: the next call needs no second try.
-				_, err = c.Me(t.Context())
+				_, err = c.ReadMe(t.Context())
 				require.NoError(t, err)
 				assert.Equal(t, 3, countRequests(s, "GET", "/me"))
 			})
@@ -53,7 +53,7 @@ func TestClockSkewWithoutHeadersIsUnauthorized(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		slow := func() time.Time { return time.Now().Add(-20 * time.Minute) }
 		s, c := memServer(t, []mixintest.Option{mixintest.WithClockHeaders(0)}, mixin.WithClock(slow))
-		_, err := c.Me(t.Context())
+		_, err := c.ReadMe(t.Context())
 		assert.True(t, mixin.IsUnauthorized(err), "%v", err)
 		assert.Zero(t, c.ClockOffset())
 		assert.Equal(t, 1, countRequests(s, "GET", "/me"))
@@ -65,7 +65,7 @@ func TestFastClockIsCorrected(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		fast := func() time.Time { return time.Now().Add(time.Hour) }
 		_, c := memServer(t, nil, mixin.WithClock(fast))
-		_, err := c.Me(t.Context())
+		_, err := c.ReadMe(t.Context())
 		require.NoError(t, err)
 		assert.Equal(t, -time.Hour, c.ClockOffset())
 	})
@@ -98,7 +98,7 @@ func TestServerTimeHeaderWinsOverDate(t *testing.T) {
 		}
 		_, _ = w.Write([]byte(`{"data":{"user_id":"` + seedBotID + `"}}`))
 	})
-	me, err := c.Me(ctxT(t))
+	me, err := c.ReadMe(ctxT(t))
 	require.NoError(t, err)
 	assert.Equal(t, seedBotID, me.UserID)
 	assert.InDelta(t, (20 * time.Minute).Seconds(), c.ClockOffset().Seconds(), 2)
@@ -110,7 +110,7 @@ func TestUnauthorizedWithRightClockIsNotRetried(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		s, c := memServer(t, nil)
 		s.FailNext(mixintest.Failure{Method: "GET", Path: "/me", Times: 2, Code: 401})
-		_, err := c.Me(t.Context())
+		_, err := c.ReadMe(t.Context())
 		assert.True(t, mixin.IsUnauthorized(err))
 		assert.Equal(t, 1, countRequests(s, "GET", "/me"))
 		assert.Zero(t, c.ClockOffset())

@@ -13,7 +13,7 @@ import (
 // multisig_request, collectible, authorization, …) leave both nil. Raw
 // always holds the object exactly as received, so nothing is lost.
 type Code struct {
-	Type         string
+	Type         CodeType
 	User         *User
 	Conversation *Conversation
 	Raw          json.RawMessage
@@ -22,16 +22,19 @@ type Code struct {
 // Source: developers.mixin.one api/codes; bot-api-nodejs-client
 // CodeResponse.
 
-// Code types GET /codes/:id answers with.
+// CodeType is the type field of a code: what the code points to.
+type CodeType string
+
+// Code types [Code] decodes; other types are kept as received.
 const (
-	CodeTypeUser         = "user"
-	CodeTypeConversation = "conversation"
+	CodeTypeUser         CodeType = "user"
+	CodeTypeConversation CodeType = "conversation"
 )
 
 // UnmarshalJSON decodes the object by its type field.
 func (c *Code) UnmarshalJSON(b []byte) error {
 	var head struct {
-		Type string `json:"type"`
+		Type CodeType `json:"type"`
 	}
 	if err := json.Unmarshal(b, &head); err != nil {
 		return err

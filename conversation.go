@@ -70,7 +70,7 @@ func (c *Client) CreateContactConversation(ctx context.Context, userID string) (
 		return nil, &FieldError{Field: "user_id", Reason: "is the bot itself"}
 	}
 	body := createConversationBody{
-		Category:       ConversationContact,
+		Category:       ConversationCategoryContact,
 		ConversationID: UniqueConversationID(c.ks.AppID, uid),
 		Participants:   []ParticipantRequest{{UserID: uid}},
 	}
@@ -91,7 +91,7 @@ func (c *Client) CreateGroupConversation(ctx context.Context, req GroupConversat
 			return nil, err
 		}
 	}
-	body := createConversationBody{Category: ConversationGroup, Name: req.Name, Announcement: req.Announcement, Participants: []ParticipantRequest{}, IconBase64: req.Icon}
+	body := createConversationBody{Category: ConversationCategoryGroup, Name: req.Name, Announcement: req.Announcement, Participants: []ParticipantRequest{}, IconBase64: req.Icon}
 	var ids []string
 	var err error
 	if len(req.Participants) > 0 {
@@ -221,22 +221,22 @@ func (c *Client) ManageParticipants(ctx context.Context, conversationID string, 
 
 // AddParticipants adds users to a group as members.
 func (c *Client) AddParticipants(ctx context.Context, conversationID string, userIDs ...string) (*Conversation, error) {
-	return c.ManageParticipants(ctx, conversationID, ParticipantActionAdd, participantsWithRole(userIDs, RoleMember))
+	return c.ManageParticipants(ctx, conversationID, ParticipantActionAdd, participantsWithRole(userIDs, ParticipantRoleMember))
 }
 
 // RemoveParticipants removes users from a group.
 func (c *Client) RemoveParticipants(ctx context.Context, conversationID string, userIDs ...string) (*Conversation, error) {
-	return c.ManageParticipants(ctx, conversationID, ParticipantActionRemove, participantsWithRole(userIDs, RoleMember))
+	return c.ManageParticipants(ctx, conversationID, ParticipantActionRemove, participantsWithRole(userIDs, ParticipantRoleMember))
 }
 
 // AdminParticipants makes members admins of a group (owner only).
 func (c *Client) AdminParticipants(ctx context.Context, conversationID string, userIDs ...string) (*Conversation, error) {
-	return c.ManageParticipants(ctx, conversationID, ParticipantActionRole, participantsWithRole(userIDs, RoleAdmin))
+	return c.ManageParticipants(ctx, conversationID, ParticipantActionRole, participantsWithRole(userIDs, ParticipantRoleAdmin))
 }
 
 // RevokeAdminParticipants makes admins plain members again (owner only).
 func (c *Client) RevokeAdminParticipants(ctx context.Context, conversationID string, userIDs ...string) (*Conversation, error) {
-	return c.ManageParticipants(ctx, conversationID, ParticipantActionRole, participantsWithRole(userIDs, RoleMember))
+	return c.ManageParticipants(ctx, conversationID, ParticipantActionRole, participantsWithRole(userIDs, ParticipantRoleMember))
 }
 
 // RotateConversation replaces a group's invite code (code_id, code_url),
@@ -343,8 +343,8 @@ func validateParticipants(ps []ParticipantRequest, rolesAllowed bool) ([]Partici
 	out := make([]ParticipantRequest, len(ps))
 	for i, p := range ps {
 		switch p.Role {
-		case RoleMember:
-		case RoleAdmin:
+		case ParticipantRoleMember:
+		case ParticipantRoleAdmin:
 			if !rolesAllowed {
 				return nil, nil, &FieldError{Field: "participants[" + strconv.Itoa(i) + "].role", Reason: "is not allowed for this action"}
 			}

@@ -82,7 +82,7 @@ func (i *ConversationInfo) ConversationID() string { return i.id }
 func (i *ConversationInfo) Category() ConversationCategory { return i.category }
 
 // IsGroup reports whether the conversation is a group.
-func (i *ConversationInfo) IsGroup() bool { return i.category == ConversationGroup }
+func (i *ConversationInfo) IsGroup() bool { return i.category == ConversationCategoryGroup }
 
 // CreatorID returns the user who created the conversation.
 func (i *ConversationInfo) CreatorID() string { return i.creatorID }
@@ -100,7 +100,7 @@ func (i *ConversationInfo) Role(userID string) (ParticipantRole, bool) {
 // IsAdmin reports whether userID is the owner or an admin.
 func (i *ConversationInfo) IsAdmin(userID string) bool {
 	r := i.roles[strings.ToLower(userID)]
-	return r == RoleOwner || r == RoleAdmin
+	return r == ParticipantRoleOwner || r == ParticipantRoleAdmin
 }
 
 // Participants returns a copy of the members with their roles.

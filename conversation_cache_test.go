@@ -12,11 +12,11 @@ import (
 )
 
 func cacheConv(id string, members ...string) *Conversation {
-	c := &Conversation{ConversationID: id, Category: ConversationGroup, CreatorID: members[0]}
+	c := &Conversation{ConversationID: id, Category: ConversationCategoryGroup, CreatorID: members[0]}
 	for i, m := range members {
-		role := RoleMember
+		role := ParticipantRoleMember
 		if i == 0 {
-			role = RoleOwner
+			role = ParticipantRoleOwner
 		}
 		c.Participants = append(c.Participants, Participant{UserID: m, Role: role})
 		c.ParticipantSessions = append(c.ParticipantSessions, ParticipantSession{UserID: m, SessionID: NewUUID()})
@@ -55,7 +55,7 @@ func TestConversationCacheHitsMissesAndBounds(t *testing.T) {
 	if !info.IsGroup() || !info.IsAdmin("owner") || info.IsAdmin("member") {
 		t.Fatalf("info = %v, roles wrong", info)
 	}
-	if r, ok := info.Role("member"); !ok || r != RoleMember {
+	if r, ok := info.Role("member"); !ok || r != ParticipantRoleMember {
 		t.Fatalf("Role(member) = %q, %v", r, ok)
 	}
 	if _, ok := info.Role("stranger"); ok {
@@ -174,13 +174,13 @@ func TestConversationInfoCopies(t *testing.T) {
 	conv := cacheConv(NewUUID(), "o", "m")
 	info := newConversationInfo(conv, time.Now())
 	ps := info.Participants()
-	ps[0].Role = RoleMember
+	ps[0].Role = ParticipantRoleMember
 	ss := info.Sessions()
 	ss[0].SessionID = "changed"
-	if !info.IsAdmin("o") || info.Participants()[0].Role != RoleOwner || info.Sessions()[0].SessionID == "changed" {
+	if !info.IsAdmin("o") || info.Participants()[0].Role != ParticipantRoleOwner || info.Sessions()[0].SessionID == "changed" {
 		t.Fatal("the view shares its slices with callers")
 	}
-	conv.Participants[0].Role = RoleMember
+	conv.Participants[0].Role = ParticipantRoleMember
 	if !info.IsAdmin("o") {
 		t.Fatal("the view shares its slices with the conversation it was built from")
 	}
@@ -208,7 +208,7 @@ func TestConversationInfoRolesIgnoreIDCase(t *testing.T) {
 	if !info.IsAdmin(strings.ToLower(owner)) {
 		t.Fatal("the owner's id in lower case must find its role")
 	}
-	if r, ok := info.Role(strings.ToUpper(member)); !ok || r != RoleMember {
+	if r, ok := info.Role(strings.ToUpper(member)); !ok || r != ParticipantRoleMember {
 		t.Fatalf("Role(upper-case member) = %q, %v", r, ok)
 	}
 }

@@ -49,7 +49,7 @@ func TestCreateContactConversation(t *testing.T) {
 	conv, err := c.CreateContactConversation(ctxT(t), seedUserID)
 	require.NoError(t, err)
 	assert.Equal(t, "dd219235-e83a-3b85-a13f-d0f20fa0e833", conv.ConversationID)
-	assert.Equal(t, mixin.ConversationContact, conv.Category)
+	assert.Equal(t, mixin.ConversationCategoryContact, conv.Category)
 	assert.Len(t, conv.Participants, 2)
 	_, ok := conv.Participant(seedUserID)
 	assert.True(t, ok)
@@ -79,16 +79,16 @@ func TestGroupLifecycle(t *testing.T) {
 
 	g, err := c.CreateGroupConversation(ctx, mixin.GroupConversationRequest{
 		Name:         "测试群组",
-		Participants: []mixin.ParticipantRequest{{UserID: seedUserID, Role: mixin.RoleAdmin}, {UserID: other.ID}},
+		Participants: []mixin.ParticipantRequest{{UserID: seedUserID, Role: mixin.ParticipantRoleAdmin}, {UserID: other.UserID}},
 	})
 	require.NoError(t, err)
-	assert.Equal(t, mixin.ConversationGroup, g.Category)
+	assert.Equal(t, mixin.ConversationCategoryGroup, g.Category)
 	assert.Equal(t, "测试群组", g.Name)
 	assert.Equal(t, seedBotID, g.CreatorID)
 	p, _ := g.Participant(seedBotID)
-	assert.Equal(t, mixin.RoleOwner, p.Role)
+	assert.Equal(t, mixin.ParticipantRoleOwner, p.Role)
 	p, _ = g.Participant(seedUserID)
-	assert.Equal(t, mixin.RoleAdmin, p.Role)
+	assert.Equal(t, mixin.ParticipantRoleAdmin, p.Role)
 	assert.NotEmpty(t, g.CodeID)
 	assert.Equal(t, "https://mixin.one/codes/"+g.CodeID, g.CodeURL)
 
@@ -107,26 +107,26 @@ func TestGroupLifecycle(t *testing.T) {
 	_, ok := g.Participant(seedUserID)
 	assert.False(t, ok)
 
-	g, err = c.AddParticipants(ctx, g.ConversationID, seedUserID, third.ID)
+	g, err = c.AddParticipants(ctx, g.ConversationID, seedUserID, third.UserID)
 	require.NoError(t, err)
 	p, ok = g.Participant(seedUserID)
 	require.True(t, ok)
-	assert.Equal(t, mixin.RoleMember, p.Role)
+	assert.Equal(t, mixin.ParticipantRoleMember, p.Role)
 
 	g, err = c.AdminParticipants(ctx, g.ConversationID, seedUserID)
 	require.NoError(t, err)
 	p, _ = g.Participant(seedUserID)
-	assert.Equal(t, mixin.RoleAdmin, p.Role)
+	assert.Equal(t, mixin.ParticipantRoleAdmin, p.Role)
 
 	g, err = c.RevokeAdminParticipants(ctx, g.ConversationID, seedUserID)
 	require.NoError(t, err)
 	p, _ = g.Participant(seedUserID)
-	assert.Equal(t, mixin.RoleMember, p.Role)
+	assert.Equal(t, mixin.ParticipantRoleMember, p.Role)
 
-	g, err = c.ManageParticipants(ctx, g.ConversationID, mixin.ParticipantActionRole, []mixin.ParticipantRequest{{UserID: seedUserID, Role: mixin.RoleAdmin}})
+	g, err = c.ManageParticipants(ctx, g.ConversationID, mixin.ParticipantActionRole, []mixin.ParticipantRequest{{UserID: seedUserID, Role: mixin.ParticipantRoleAdmin}})
 	require.NoError(t, err)
 	p, _ = g.Participant(seedUserID)
-	assert.Equal(t, mixin.RoleAdmin, p.Role)
+	assert.Equal(t, mixin.ParticipantRoleAdmin, p.Role)
 
 	oldCode := g.CodeID
 	g, err = c.RotateConversation(ctx, g.ConversationID)
@@ -169,7 +169,7 @@ func TestPermissionRules(t *testing.T) {
 	require.NoError(t, err)
 	other := s.NewUser("Other")
 
-	_, err = c.AddParticipants(ctx, g.ConversationID, other.ID)
+	_, err = c.AddParticipants(ctx, g.ConversationID, other.UserID)
 	assert.True(t, mixin.IsForbidden(err), "member adding: %v", err)
 	_, err = c.AdminParticipants(ctx, g.ConversationID, seedBotID)
 	assert.True(t, mixin.IsForbidden(err), "member changing roles: %v", err)
@@ -183,15 +183,15 @@ func TestPermissionRules(t *testing.T) {
 	// Made admin, the bot may add but still not change roles.
 	_, err = u.SetRole(ctx, g.ConversationID, "ADMIN", seedBotID)
 	require.NoError(t, err)
-	_, err = c.AddParticipants(ctx, g.ConversationID, other.ID)
+	_, err = c.AddParticipants(ctx, g.ConversationID, other.UserID)
 	require.NoError(t, err)
-	_, err = c.AdminParticipants(ctx, g.ConversationID, other.ID)
+	_, err = c.AdminParticipants(ctx, g.ConversationID, other.UserID)
 	assert.True(t, mixin.IsForbidden(err), "admin changing roles: %v", err)
 	_, err = c.RemoveParticipants(ctx, g.ConversationID, seedUserID)
 	assert.Error(t, err, "nobody removes the owner")
 
 	// A conversation the bot is not in.
-	g2, err := u.CreateGroup(ctx, "private", other.ID)
+	g2, err := u.CreateGroup(ctx, "private", other.UserID)
 	require.NoError(t, err)
 	_, err = c.ReadConversation(ctx, g2.ConversationID)
 	assert.True(t, mixin.IsForbidden(err), "reading a foreign group: %v", err)
@@ -226,7 +226,7 @@ func TestConversationBadInputSendsNothing(t *testing.T) {
 			return err
 		},
 		"group owner role": func() error {
-			_, err := c.CreateGroupConversation(ctx, mixin.GroupConversationRequest{Name: "x", Participants: []mixin.ParticipantRequest{{UserID: seedUserID, Role: mixin.RoleOwner}}})
+			_, err := c.CreateGroupConversation(ctx, mixin.GroupConversationRequest{Name: "x", Participants: []mixin.ParticipantRequest{{UserID: seedUserID, Role: mixin.ParticipantRoleOwner}}})
 			return err
 		},
 		"group dup member": func() error {
@@ -254,8 +254,7 @@ func TestConversationBadInputSendsNothing(t *testing.T) {
 		"disappear fractions": func() error { _, err := c.DisappearConversation(ctx, seedUserID, 1500*time.Millisecond); return err },
 		"read user empty":     func() error { _, err := c.ReadUser(ctx, " "); return err },
 		"read user bad":       func() error { _, err := c.ReadUser(ctx, "bob"); return err },
-		"read users none":     func() error { _, err := c.ReadUsers(ctx); return err },
-		"sessions bad":        func() error { _, err := c.FetchSessions(ctx, "x"); return err },
+		"sessions bad":        func() error { _, err := c.ReadSessions(ctx, "x"); return err },
 		"search empty":        func() error { _, err := c.SearchUser(ctx, ""); return err },
 		"search letters":      func() error { _, err := c.SearchUser(ctx, "../me"); return err },
 	}
@@ -273,7 +272,7 @@ func TestConversationBadInputSendsNothing(t *testing.T) {
 func TestUsers(t *testing.T) {
 	s, c, u := newSeedServer(t)
 	ctx := ctxT(t)
-	me, err := c.Me(ctx)
+	me, err := c.ReadMe(ctx)
 	require.NoError(t, err)
 	assert.Equal(t, seedBotID, me.UserID)
 	require.NotNil(t, me.App)
@@ -292,7 +291,7 @@ func TestUsers(t *testing.T) {
 	// More than one request's worth of ids: split, unknown ones skipped.
 	ids := []string{seedUserID}
 	for range 150 {
-		ids = append(ids, s.NewUser("bulk").ID)
+		ids = append(ids, s.NewUser("bulk").UserID)
 	}
 	ids = append(ids, "00000000-0000-4000-8000-000000000078")
 	s.ResetRequests()
@@ -307,7 +306,7 @@ func TestUsers(t *testing.T) {
 	_, err = c.SearchUser(ctx, "999999999999")
 	assert.True(t, mixin.IsNotFound(err), "%v", err)
 
-	sessions, err := c.FetchSessions(ctx, seedUserID, seedBotID)
+	sessions, err := c.ReadSessions(ctx, seedUserID, seedBotID)
 	require.NoError(t, err)
 	require.Len(t, sessions, 2)
 	for _, se := range sessions {

@@ -80,7 +80,7 @@ func newCrashBot(t *testing.T, kind string, tx bool) *crashBot {
 }
 
 func (b *crashBot) send(ctx context.Context, i int) (sentMsg, error) {
-	m, err := b.users[i%len(b.users)].SendText(ctx, b.s.Bot().ID, fmt.Sprint("message ", i))
+	m, err := b.users[i%len(b.users)].SendText(ctx, b.s.Bot().UserID, fmt.Sprint("message ", i))
 	return sentMsg{ID: m.MessageID, Conv: m.ConversationID}, err
 }
 

@@ -75,7 +75,7 @@ func TestStateChild(t *testing.T) {
 // order they were handled in).
 func effectsTable(d store.Dialect) string {
 	seq := "seq INTEGER PRIMARY KEY AUTOINCREMENT"
-	if d == store.PostgreSQL {
+	if d == store.DialectPostgreSQL {
 		seq = "seq BIGSERIAL PRIMARY KEY"
 	}
 	return `CREATE TABLE IF NOT EXISTS crash_effects (` + seq + `, msg TEXT NOT NULL, conv TEXT NOT NULL, replica TEXT NOT NULL, tx INTEGER NOT NULL)`
@@ -124,7 +124,7 @@ func runChild(path string) error {
 	if workers == 0 {
 		workers = crashWorkers
 	}
-	opts := []mixin.BlazeOption{mixin.WithStore(db), mixin.WithWorkers(workers)}
+	opts := []mixin.BlazeOption{mixin.WithStore(db), mixin.WithHandlerWorkers(workers)}
 	if cfg.Replica != "" {
 		opts = append(opts, mixin.WithReplica(cfg.Replica, cfg.Lease))
 	}
@@ -138,7 +138,7 @@ func runChild(path string) error {
 		}
 		defer f.Close()
 		opts = append(opts, mixin.WithStateHook(func(e mixin.StateEvent) {
-			if e.State == mixin.StateStoreFailed || e.State == mixin.StateStoreRecovered {
+			if e.State == mixin.ConnStateStoreFailed || e.State == mixin.ConnStateStoreRecovered {
 				_, _ = fmt.Fprintf(f, "%s\t%v\n", e.State, e.Err)
 			}
 		}))

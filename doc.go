@@ -21,8 +21,9 @@
 // Every request is signed with a fresh short-lived token (EdDSA, or RS512 for
 // legacy RSA sessions); see [WithTokenLifetime]. A [Keystore] never prints its
 // private key, through fmt, slog or errors. Options such as [WithBaseURL],
-// [WithHTTPClient], [WithTimeout] and [WithRetry] (one [Retry] shape for REST
-// calls, handler retries and reconnects) are checked by [NewClient];
+// [WithHTTPClient], [WithRequestTimeout] and [WithRequestRetry] (one [Retry]
+// shape for REST calls, handler retries and reconnects) are checked by
+// [NewClient];
 // the defaults are meant for production (timeouts set, bounded retries, no
 // logging).
 //
@@ -40,13 +41,13 @@
 //
 // # Users, contacts and circles
 //
-// [Client.Me], [Client.ReadUser], [Client.ReadUsers], [Client.SearchUser]
-// and [Client.FetchSessions] read users; [Client.UpdateRelationship] (or
+// [Client.ReadMe], [Client.ReadUser], [Client.ReadUsers], [Client.SearchUser]
+// and [Client.ReadSessions] read users; [Client.UpdateRelationship] (or
 // [Client.AddFriend], [Client.RemoveFriend], [Client.BlockUser],
-// [Client.UnblockUser]), [Client.Friends] and [Client.BlockingUsers] manage
+// [Client.UnblockUser]), [Client.ReadFriends] and [Client.ReadBlockingUsers] manage
 // the bot's contacts; [Client.UpdateProfile] and [Client.UpdatePreferences]
 // change its profile and who may reach it ([MessageSource]). Circles group
-// conversations: [Client.CreateCircle], [Client.Circles],
+// conversations: [Client.CreateCircle], [Client.ReadCircles],
 // [Client.UpdateCircleConversations], [Client.AddUserToCircle] and their
 // siblings. [Client.ReadCode] resolves an invite or user code, and
 // [Client.ReadMessageStatuses] replays the receipts missed while no blaze
@@ -72,7 +73,7 @@
 //
 // Payloads are values. [Message.Payload] and [DecodePayload] return the
 // sealed [Payload] interface, so a received message is read with a type
-// switch (case [ImagePayload]:, case [Text]:, …), a category this SDK has
+// switch (case [ImagePayload]:, case [TextPayload]:, …), a category this SDK has
 // no type for comes as [RawPayload], and an inbound payload of a sendable
 // category can be sent back as it is:
 //
@@ -97,12 +98,12 @@
 //
 // [Client.UploadFile] streams a file of up to [MaxAttachmentSize] to a new
 // attachment without buffering it; its size comes from the reader (a file,
-// or a Len or Size method) or from [WithSize], and [WithProgress] reports
+// or a Len or Size method) or from [WithUploadSize], and [WithProgress] reports
 // progress.
 // The returned [Attachment] knows its size, content type and, for images, its
 // dimensions, so [Attachment.ImagePayload], [Attachment.DataPayload] and
 // [Attachment.VideoPayload] give ready payloads; [Client.SendImageFile]
-// uploads and sends an image in one call. [Client.ShowAttachment],
+// uploads and sends an image in one call. [Client.ReadAttachment],
 // [Client.DownloadAttachment] and [Client.Download] read attachments back.
 //
 // # Blaze
@@ -113,7 +114,7 @@
 // routes by command and category, with [Middleware] such as [Logging]):
 //
 //	err := client.RunBlaze(ctx, mixin.HandlerFunc(func(ctx context.Context, msg *mixin.Message) error {
-//		_, err := client.Reply(ctx, msg, mixin.Text("got: "+msg.Text()))
+//		_, err := client.Reply(ctx, msg, mixin.TextPayload("got: "+msg.Text()))
 //		return err
 //	}))
 //
@@ -127,9 +128,9 @@
 // unless [WithSystemConversationHook] and [WithRecallHook] take them (see
 // [Handler]). Messages of
 // one conversation are handled in order, conversations in parallel
-// ([WithWorkers]); one conversation's backlog or stuck handler holds up only
+// ([WithHandlerWorkers]); one conversation's backlog or stuck handler holds up only
 // that conversation ([WithConversationQueue]), and memory is bounded in
-// total, acknowledgements included, by slowing intake ([WithQueueSize]).
+// total, acknowledgements included, by slowing intake ([WithHandlerQueueSize]).
 // Dropped or silent connections are replaced with jittered backoff
 // ([WithReconnect], [WithKeepalive]); every id stays known until its
 // acknowledgement is confirmed, and a window after that
@@ -190,7 +191,7 @@
 // [Tx]). When the database fails the loop waits rather than give up:
 // nothing whose record did not commit is acknowledged, store calls are
 // bounded by [WithStoreTimeout] and retried with backoff, and the state hook
-// hears [StateStoreFailed] and [StateStoreRecovered]. Replicas
+// hears [ConnStateStoreFailed] and [ConnStateStoreRecovered]. Replicas
 // ([WithReplica]) are fenced: one that stalls past its lease commits nothing
 // for a conversation another replica took meanwhile. Package recent keeps a
 // recent-conversation list (unread counts, sequences, the last N messages,
@@ -216,7 +217,7 @@
 //	s := mixintest.NewServer(t)          // closed by t.Cleanup
 //	client, err := s.Client()            // a *Client for the bot, wired to s
 //	alice := s.NewUser("Alice")
-//	alice.SendText(ctx, s.Bot().ID, "hi") // reaches the bot's blaze loop
+//	alice.SendText(ctx, s.Bot().UserID, "hi") // reaches the bot's blaze loop
 //	inbox, err := alice.WaitInbox(ctx, 1) // what the bot sent her
 //
 // No credentials and no network are needed, so a bot's tests run with

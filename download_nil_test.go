@@ -17,7 +17,7 @@ func TestDownloadNilWriter(t *testing.T) {
 	s := mixintest.NewServer(t)
 	c := botClient(t, s)
 	ctx := ctxT(t)
-	att, err := c.UploadFile(ctx, bytes.NewReader([]byte("some bytes")), mixin.WithMimeType("text/plain"))
+	att, err := c.UploadFile(ctx, bytes.NewReader([]byte("some bytes")), mixin.WithUploadMimeType("text/plain"))
 	require.NoError(t, err)
 	s.ResetRequests()
 

@@ -41,9 +41,9 @@ func TestSendMessagesAgainstEmptyJSONAnswers(t *testing.T) {
 
 	// And the emulator, which answers the same shape.
 	s, bot, u := newSeedServer(t)
-	conv, err := bot.CreateContactConversation(ctxT(t), u.ID)
+	conv, err := bot.CreateContactConversation(ctxT(t), u.UserID)
 	require.NoError(t, err)
-	require.NoError(t, bot.SendMessages(ctxT(t), batchOf(250, conv.ConversationID, u.ID)))
+	require.NoError(t, bot.SendMessages(ctxT(t), batchOf(250, conv.ConversationID, u.UserID)))
 	assert.Len(t, u.Inbox(), 250)
 	assert.Equal(t, 3, countRequests(s, "POST", "/messages"))
 }
@@ -56,7 +56,7 @@ func TestAcknowledgementsAgainstEmptyJSONAnswers(t *testing.T) {
 		})
 		acks := make([]mixin.AcknowledgementRequest, 150)
 		for i := range acks {
-			acks[i] = mixin.AcknowledgementRequest{MessageID: mixin.NewUUID(), Status: mixin.AckRead}
+			acks[i] = mixin.AcknowledgementRequest{MessageID: mixin.NewUUID(), Status: mixin.AckStatusRead}
 		}
 		assert.NoError(t, c.SendAcknowledgements(ctxT(t), acks), "answer %q", body)
 	}
@@ -64,9 +64,9 @@ func TestAcknowledgementsAgainstEmptyJSONAnswers(t *testing.T) {
 
 func TestSingleSendAgainstEmptyJSONAnswer(t *testing.T) {
 	s, bot, u := newSeedServer(t, mixintest.WithEmptySendAnswer())
-	_, err := bot.CreateContactConversation(ctxT(t), u.ID)
+	_, err := bot.CreateContactConversation(ctxT(t), u.UserID)
 	require.NoError(t, err)
-	m, err := bot.SendText(ctxT(t), mixin.ToUser(u.ID), "hi")
+	m, err := bot.SendText(ctxT(t), mixin.ToUser(u.UserID), "hi")
 	require.NoError(t, err)
 	assert.NotEmpty(t, m.MessageID)
 	in := u.Inbox()
@@ -105,7 +105,7 @@ func TestBlazeAcknowledgesEverythingAgainstEmptyJSONAnswers(t *testing.T) {
 	done := make(chan error, 1)
 	go func() { done <- c.RunBlaze(ctx, h) }()
 	for i := range n {
-		_, err := alice.SendText(ctx, s.Bot().ID, "m"+strconv.Itoa(i))
+		_, err := alice.SendText(ctx, s.Bot().UserID, "m"+strconv.Itoa(i))
 		require.NoError(t, err)
 	}
 	select {
@@ -115,7 +115,7 @@ func TestBlazeAcknowledgesEverythingAgainstEmptyJSONAnswers(t *testing.T) {
 	}
 	cancel() // shutdown flushes the last acknowledgements
 	require.NoError(t, <-done)
-	assert.Zero(t, s.Pending(s.Bot().ID), "every message acknowledged")
+	assert.Zero(t, s.Pending(s.Bot().UserID), "every message acknowledged")
 	assert.EqualValues(t, n, handled.Load(), "none delivered twice")
 	acks := 0
 	for _, r := range s.Requests() {

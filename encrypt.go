@@ -261,33 +261,33 @@ type DecryptReason int
 
 // Reasons a message cannot be decrypted.
 const (
-	// DecryptMalformed: the data is not the encrypted-message format
+	// DecryptReasonMalformed: the data is not the encrypted-message format
 	// (too short, unknown version, a table that runs past the end, not base64).
-	DecryptMalformed DecryptReason = iota + 1
-	// DecryptNotForSession: the message was not encrypted for this session.
-	DecryptNotForSession
-	// DecryptBadKey: the message key did not unwrap (wrong sender key or a
+	DecryptReasonMalformed DecryptReason = iota + 1
+	// DecryptReasonNotForSession: the message was not encrypted for this session.
+	DecryptReasonNotForSession
+	// DecryptReasonBadKey: the message key did not unwrap (wrong sender key or a
 	// corrupted key table).
-	DecryptBadKey
-	// DecryptAuthFailed: the body failed authentication (corrupted or forged).
-	DecryptAuthFailed
-	// DecryptUnsupportedKeystore: the client's keystore cannot decrypt
+	DecryptReasonBadKey
+	// DecryptReasonAuthFailed: the body failed authentication (corrupted or forged).
+	DecryptReasonAuthFailed
+	// DecryptReasonUnsupportedKeystore: the client's keystore cannot decrypt
 	// (a legacy RSA session; see [ErrEncryptionUnsupported]).
-	DecryptUnsupportedKeystore
+	DecryptReasonUnsupportedKeystore
 )
 
 // String names the reason.
 func (r DecryptReason) String() string {
 	switch r {
-	case DecryptMalformed:
+	case DecryptReasonMalformed:
 		return "malformed"
-	case DecryptNotForSession:
+	case DecryptReasonNotForSession:
 		return "not encrypted for this session"
-	case DecryptBadKey:
+	case DecryptReasonBadKey:
 		return "message key does not unwrap"
-	case DecryptAuthFailed:
+	case DecryptReasonAuthFailed:
 		return "body fails authentication"
-	case DecryptUnsupportedKeystore:
+	case DecryptReasonUnsupportedKeystore:
 		return "keystore cannot decrypt"
 	}
 	return "DecryptReason(" + strconv.Itoa(int(r)) + ")"
@@ -334,15 +334,15 @@ func (e *DecryptError) Unwrap() error { return e.Err }
 // openEnvelope decrypts an envelope addressed to the session sid.
 func openEnvelope(priv *ecdh.PrivateKey, sid [16]byte, env []byte) ([]byte, *DecryptError) {
 	if len(env) < envelopeHeaderSize+gcmNonceSize+gcmTagSize {
-		return nil, &DecryptError{Reason: DecryptMalformed, Detail: strconv.Itoa(len(env)) + " bytes is shorter than the smallest message"}
+		return nil, &DecryptError{Reason: DecryptReasonMalformed, Detail: strconv.Itoa(len(env)) + " bytes is shorter than the smallest message"}
 	}
 	if env[0] != envelopeVersion {
-		return nil, &DecryptError{Reason: DecryptMalformed, Detail: "unknown version " + strconv.Itoa(int(env[0]))}
+		return nil, &DecryptError{Reason: DecryptReasonMalformed, Detail: "unknown version " + strconv.Itoa(int(env[0]))}
 	}
 	n := int(binary.LittleEndian.Uint16(env[1:3]))
 	tableEnd := envelopeHeaderSize + n*envelopeEntrySize
 	if len(env) < tableEnd+gcmNonceSize+gcmTagSize {
-		return nil, &DecryptError{Reason: DecryptMalformed, Detail: "the table of " + strconv.Itoa(n) + " sessions runs past the end"}
+		return nil, &DecryptError{Reason: DecryptReasonMalformed, Detail: "the table of " + strconv.Itoa(n) + " sessions runs past the end"}
 	}
 	var entry []byte
 	for i := envelopeHeaderSize; i < tableEnd; i += envelopeEntrySize {
@@ -352,20 +352,20 @@ func openEnvelope(priv *ecdh.PrivateKey, sid [16]byte, env []byte) ([]byte, *Dec
 		}
 	}
 	if entry == nil {
-		return nil, &DecryptError{Reason: DecryptNotForSession, Detail: "this session is not among the " + strconv.Itoa(n) + " recipients"}
+		return nil, &DecryptError{Reason: DecryptReasonNotForSession, Detail: "this session is not among the " + strconv.Itoa(n) + " recipients"}
 	}
 	peer, err := ecdh.X25519().NewPublicKey(env[3:35])
 	if err != nil {
-		return nil, &DecryptError{Reason: DecryptMalformed, Detail: "sender key is not an X25519 key"}
+		return nil, &DecryptError{Reason: DecryptReasonMalformed, Detail: "sender key is not an X25519 key"}
 	}
 	shared, err := priv.ECDH(peer)
 	if err != nil {
-		return nil, &DecryptError{Reason: DecryptBadKey, Detail: "sender key is a low-order point"}
+		return nil, &DecryptError{Reason: DecryptReasonBadKey, Detail: "sender key is a low-order point"}
 	}
 	block, err := aes.NewCipher(shared)
 	clear(shared)
 	if err != nil {
-		return nil, &DecryptError{Reason: DecryptBadKey}
+		return nil, &DecryptError{Reason: DecryptReasonBadKey}
 	}
 	var key [2 * aes.BlockSize]byte
 	defer clear(key[:])
@@ -375,16 +375,16 @@ func openEnvelope(priv *ecdh.PrivateKey, sid [16]byte, env []byte) ([]byte, *Dec
 	block.Decrypt(key[16:], wrapped[16:])
 	subtle.XORBytes(key[16:], key[16:], wrapped[:16])
 	if subtle.ConstantTimeCompare(key[16:], fullPadding[:]) != 1 {
-		return nil, &DecryptError{Reason: DecryptBadKey, Detail: "wrapped key has bad padding"}
+		return nil, &DecryptError{Reason: DecryptReasonBadKey, Detail: "wrapped key has bad padding"}
 	}
 	gcm, err := newGCM(key[:messageKeySize])
 	if err != nil {
-		return nil, &DecryptError{Reason: DecryptBadKey}
+		return nil, &DecryptError{Reason: DecryptReasonBadKey}
 	}
 	nonce := env[tableEnd : tableEnd+gcmNonceSize]
 	plain, err := gcm.Open(nil, nonce, env[tableEnd+gcmNonceSize:], nil)
 	if err != nil {
-		return nil, &DecryptError{Reason: DecryptAuthFailed}
+		return nil, &DecryptError{Reason: DecryptReasonAuthFailed}
 	}
 	return plain, nil
 }

@@ -31,7 +31,7 @@ func TestBlazeDecryptsAndAnswersEncrypted(t *testing.T) {
 		if !m.Encrypted || m.Category != mixin.CategoryPlainText {
 			return mixin.Permanent(errors.New("not decrypted: " + string(m.Category)))
 		}
-		_, err := c.Reply(ctx, m, mixin.Text("re: "+m.Text()), mixin.WithEncryption())
+		_, err := c.Reply(ctx, m, mixin.TextPayload("re: "+m.Text()), mixin.WithEncryption())
 		return err
 	})
 	runBlaze(t, c, h, mixin.WithDeadLetter(func(ctx context.Context, m *mixin.Message, err error) {
@@ -40,9 +40,9 @@ func TestBlazeDecryptsAndAnswersEncrypted(t *testing.T) {
 		mu.Unlock()
 	}))
 	ctx := ctxT(t)
-	_, err := alice.SendText(ctx, s.Bot().ID, "first")
+	_, err := alice.SendText(ctx, s.Bot().UserID, "first")
 	require.NoError(t, err)
-	conv := alice.ContactConversationID(s.Bot().ID)
+	conv := alice.ContactConversationID(s.Bot().UserID)
 	valid, err := alice.SendEncrypted(ctx, mixintest.MessageRequest{ConversationID: conv, Category: mixin.CategoryPlainText, Data: []byte("valid")})
 	require.NoError(t, err)
 	corrupted := append([]byte(nil), valid.Data...)
@@ -51,12 +51,12 @@ func TestBlazeDecryptsAndAnswersEncrypted(t *testing.T) {
 	require.NoError(t, err)
 	_, err = alice.Send(ctx, mixintest.MessageRequest{ConversationID: conv, Category: mixin.CategoryEncryptedText, Data: []byte("\x01garbage that is no envelope at all, not even close")})
 	require.NoError(t, err)
-	_, err = alice.SendText(ctx, s.Bot().ID, "second")
+	_, err = alice.SendText(ctx, s.Bot().UserID, "second")
 	require.NoError(t, err)
 
 	in, err := alice.WaitInbox(ctx, 3)
 	require.NoError(t, err)
-	eventually(t, "everything acknowledged", func() bool { return s.Pending(s.Bot().ID) == 0 })
+	eventually(t, "everything acknowledged", func() bool { return s.Pending(s.Bot().UserID) == 0 })
 	for i, want := range []string{"re: first", "re: valid", "re: second"} {
 		assert.Equal(t, mixin.CategoryEncryptedText, in[i].Category)
 		assert.Equal(t, want, string(in[i].Plaintext))
@@ -67,15 +67,15 @@ func TestBlazeDecryptsAndAnswersEncrypted(t *testing.T) {
 	require.Len(t, dead, 2)
 	var de *mixin.DecryptError
 	require.ErrorAs(t, dead[0], &de)
-	assert.Equal(t, mixin.DecryptAuthFailed, de.Reason)
+	assert.Equal(t, mixin.DecryptReasonAuthFailed, de.Reason)
 	require.ErrorAs(t, dead[1], &de)
-	assert.Equal(t, mixin.DecryptMalformed, de.Reason)
+	assert.Equal(t, mixin.DecryptReasonMalformed, de.Reason)
 	// The emulator's app check sees the same two messages as broken: the
 	// apps could not decrypt them either.
 	probs := s.Problems()
 	require.Len(t, probs, 2)
 	for _, p := range probs {
-		assert.Equal(t, mixintest.ProblemBroken, p.Kind)
+		assert.Equal(t, mixintest.ProblemKindBroken, p.Kind)
 		assert.Equal(t, "data", p.Field)
 		assert.Equal(t, mixin.CategoryEncryptedText, p.Category)
 	}
@@ -110,11 +110,11 @@ func TestBlazeSystemConversationRefreshesTheCache(t *testing.T) {
 	c := botClient(t, s)
 	owner, carol := s.NewUser("Owner"), s.NewUser("Carol")
 	ctx := ctxT(t)
-	conv, err := owner.CreateGroup(ctx, "club", s.Bot().ID)
+	conv, err := owner.CreateGroup(ctx, "club", s.Bot().UserID)
 	require.NoError(t, err)
 	info, err := c.LookupConversation(ctx, conv.ConversationID)
 	require.NoError(t, err)
-	_, ok := info.Role(carol.ID)
+	_, ok := info.Role(carol.UserID)
 	require.False(t, ok)
 
 	events := make(chan mixin.SystemConversationPayload, 8)
@@ -123,15 +123,15 @@ func TestBlazeSystemConversationRefreshesTheCache(t *testing.T) {
 			events <- p
 			return nil
 		}))
-	_, err = owner.AddParticipants(ctx, conv.ConversationID, carol.ID)
+	_, err = owner.AddParticipants(ctx, conv.ConversationID, carol.UserID)
 	require.NoError(t, err)
 	for p := range events {
-		if p.Action == mixin.SystemConversationActionAdd && p.ParticipantID == carol.ID {
+		if p.Action == mixin.SystemConversationActionAdd && p.ParticipantID == carol.UserID {
 			break
 		}
 	}
 	info, err = c.LookupConversation(ctx, conv.ConversationID)
 	require.NoError(t, err)
-	_, ok = info.Role(carol.ID)
+	_, ok = info.Role(carol.UserID)
 	assert.True(t, ok, "the cache still shows the group before the ADD")
 }

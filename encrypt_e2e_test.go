@@ -48,11 +48,11 @@ func TestEncryptedSendToUser(t *testing.T) {
 	s := mixintest.NewServer(t)
 	c := botClient(t, s)
 	alice := s.NewUser("Alice")
-	_, err := c.CreateContactConversation(ctx, alice.ID)
+	_, err := c.CreateContactConversation(ctx, alice.UserID)
 	require.NoError(t, err)
 	s.ResetRequests()
 
-	view, err := c.SendText(ctx, mixin.ToUser(alice.ID), "meet at noon", mixin.WithEncryption())
+	view, err := c.SendText(ctx, mixin.ToUser(alice.UserID), "meet at noon", mixin.WithEncryption())
 	require.NoError(t, err)
 	assert.True(t, view.Encrypted)
 	assert.Equal(t, mixin.CategoryPlainText, view.Category)
@@ -73,13 +73,13 @@ func TestEncryptedSendToUser(t *testing.T) {
 	posts := encryptedPosts(t, s)
 	require.Len(t, posts, 1)
 	m := posts[0][0]
-	assert.Equal(t, alice.ID, m["recipient_id"])
+	assert.Equal(t, alice.UserID, m["recipient_id"])
 	assert.Equal(t, "ENCRYPTED_TEXT", m["category"])
 	assert.Len(t, m["recipient_sessions"], 1)
 	assert.Len(t, m["checksum"], 32)
 	requireNoPlainPost(t, s, "noon")
 
-	raw := mixin.MessageRequest{ConversationID: alice.ContactConversationID(s.Bot().ID), RecipientID: alice.ID,
+	raw := mixin.MessageRequest{ConversationID: alice.ContactConversationID(s.Bot().UserID), RecipientID: alice.UserID,
 		Category: mixin.CategoryPlainText, DataBase64: mixin.EncodeBase64Data([]byte("raw request"))}
 	_, err = c.SendMessage(ctx, raw, mixin.WithEncryption())
 	require.NoError(t, err)
@@ -102,7 +102,7 @@ func groupWith(t *testing.T, s *mixintest.Server, c *mixin.Client, n, extraSessi
 		for range extraSessions {
 			users[i].AddSession()
 		}
-		ids = append(ids, mixin.ParticipantRequest{UserID: users[i].ID})
+		ids = append(ids, mixin.ParticipantRequest{UserID: users[i].UserID})
 	}
 	conv, err := c.CreateGroupConversation(context.Background(), mixin.GroupConversationRequest{Name: "e2e", Participants: ids})
 	require.NoError(t, err)
@@ -140,7 +140,7 @@ func TestEncryptedSendToGroupAndMember(t *testing.T) {
 			require.Len(t, posts[0], tc.members)
 			for i, u := range users {
 				e := posts[0][i]
-				assert.Equal(t, u.ID, e["recipient_id"])
+				assert.Equal(t, u.UserID, e["recipient_id"])
 				assert.Equal(t, posts[0][0]["message_id"], e["message_id"])
 				assert.Len(t, e["recipient_sessions"], 1+tc.each)
 			}
@@ -151,7 +151,7 @@ func TestEncryptedSendToGroupAndMember(t *testing.T) {
 			for i, u := range users {
 				before[i] = len(u.Inbox())
 			}
-			_, err = c.SendText(ctx, mixin.ToMember(convID, one.ID), "just you", mixin.WithEncryption())
+			_, err = c.SendText(ctx, mixin.ToMember(convID, one.UserID), "just you", mixin.WithEncryption())
 			require.NoError(t, err)
 			in, err := one.WaitInbox(ctx, before[len(users)-1]+1)
 			require.NoError(t, err)
@@ -198,7 +198,7 @@ func TestEncryptedSendRefreshesStaleSessionsOnce(t *testing.T) {
 			}
 			entryOf := func(post []map[string]any) map[string]any {
 				for _, e := range post {
-					if e["recipient_id"] == users[1].ID {
+					if e["recipient_id"] == users[1].UserID {
 						return e
 					}
 				}
@@ -230,11 +230,11 @@ func TestEncryptedSendGivesUpAfterOneRefresh(t *testing.T) {
 	s := mixintest.NewServer(t)
 	c := botClient(t, s)
 	alice := s.NewUser("Alice")
-	_, err := c.CreateContactConversation(ctx, alice.ID)
+	_, err := c.CreateContactConversation(ctx, alice.UserID)
 	require.NoError(t, err)
 	s.FailNext(mixintest.Failure{Method: "POST", Path: "/encrypted_messages", Times: 2, Code: mixin.CodeConversationChecksumFailed})
 	s.ResetRequests()
-	_, err = c.SendText(ctx, mixin.ToUser(alice.ID), "x", mixin.WithEncryption())
+	_, err = c.SendText(ctx, mixin.ToUser(alice.UserID), "x", mixin.WithEncryption())
 	require.Error(t, err)
 	var apiErr *mixin.APIError
 	require.ErrorAs(t, err, &apiErr)
@@ -253,16 +253,16 @@ func TestEncryptedSendRefusals(t *testing.T) {
 	s := mixintest.NewServer(t)
 	c := botClient(t, s)
 	alice := s.NewUser("Alice")
-	_, err := c.CreateContactConversation(ctx, alice.ID)
+	_, err := c.CreateContactConversation(ctx, alice.UserID)
 	require.NoError(t, err)
 	s.ResetRequests()
 
-	_, err = c.SendAppButtons(ctx, mixin.ToUser(alice.ID), []mixin.Button{{Label: "Go", Color: "#ABABAB", Action: "https://mixin.one"}}, mixin.WithEncryption())
+	_, err = c.SendAppButtons(ctx, mixin.ToUser(alice.UserID), []mixin.Button{{Label: "Go", Color: "#ABABAB", Action: "https://mixin.one"}}, mixin.WithEncryption())
 	var fe *mixin.FieldError
 	require.ErrorAs(t, err, &fe)
 	assert.Equal(t, "category", fe.Field)
 
-	m, err := c.NewMessageRequest(mixin.ToUser(alice.ID), mixin.Text("batch"), mixin.WithEncryption())
+	m, err := c.NewMessageRequest(mixin.ToUser(alice.UserID), mixin.TextPayload("batch"), mixin.WithEncryption())
 	require.NoError(t, err)
 	err = c.SendMessages(ctx, []mixin.MessageRequest{m})
 	require.ErrorAs(t, err, &fe)
@@ -272,19 +272,19 @@ func TestEncryptedSendRefusals(t *testing.T) {
 	rsaKey, err := rsa.GenerateKey(rand.Reader, 2048)
 	require.NoError(t, err)
 	pemKey := pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(rsaKey)})
-	raw, _ := json.Marshal(map[string]string{"client_id": s.Bot().ID, "session_id": s.Bot().SessionID, "private_key": string(pemKey)})
+	raw, _ := json.Marshal(map[string]string{"client_id": s.Bot().UserID, "session_id": s.Bot().SessionID, "private_key": string(pemKey)})
 	ks, err := mixin.ParseKeystore(raw)
 	require.NoError(t, err)
 	legacy, err := mixin.NewClient(ks, mixin.WithBaseURL(s.URL()))
 	require.NoError(t, err)
-	_, err = legacy.SendText(ctx, mixin.ToUser(alice.ID), "x", mixin.WithEncryption())
+	_, err = legacy.SendText(ctx, mixin.ToUser(alice.UserID), "x", mixin.WithEncryption())
 	require.ErrorIs(t, err, mixin.ErrEncryptionUnsupported)
 	assert.Empty(t, s.Requests())
 	msg := &mixin.Message{MessageID: mixin.NewUUID(), Category: mixin.CategoryEncryptedText, DataBase64: "AQ"}
 	err = legacy.DecryptMessage(msg)
 	var de *mixin.DecryptError
 	require.ErrorAs(t, err, &de)
-	assert.Equal(t, mixin.DecryptUnsupportedKeystore, de.Reason)
+	assert.Equal(t, mixin.DecryptReasonUnsupportedKeystore, de.Reason)
 	assert.ErrorIs(t, err, mixin.ErrEncryptionUnsupported)
 	assert.Contains(t, err.Error(), "legacy RSA")
 }
@@ -300,12 +300,12 @@ func TestEncryptedMessagesFromUsersDecrypt(t *testing.T) {
 	ctx := context.Background()
 	s := mixintest.NewServer(t, mixintest.WithBotCapabilities("CONTACT", "GROUP", "ENCRYPTED"))
 	c := botClient(t, s)
-	me, err := c.Me(ctx)
+	me, err := c.ReadMe(ctx)
 	require.NoError(t, err)
 	assert.Contains(t, me.App.Capabilities, "ENCRYPTED")
 	alice := s.NewUser("Alice")
 	alice.AddSession() // her desktop gets a copy: the Android app encrypts for it too
-	_, err = alice.SendText(ctx, s.Bot().ID, "ping")
+	_, err = alice.SendText(ctx, s.Bot().UserID, "ping")
 	require.NoError(t, err)
 	in := s.Bot().Inbox()
 	require.Len(t, in, 1)
@@ -319,7 +319,7 @@ func TestEncryptedMessagesFromUsersDecrypt(t *testing.T) {
 	assert.Equal(t, "ping", msg.Text())
 	p, err := msg.Payload()
 	require.NoError(t, err)
-	assert.Equal(t, mixin.Text("ping"), p)
+	assert.Equal(t, mixin.TextPayload("ping"), p)
 
 	damaged := botInbound(in[0])
 	raw := append([]byte(nil), in[0].Data...)
@@ -328,7 +328,7 @@ func TestEncryptedMessagesFromUsersDecrypt(t *testing.T) {
 	err = c.DecryptMessage(damaged)
 	var de *mixin.DecryptError
 	require.ErrorAs(t, err, &de)
-	assert.Equal(t, mixin.DecryptAuthFailed, de.Reason)
+	assert.Equal(t, mixin.DecryptReasonAuthFailed, de.Reason)
 	assert.Equal(t, mixin.CategoryEncryptedText, damaged.Category, "a failed decryption changed the message")
 	assert.Equal(t, in[0].MessageID, de.MessageID)
 }
@@ -351,15 +351,15 @@ func TestLookupConversationCaches(t *testing.T) {
 	info, err := c.LookupConversation(ctx, convID)
 	require.NoError(t, err)
 	assert.True(t, info.IsGroup())
-	assert.True(t, info.IsAdmin(s.Bot().ID))
-	assert.False(t, info.IsAdmin(users[0].ID))
+	assert.True(t, info.IsAdmin(s.Bot().UserID))
+	assert.False(t, info.IsAdmin(users[0].UserID))
 	assert.Equal(t, 0, reads(), "the create call's answer should have filled the cache")
 
-	_, err = c.AdminParticipants(ctx, convID, users[0].ID)
+	_, err = c.AdminParticipants(ctx, convID, users[0].UserID)
 	require.NoError(t, err)
 	info, err = c.LookupConversation(ctx, convID)
 	require.NoError(t, err)
-	assert.True(t, info.IsAdmin(users[0].ID), "the bot's own role change is not reflected")
+	assert.True(t, info.IsAdmin(users[0].UserID), "the bot's own role change is not reflected")
 
 	c.InvalidateConversation(convID)
 	_, err = c.LookupConversation(ctx, convID)
@@ -384,10 +384,10 @@ func TestAppCheckReadsDecryptedPayloads(t *testing.T) {
 	c, err := s.Client()
 	require.NoError(t, err)
 	alice := s.NewUser("Alice")
-	_, err = c.CreateContactConversation(ctx, alice.ID)
+	_, err = c.CreateContactConversation(ctx, alice.UserID)
 	require.NoError(t, err)
 	broken := `{"attachment_id":"` + mixin.NewUUID() + `","mime_type":"image/png","width":0,"height":0,"size":10}`
-	m := mixin.MessageRequest{ConversationID: alice.ContactConversationID(s.Bot().ID), RecipientID: alice.ID,
+	m := mixin.MessageRequest{ConversationID: alice.ContactConversationID(s.Bot().UserID), RecipientID: alice.UserID,
 		Category: mixin.CategoryPlainImage, DataBase64: mixin.EncodeBase64Data([]byte(broken))}
 	_, err = c.SendMessage(ctx, m, mixin.WithEncryption())
 	require.NoError(t, err)

@@ -21,7 +21,7 @@ func ExampleClient_LookupConversation() {
 	alice := s.NewUserWithID(exampleAliceID, "Alice")
 	bob := s.NewUserWithID(exampleBobID, "Bob")
 	group, err := client.CreateGroupConversation(ctx, mixin.GroupConversationRequest{Name: "club",
-		Participants: []mixin.ParticipantRequest{{UserID: alice.ID, Role: mixin.RoleAdmin}, {UserID: bob.ID}}})
+		Participants: []mixin.ParticipantRequest{{UserID: alice.UserID, Role: mixin.ParticipantRoleAdmin}, {UserID: bob.UserID}}})
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -33,12 +33,12 @@ func ExampleClient_LookupConversation() {
 		}
 		return !info.IsGroup() || info.IsAdmin(msg.UserID), nil
 	}
-	for _, sender := range []string{alice.ID, bob.ID} {
+	for _, sender := range []string{alice.UserID, bob.UserID} {
 		ok, err := mayPostLinks(&mixin.Message{ConversationID: group.ConversationID, UserID: sender})
 		if err != nil {
 			log.Fatal(err)
 		}
-		fmt.Println(sender == alice.ID, ok)
+		fmt.Println(sender == alice.UserID, ok)
 	}
 	// Output:
 	// true true
@@ -56,10 +56,10 @@ func ExampleWithEncryption() {
 	}
 	alice := s.NewUserWithID(exampleAliceID, "Alice")
 	alice.AddSession() // her desktop: the message is encrypted for both devices
-	if _, err := client.CreateContactConversation(ctx, alice.ID); err != nil {
+	if _, err := client.CreateContactConversation(ctx, alice.UserID); err != nil {
 		log.Fatal(err)
 	}
-	if _, err := client.SendText(ctx, mixin.ToUser(alice.ID), "the code is 4711", mixin.WithEncryption()); err != nil {
+	if _, err := client.SendText(ctx, mixin.ToUser(alice.UserID), "the code is 4711", mixin.WithEncryption()); err != nil {
 		log.Fatal(err)
 	}
 	in, err := alice.WaitInbox(ctx, 1)

@@ -8,7 +8,7 @@ import "encoding/base64"
 // are left alone. It fails with a [*DecryptError] (matching
 // [ErrUndecryptable]) and leaves m unchanged when the message cannot be
 // decrypted; a legacy RSA keystore always fails, with Reason
-// DecryptUnsupportedKeystore.
+// DecryptReasonUnsupportedKeystore.
 //
 // The blaze loop calls it before any handler sees a message.
 func (c *Client) DecryptMessage(m *Message) error {
@@ -17,11 +17,11 @@ func (c *Client) DecryptMessage(m *Message) error {
 	}
 	k, err := c.e2eKey()
 	if err != nil {
-		return &DecryptError{MessageID: m.MessageID, Category: m.Category, Reason: DecryptUnsupportedKeystore, Err: err}
+		return &DecryptError{MessageID: m.MessageID, Category: m.Category, Reason: DecryptReasonUnsupportedKeystore, Err: err}
 	}
 	raw, err := m.Bytes()
 	if err != nil {
-		return &DecryptError{MessageID: m.MessageID, Category: m.Category, Reason: DecryptMalformed, Detail: "data is not base64"}
+		return &DecryptError{MessageID: m.MessageID, Category: m.Category, Reason: DecryptReasonMalformed, Detail: "data is not base64"}
 	}
 	plain, derr := openEnvelope(k.priv, k.sessionID, raw)
 	if derr != nil {

@@ -305,7 +305,7 @@ func (c *Client) DownloadMedia(ctx context.Context, p MediaPayload, w io.Writer)
 	if err := checkAttachmentKey(key, digest); err != nil {
 		return 0, err
 	}
-	a, err := c.ShowAttachment(ctx, id)
+	a, err := c.ReadAttachment(ctx, id)
 	if err != nil {
 		return 0, err
 	}
@@ -351,7 +351,7 @@ func (c *Client) SendImageFile(ctx context.Context, to Target, r io.Reader, opts
 	cfg := newSendConfig(opts)
 	size := readerSize(r)
 	if size < 0 {
-		return nil, &FieldError{Field: "size", Reason: "is unknown for this reader: give a file or a reader with a Len or Size method, or call UploadFile with WithSize and then SendImage"}
+		return nil, &FieldError{Field: "size", Reason: "is unknown for this reader: give a file or a reader with a Len or Size method, or call UploadFile with WithUploadSize and then SendImage"}
 	}
 	size, err := c.uploadSize(r, &uploadConfig{size: size, sizeSet: true})
 	if err != nil {
@@ -366,7 +366,7 @@ func (c *Client) SendImageFile(ctx context.Context, to Target, r io.Reader, opts
 	if probe.Width == 0 {
 		return nil, &FieldError{Field: "file", Reason: "is not a PNG, JPEG, GIF, WebP, BMP or TIFF image whose width and height can be read"}
 	}
-	uploadOpts := []UploadOption{WithSize(size)}
+	uploadOpts := []UploadOption{WithUploadSize(size)}
 	if cfg.encrypt {
 		// The message checks the key and digest only for their form: any
 		// of the right length stands in until the upload made them.

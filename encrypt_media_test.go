@@ -29,7 +29,7 @@ func TestEncryptedImageToUser(t *testing.T) {
 	s := mixintest.NewServer(t)
 	c := botClient(t, s)
 	alice := s.NewUser("Alice")
-	_, err := c.CreateContactConversation(ctx, alice.ID)
+	_, err := c.CreateContactConversation(ctx, alice.UserID)
 	require.NoError(t, err)
 
 	pic := tinyPNG(t)
@@ -49,7 +49,7 @@ func TestEncryptedImageToUser(t *testing.T) {
 
 	p := att.ImagePayload()
 	assert.Equal(t, att.Key, p.Key)
-	_, err = c.SendImage(ctx, mixin.ToUser(alice.ID), p, mixin.WithEncryption())
+	_, err = c.SendImage(ctx, mixin.ToUser(alice.UserID), p, mixin.WithEncryption())
 	require.NoError(t, err)
 	in, err := alice.WaitInbox(ctx, 1)
 	require.NoError(t, err)
@@ -66,7 +66,7 @@ func TestEncryptedAttachmentsFromUsers(t *testing.T) {
 	s := mixintest.NewServer(t, mixintest.WithBotCapabilities("CONTACT", "ENCRYPTED"))
 	c := botClient(t, s)
 	alice := s.NewUser("Alice")
-	_, err := c.CreateContactConversation(ctx, alice.ID)
+	_, err := c.CreateContactConversation(ctx, alice.UserID)
 	require.NoError(t, err)
 	for _, n := range []int{1, 15, 16, 17, 70_000} {
 		file := bytes.Repeat([]byte{byte(n)}, n)
@@ -74,7 +74,7 @@ func TestEncryptedAttachmentsFromUsers(t *testing.T) {
 		upload, key, digest := mixintest.EncryptAttachment(file)
 		id := alice.UploadAttachment(upload)
 		data, _ := json.Marshal(mixin.DataPayload{AttachmentID: id, MimeType: "application/octet-stream", Size: int64(n), Name: "f.bin", Key: key, Digest: digest})
-		_, err := alice.Send(ctx, mixintest.MessageRequest{ConversationID: alice.ContactConversationID(s.Bot().ID), Category: "PLAIN_DATA", Data: data})
+		_, err := alice.Send(ctx, mixintest.MessageRequest{ConversationID: alice.ContactConversationID(s.Bot().UserID), Category: "PLAIN_DATA", Data: data})
 		require.NoError(t, err)
 		in := s.Bot().Inbox()
 		m := botInbound(in[len(in)-1])

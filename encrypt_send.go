@@ -65,20 +65,25 @@ type recipientSession struct {
 	SessionID string `json:"session_id"`
 }
 
-// Encrypted message states in the answer of POST /encrypted_messages.
+// EncryptedState is the state of an encrypted message for one recipient in
+// the answer of POST /encrypted_messages.
+type EncryptedState string
+
+// Encrypted message states: delivered to the recipient's sessions, or
+// refused because the sender's session list was stale.
 const (
-	EncryptedStateSuccess = "SUCCESS"
-	EncryptedStateFailed  = "FAILED"
+	EncryptedStateSuccess EncryptedState = "SUCCESS"
+	EncryptedStateFailed  EncryptedState = "FAILED"
 )
 
 // EncryptedMessageResult is the API's answer for one recipient of an
 // encrypted message: SUCCESS, or FAILED with the recipient's current sessions.
 type EncryptedMessageResult struct {
-	Type        string    `json:"type"`
-	MessageID   string    `json:"message_id"`
-	RecipientID string    `json:"recipient_id"`
-	State       string    `json:"state"`
-	Sessions    []Session `json:"sessions"`
+	Type        string         `json:"type"`
+	MessageID   string         `json:"message_id"`
+	RecipientID string         `json:"recipient_id"`
+	State       EncryptedState `json:"state"`
+	Sessions    []Session      `json:"sessions"`
 }
 
 // EncryptedSendError reports an encrypted message the API refused for some
@@ -262,7 +267,7 @@ func failedResults(messageID string, results []EncryptedMessageResult) ([]Encryp
 		case EncryptedStateFailed:
 			failed = append(failed, r)
 		default:
-			return nil, &ResponseError{Status: 200, Reason: "encrypted message state " + strconvQuote(r.State)}
+			return nil, &ResponseError{Status: 200, Reason: "encrypted message state " + strconvQuote(string(r.State))}
 		}
 	}
 	if !seen && len(results) > 0 {

@@ -198,7 +198,7 @@ func TestEnvelopeRoundTrip(t *testing.T) {
 				}
 			}
 			outsider := newTestSessions(t, 1, 0xA0)[0]
-			if _, derr := outsider.open(t, env); derr == nil || derr.Reason != DecryptNotForSession {
+			if _, derr := outsider.open(t, env); derr == nil || derr.Reason != DecryptReasonNotForSession {
 				t.Fatalf("outsider: %v, want not for this session", derr)
 			}
 		})
@@ -218,16 +218,16 @@ func TestEnvelopeRejectsDamage(t *testing.T) {
 		mutate func([]byte) []byte
 		want   DecryptReason
 	}{
-		{"body bit", func(b []byte) []byte { b[len(b)-20] ^= 1; return b }, DecryptAuthFailed},
-		{"tag bit", func(b []byte) []byte { b[len(b)-1] ^= 0x80; return b }, DecryptAuthFailed},
-		{"nonce bit", func(b []byte) []byte { b[tableEnd] ^= 1; return b }, DecryptAuthFailed},
-		{"wrapped key bit", func(b []byte) []byte { b[envelopeHeaderSize+40] ^= 1; return b }, DecryptBadKey},
-		{"sender key", func(b []byte) []byte { b[5] ^= 1; return b }, DecryptBadKey},
-		{"version", func(b []byte) []byte { b[0] = 2; return b }, DecryptMalformed},
-		{"count too large", func(b []byte) []byte { b[1] = 9; return b }, DecryptMalformed},
-		{"truncated", func(b []byte) []byte { return b[:tableEnd+gcmNonceSize+gcmTagSize-1] }, DecryptMalformed},
-		{"empty", func([]byte) []byte { return nil }, DecryptMalformed},
-		{"session id", func(b []byte) []byte { b[envelopeHeaderSize] ^= 1; return b }, DecryptNotForSession},
+		{"body bit", func(b []byte) []byte { b[len(b)-20] ^= 1; return b }, DecryptReasonAuthFailed},
+		{"tag bit", func(b []byte) []byte { b[len(b)-1] ^= 0x80; return b }, DecryptReasonAuthFailed},
+		{"nonce bit", func(b []byte) []byte { b[tableEnd] ^= 1; return b }, DecryptReasonAuthFailed},
+		{"wrapped key bit", func(b []byte) []byte { b[envelopeHeaderSize+40] ^= 1; return b }, DecryptReasonBadKey},
+		{"sender key", func(b []byte) []byte { b[5] ^= 1; return b }, DecryptReasonBadKey},
+		{"version", func(b []byte) []byte { b[0] = 2; return b }, DecryptReasonMalformed},
+		{"count too large", func(b []byte) []byte { b[1] = 9; return b }, DecryptReasonMalformed},
+		{"truncated", func(b []byte) []byte { return b[:tableEnd+gcmNonceSize+gcmTagSize-1] }, DecryptReasonMalformed},
+		{"empty", func([]byte) []byte { return nil }, DecryptReasonMalformed},
+		{"session id", func(b []byte) []byte { b[envelopeHeaderSize] ^= 1; return b }, DecryptReasonNotForSession},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -443,7 +443,7 @@ func FuzzOpenEnvelope(f *testing.F) {
 }
 
 func ExampleDecryptReason() {
-	fmt.Println(DecryptAuthFailed)
+	fmt.Println(DecryptReasonAuthFailed)
 	// Output: body fails authentication
 }
 

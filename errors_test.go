@@ -52,8 +52,8 @@ func TestBlazePermanentErrorsAreNotRetried(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		b := newBubble(t)
 		defer b.close()
-		bot := b.S.Bot().ID
-		stranger := b.S.NewUser("Stranger").ID
+		bot := b.S.Bot().UserID
+		stranger := b.S.NewUser("Stranger").UserID
 		var calls = map[string]*atomic.Int32{"marked": {}, "refused": {}, "server": {}}
 		h := mixin.HandlerFunc(func(ctx context.Context, m *mixin.Message) error {
 			calls[m.Text()].Add(1)

@@ -64,10 +64,10 @@ func ExampleWithStateHook() {
 	connected := make(chan struct{})
 	hook := mixin.WithStateHook(func(e mixin.StateEvent) {
 		switch e.State {
-		case mixin.StateConnected:
+		case mixin.ConnStateConnected:
 			fmt.Println("connected, attempt", e.Attempt)
 			close(connected)
-		case mixin.StateDisconnected:
+		case mixin.ConnStateDisconnected:
 			// Err says why; Delay is the wait before the next dial.
 			fmt.Printf("disconnected: %v (next dial in %v)\n", e.Err, e.Delay)
 		default:

@@ -20,7 +20,7 @@ func ExampleMessage_Payload() {
 			return "unreadable: " + err.Error()
 		}
 		switch p := p.(type) {
-		case mixin.Text:
+		case mixin.TextPayload:
 			return "text: " + string(p)
 		case mixin.ImagePayload:
 			return fmt.Sprintf("image %d×%d %s", p.Width, p.Height, p.MimeType)
@@ -77,11 +77,11 @@ func ExampleClient_RemoveParticipants() {
 	}
 	alice := s.NewUserWithID(exampleAliceID, "Alice")
 	bob := s.NewUserWithID(exampleBobID, "Bob")
-	group, err := alice.CreateGroup(ctx, "club", bob.ID, exampleBotID)
+	group, err := alice.CreateGroup(ctx, "club", bob.UserID, exampleBotID)
 	if err != nil {
 		log.Fatal(err)
 	}
-	if _, err := alice.SetRole(ctx, group.ConversationID, mixin.RoleAdmin, exampleBotID); err != nil {
+	if _, err := alice.SetRole(ctx, group.ConversationID, mixin.ParticipantRoleAdmin, exampleBotID); err != nil {
 		log.Fatal(err)
 	}
 
@@ -119,9 +119,9 @@ func ExampleClient_RemoveParticipants() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	fmt.Printf("Bob is warned: %s (only he got it: %v)\n", in[2].Data, in[2].RecipientID == bob.ID)
+	fmt.Printf("Bob is warned: %s (only he got it: %v)\n", in[2].Data, in[2].RecipientID == bob.UserID)
 
-	if _, err := alice.SetRole(ctx, group.ConversationID, mixin.RoleMember, exampleBotID); err != nil {
+	if _, err := alice.SetRole(ctx, group.ConversationID, mixin.ParticipantRoleMember, exampleBotID); err != nil {
 		log.Fatal(err)
 	}
 	say(bob, "https://spam.example/again")

@@ -25,14 +25,14 @@ func ExampleWithSystemConversationHook() {
 	defer cancel()
 
 	echo := mixin.HandlerFunc(func(ctx context.Context, msg *mixin.Message) error {
-		_, err := client.Reply(ctx, msg, mixin.Text("you said: "+msg.Text()))
+		_, err := client.Reply(ctx, msg, mixin.TextPayload("you said: "+msg.Text()))
 		return err
 	})
 	greet := mixin.WithSystemConversationHook(func(ctx context.Context, msg *mixin.Message, p mixin.SystemConversationPayload) error {
 		if p.Action != mixin.SystemConversationActionAdd || p.ParticipantID != client.AppID() {
 			return nil // another member's event: acknowledged, nothing to do
 		}
-		_, err := client.Reply(ctx, msg, mixin.Text("hello, group!"))
+		_, err := client.Reply(ctx, msg, mixin.TextPayload("hello, group!"))
 		return err
 	})
 	done := make(chan error, 1)

@@ -42,12 +42,12 @@ func ExampleNewClient() {
 	client, err := mixin.NewClient(ks,
 		mixin.WithBaseURL(s.URL()),
 		mixin.WithBlazeURL(s.BlazeURL()),
-		mixin.WithTimeout(5*time.Second),
+		mixin.WithRequestTimeout(5*time.Second),
 	)
 	if err != nil {
 		log.Fatal(err)
 	}
-	me, err := client.Me(context.Background())
+	me, err := client.ReadMe(context.Background())
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -90,7 +90,7 @@ func ExampleClient_CreateGroupConversation() {
 		RandomID: "00000000-0000-4000-8000-000000000001", // fixes the derived id
 		Name:     "Gophers",
 		Participants: []mixin.ParticipantRequest{
-			{UserID: exampleAliceID, Role: mixin.RoleAdmin},
+			{UserID: exampleAliceID, Role: mixin.ParticipantRoleAdmin},
 			{UserID: exampleBobID},
 		},
 	})
@@ -123,12 +123,12 @@ func ExampleClient_SendText() {
 	ctx := context.Background()
 
 	// A contact conversation must exist before the bot writes to a user.
-	if _, err := client.CreateContactConversation(ctx, alice.ID); err != nil {
+	if _, err := client.CreateContactConversation(ctx, alice.UserID); err != nil {
 		log.Fatal(err)
 	}
 	// Reusing a message id on a retry makes the send happen once.
-	id := mixin.UniqueObjectID("greeting", alice.ID)
-	m, err := client.SendText(ctx, mixin.ToUser(alice.ID), "hello, Alice", mixin.WithMessageID(id))
+	id := mixin.UniqueObjectID("greeting", alice.UserID)
+	m, err := client.SendText(ctx, mixin.ToUser(alice.UserID), "hello, Alice", mixin.WithMessageID(id))
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -153,14 +153,14 @@ func ExampleClient_SendMessages() {
 		log.Fatal(err)
 	}
 	ctx := context.Background()
-	conv, err := client.CreateContactConversation(ctx, alice.ID)
+	conv, err := client.CreateContactConversation(ctx, alice.UserID)
 	if err != nil {
 		log.Fatal(err)
 	}
 
 	msgs := make([]mixin.MessageRequest, 250)
 	for i := range msgs {
-		msgs[i], err = client.NewMessageRequest(mixin.ToConversation(conv.ConversationID), mixin.Text(fmt.Sprint("item ", i)))
+		msgs[i], err = client.NewMessageRequest(mixin.ToConversation(conv.ConversationID), mixin.TextPayload(fmt.Sprint("item ", i)))
 		if err != nil {
 			log.Fatal(err)
 		}
@@ -193,7 +193,7 @@ func ExampleClient_UploadFile() {
 		log.Fatal(err)
 	}
 	size := int64(img.Len())
-	att, err := client.UploadFile(ctx, &img, mixin.WithSize(size), mixin.WithProgress(func(sent, total int64) {
+	att, err := client.UploadFile(ctx, &img, mixin.WithUploadSize(size), mixin.WithProgress(func(sent, total int64) {
 		if sent == total {
 			fmt.Println("uploaded", sent == size)
 		}
@@ -204,10 +204,10 @@ func ExampleClient_UploadFile() {
 	fmt.Println(att.MimeType, att.Width, "×", att.Height)
 
 	// The attachment carries what the image payload needs.
-	if _, err := client.CreateContactConversation(ctx, alice.ID); err != nil {
+	if _, err := client.CreateContactConversation(ctx, alice.UserID); err != nil {
 		log.Fatal(err)
 	}
-	if _, err := client.SendImage(ctx, mixin.ToUser(alice.ID), att.ImagePayload()); err != nil {
+	if _, err := client.SendImage(ctx, mixin.ToUser(alice.UserID), att.ImagePayload()); err != nil {
 		log.Fatal(err)
 	}
 	inbox, err := alice.WaitInbox(ctx, 1)
@@ -238,7 +238,7 @@ func ExampleClient_RunBlaze() {
 		// acknowledged once the handler returned nil.
 		done <- client.RunBlaze(ctx, mixin.HandlerFunc(func(ctx context.Context, msg *mixin.Message) error {
 			if msg.Text() == "ping" {
-				_, err := client.Reply(ctx, msg, mixin.Text("pong"))
+				_, err := client.Reply(ctx, msg, mixin.TextPayload("pong"))
 				return err
 			}
 			return nil
@@ -274,7 +274,7 @@ func ExampleRouter() {
 
 	reply := func(text string) mixin.HandlerFunc {
 		return func(ctx context.Context, msg *mixin.Message) error {
-			_, err := client.Reply(ctx, msg, mixin.Text(text))
+			_, err := client.Reply(ctx, msg, mixin.TextPayload(text))
 			return err
 		}
 	}

@@ -118,8 +118,8 @@ type RequestEnd struct {
 type BlazeStart struct {
 	// AppID is the bot's user id.
 	AppID string
-	// Replica is the replica id given to [WithReplica], empty without.
-	Replica string
+	// ReplicaID is the replica id given to [WithReplica], empty without.
+	ReplicaID string
 	// Workers is the size of the handler pool.
 	Workers int
 	// Stats reads the loop's gauges; it is safe to call from any goroutine
@@ -161,22 +161,22 @@ type InboundKind uint8
 
 // Kinds of inbound items.
 const (
-	// InboundMessage is a message from another user, for the handler or
+	// InboundKindMessage is a message from another user, for the handler or
 	// one of the category hooks.
-	InboundMessage InboundKind = iota
-	// InboundReceipt is a DELIVERED or READ receipt of a message the bot sent.
-	InboundReceipt
-	// InboundOwn is a message the bot sent from another of its sessions:
+	InboundKindMessage InboundKind = iota
+	// InboundKindReceipt is a DELIVERED or READ receipt of a message the bot sent.
+	InboundKindReceipt
+	// InboundKindOwn is a message the bot sent from another of its sessions:
 	// acknowledged, not handled.
-	InboundOwn
+	InboundKindOwn
 )
 
 // String returns "message", "receipt" or "own".
 func (k InboundKind) String() string {
 	switch k {
-	case InboundReceipt:
+	case InboundKindReceipt:
 		return "receipt"
-	case InboundOwn:
+	case InboundKindOwn:
 		return "own"
 	}
 	return "message"
@@ -216,24 +216,24 @@ type MessageOutcome uint8
 
 // Outcomes of a message.
 const (
-	// OutcomeHandled: the handler returned nil; the message is recorded
+	// MessageOutcomeHandled: the handler returned nil; the message is recorded
 	// and acknowledged.
-	OutcomeHandled MessageOutcome = iota
-	// OutcomeDeadLettered: the loop gave up on the message (its handler
+	MessageOutcomeHandled MessageOutcome = iota
+	// MessageOutcomeDeadLettered: the loop gave up on the message (its handler
 	// failed for good, its data does not decode, or it cannot be
 	// decrypted); the dead-letter hook saw it and it is acknowledged.
-	OutcomeDeadLettered
-	// OutcomeReleased: the loop stopped before the message was handled
+	MessageOutcomeDeadLettered
+	// MessageOutcomeReleased: the loop stopped before the message was handled
 	// (shutdown); it is not acknowledged and comes again.
-	OutcomeReleased
+	MessageOutcomeReleased
 )
 
 // String returns "handled", "dead_lettered" or "released".
 func (o MessageOutcome) String() string {
 	switch o {
-	case OutcomeDeadLettered:
+	case MessageOutcomeDeadLettered:
 		return "dead_lettered"
-	case OutcomeReleased:
+	case MessageOutcomeReleased:
 		return "released"
 	}
 	return "handled"
@@ -254,21 +254,21 @@ type BatchOp uint8
 
 // Batch operations.
 const (
-	// BatchCommit commits handled records to the store, in one group.
-	BatchCommit BatchOp = iota
-	// BatchCommitTx commits a handler's own transaction ([Tx]) with its
+	// BatchOpCommit commits handled records to the store, in one group.
+	BatchOpCommit BatchOp = iota
+	// BatchOpCommitTx commits a handler's own transaction ([Tx]) with its
 	// message's record.
-	BatchCommitTx
-	// BatchAck sends acknowledgements, over REST or the socket.
-	BatchAck
+	BatchOpCommitTx
+	// BatchOpAck sends acknowledgements, over REST or the socket.
+	BatchOpAck
 )
 
 // String returns "commit", "commit_tx" or "ack".
 func (o BatchOp) String() string {
 	switch o {
-	case BatchCommitTx:
+	case BatchOpCommitTx:
 		return "commit_tx"
-	case BatchAck:
+	case BatchOpAck:
 		return "ack"
 	}
 	return "commit"
@@ -305,23 +305,23 @@ type DisconnectCause string
 
 // Causes of a disconnection.
 const (
-	CauseShutdown       DisconnectCause = "shutdown"          // ctx ended
-	CauseUnauthorized   DisconnectCause = "unauthorized"      // 401: at the upgrade or in an ERROR frame
-	CauseDialFailed     DisconnectCause = "dial_failed"       // no connection (network, TLS, handshake)
-	CauseUpgradeRefused DisconnectCause = "upgrade_refused"   // the server answered the upgrade with an HTTP error
-	CauseNoListing      DisconnectCause = "no_listing"        // the listing of pending messages got no answer
-	CauseServerError    DisconnectCause = "server_error"      // an ERROR frame answered the listing
-	CauseServerClosed   DisconnectCause = "server_closed"     // the server sent a close frame
-	CauseKeepalive      DisconnectCause = "keepalive_timeout" // the socket stayed silent past the read timeout
-	CauseBadFrame       DisconnectCause = "bad_frame"         // a frame did not decode (see [FrameError])
-	CauseRelist         DisconnectCause = "relist"            // reconnected on purpose to fetch deferred messages
-	CauseConnLost       DisconnectCause = "connection_lost"   // the connection broke (reset, EOF, failed write)
+	DisconnectCauseShutdown       DisconnectCause = "shutdown"          // ctx ended
+	DisconnectCauseUnauthorized   DisconnectCause = "unauthorized"      // 401: at the upgrade or in an ERROR frame
+	DisconnectCauseDialFailed     DisconnectCause = "dial_failed"       // no connection (network, TLS, handshake)
+	DisconnectCauseUpgradeRefused DisconnectCause = "upgrade_refused"   // the server answered the upgrade with an HTTP error
+	DisconnectCauseNoListing      DisconnectCause = "no_listing"        // the listing of pending messages got no answer
+	DisconnectCauseServerError    DisconnectCause = "server_error"      // an ERROR frame answered the listing
+	DisconnectCauseServerClosed   DisconnectCause = "server_closed"     // the server sent a close frame
+	DisconnectCauseKeepalive      DisconnectCause = "keepalive_timeout" // the socket stayed silent past the read timeout
+	DisconnectCauseBadFrame       DisconnectCause = "bad_frame"         // a frame did not decode (see [FrameError])
+	DisconnectCauseRelist         DisconnectCause = "relist"            // reconnected on purpose to fetch deferred messages
+	DisconnectCauseConnLost       DisconnectCause = "connection_lost"   // the connection broke (reset, EOF, failed write)
 )
 
 // ConnEvent is a change of the connection state, with the cause of a
 // disconnection.
 type ConnEvent struct {
 	StateEvent
-	// Cause says why, for StateDisconnected; empty otherwise.
+	// Cause says why, for ConnStateDisconnected; empty otherwise.
 	Cause DisconnectCause
 }

@@ -38,7 +38,7 @@ func (r *blazeRun) runTraced(ctx context.Context) error {
 	if r.tr == nil {
 		return r.run(ctx)
 	}
-	start := BlazeStart{AppID: r.c.ks.AppID, Replica: r.cfg.state.replica, Workers: r.cfg.workers, Stats: r.stats}
+	start := BlazeStart{AppID: r.c.ks.AppID, ReplicaID: r.cfg.state.replica, Workers: r.cfg.workers, Stats: r.stats}
 	r.trRun = r.tr.TraceBlazeStart(ctx, start)
 	err := r.run(ctx)
 	r.tr.TraceBlazeEnd(r.trRun, err)
@@ -54,8 +54,8 @@ func (r *blazeRun) traceState(e StateEvent) {
 		return
 	}
 	ev := ConnEvent{StateEvent: e}
-	if e.State == StateDisconnected {
-		ev.Cause = disconnectCause(e.Err, prev == StateConnected)
+	if e.State == ConnStateDisconnected {
+		ev.Cause = disconnectCause(e.Err, prev == ConnStateConnected)
 	}
 	r.tr.TraceConn(r.trRun, ev)
 }
@@ -68,29 +68,29 @@ func disconnectCause(err error, connected bool) DisconnectCause {
 	var frameErr *FrameError
 	switch {
 	case errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded):
-		return CauseShutdown
+		return DisconnectCauseShutdown
 	case errors.As(err, &apiErr):
 		switch {
 		case apiErr.Code == CodeUnauthorized:
-			return CauseUnauthorized
+			return DisconnectCauseUnauthorized
 		case !connected:
-			return CauseUpgradeRefused
+			return DisconnectCauseUpgradeRefused
 		}
-		return CauseServerError
+		return DisconnectCauseServerError
 	case !connected:
-		return CauseDialFailed
+		return DisconnectCauseDialFailed
 	case errors.Is(err, errRelist):
-		return CauseRelist
+		return DisconnectCauseRelist
 	case errors.Is(err, errNoListing):
-		return CauseNoListing
+		return DisconnectCauseNoListing
 	case errors.As(err, &frameErr) || errors.Is(err, errNotBinary):
-		return CauseBadFrame
+		return DisconnectCauseBadFrame
 	case errors.As(err, &closeErr) && closeErr.Code != websocket.CloseAbnormalClosure:
-		return CauseServerClosed // 1006 is gorilla's word for a socket that ended without a close frame
+		return DisconnectCauseServerClosed // 1006 is gorilla's word for a socket that ended without a close frame
 	case isTimeout(err):
-		return CauseKeepalive
+		return DisconnectCauseKeepalive
 	}
-	return CauseConnLost
+	return DisconnectCauseConnLost
 }
 
 // inbound describes it to the tracer.
@@ -100,9 +100,9 @@ func inbound(it *item) Inbound {
 		Listed: m.Source == actionListPending, CreatedAt: m.CreatedAt, DecodeErr: it.bad}
 	switch {
 	case it.receipt:
-		in.Kind = InboundReceipt
+		in.Kind = InboundKindReceipt
 	case it.own:
-		in.Kind = InboundOwn
+		in.Kind = InboundKindOwn
 	}
 	return in
 }
@@ -149,7 +149,7 @@ func (r *blazeRun) finishTraced(it *item, slot *txSlot, handlerErr error) outcom
 	if r.tr == nil || handlerErr != nil || !slot.begun() {
 		return slot.finish(rec, handlerErr)
 	}
-	bctx := r.tr.TraceBatchStart(it.tr.ctx, BatchStart{Op: BatchCommitTx, Size: 1, Messages: []context.Context{it.tr.ctx}})
+	bctx := r.tr.TraceBatchStart(it.tr.ctx, BatchStart{Op: BatchOpCommitTx, Size: 1, Messages: []context.Context{it.tr.ctx}})
 	o := slot.finish(rec, nil)
 	var err error
 	switch {
@@ -158,7 +158,7 @@ func (r *blazeRun) finishTraced(it *item, slot *txSlot, handlerErr error) outcom
 	case o.fenced:
 		err = errFenced
 	}
-	r.tr.TraceBatchEnd(bctx, BatchEnd{Op: BatchCommitTx, Size: 1, Err: err})
+	r.tr.TraceBatchEnd(bctx, BatchEnd{Op: BatchOpCommitTx, Size: 1, Err: err})
 	return o
 }
 
@@ -170,9 +170,9 @@ func (r *blazeRun) traceEnd(it *item, wasHandled bool) {
 	e := MessageEnd{Attempts: it.attempt}
 	switch {
 	case !wasHandled:
-		e.Outcome = OutcomeReleased
+		e.Outcome = MessageOutcomeReleased
 	case it.tr.dead != nil:
-		e.Outcome, e.Err = OutcomeDeadLettered, it.tr.dead
+		e.Outcome, e.Err = MessageOutcomeDeadLettered, it.tr.dead
 	}
 	r.tr.TraceMessageEnd(it.tr.ctx, e)
 }
@@ -224,9 +224,9 @@ func (a *acker) sendTraced(ctx context.Context, batch []ackEntry, reqs []Acknowl
 	for i, e := range batch {
 		ctxs[i] = e.ctx
 	}
-	bctx := traceBatch(a.tr, ctx, BatchAck, ctxs)
+	bctx := traceBatch(a.tr, ctx, BatchOpAck, ctxs)
 	err := a.send(bctx, reqs)
-	a.tr.TraceBatchEnd(bctx, BatchEnd{Op: BatchAck, Size: len(batch), Err: err, Requeued: err != nil && !ackRefused(err)})
+	a.tr.TraceBatchEnd(bctx, BatchEnd{Op: BatchOpAck, Size: len(batch), Err: err, Requeued: err != nil && !ackRefused(err)})
 	return err
 }
 
@@ -239,7 +239,7 @@ func (r *recorder) markHandled(ctx context.Context, group []recordReq, recs []Re
 		for i, q := range group {
 			ctxs[i] = q.tctx
 		}
-		bctx = traceBatch(r.tr, ctx, BatchCommit, ctxs)
+		bctx = traceBatch(r.tr, ctx, BatchOpCommit, ctxs)
 	}
 	var ok []bool
 	err := r.st.call(bctx, func(ctx context.Context) (err error) {
@@ -250,7 +250,7 @@ func (r *recorder) markHandled(ctx context.Context, group []recordReq, recs []Re
 		err = errShortAnswer
 	}
 	if r.tr != nil {
-		r.tr.TraceBatchEnd(bctx, BatchEnd{Op: BatchCommit, Size: len(recs), Err: err, Requeued: err != nil})
+		r.tr.TraceBatchEnd(bctx, BatchEnd{Op: BatchOpCommit, Size: len(recs), Err: err, Requeued: err != nil})
 	}
 	return ok, err
 }

@@ -116,7 +116,7 @@ func (t *recTracer) dump() string {
 // broken), started, attempted under the message's context, ended with its
 // outcome, and acknowledged in a batch that carries the messages' contexts
 // and whose REST request runs under the batch's. A frame that is not gzip
-// ends the connection with CauseBadFrame, and the next dial follows.
+// ends the connection with DisconnectCauseBadFrame, and the next dial follows.
 func TestTracerSeesTheLoop(t *testing.T) {
 	good, bad := uuid.NewString(), uuid.NewString()
 	badFrame := gzipBytes(t, []byte(`{"id":"`+uuid.NewString()+`","action":"CREATE_MESSAGE","data":{"type":"message","conversation_id":"`+uuid.NewString()+
@@ -209,12 +209,12 @@ func checkStartAndStats(t *testing.T, tr *recTracer) {
 	if st.AppID != testAppID || st.Workers != 8 || st.Stats == nil {
 		t.Errorf("BlazeStart = %+v", st)
 	}
-	if s := st.Stats(); s.Queued != 0 || s.AcksPending != 0 || s.State != StateDisconnected {
+	if s := st.Stats(); s.Queued != 0 || s.AcksPending != 0 || s.State != ConnStateDisconnected {
 		t.Errorf("stats after the run: %+v", s)
 	}
 	var deadErr *MessageDecodeError
 	for _, e := range tr.ends {
-		if e.Outcome == OutcomeDeadLettered && !errors.As(e.Err, &deadErr) {
+		if e.Outcome == MessageOutcomeDeadLettered && !errors.As(e.Err, &deadErr) {
 			t.Errorf("dead-lettered with %v, want a *MessageDecodeError", e.Err)
 		}
 	}
@@ -227,20 +227,20 @@ func TestDisconnectCause(t *testing.T) {
 		connected bool
 		want      DisconnectCause
 	}{
-		{context.Canceled, true, CauseShutdown},
-		{&APIError{Code: CodeUnauthorized}, false, CauseUnauthorized},
-		{&APIError{Code: CodeUnauthorized}, true, CauseUnauthorized},
-		{&APIError{Code: 503, Status: 503}, false, CauseUpgradeRefused},
-		{&APIError{Code: 7000}, true, CauseServerError},
-		{errors.New("dial tcp: connection refused"), false, CauseDialFailed},
-		{errRelist, true, CauseRelist},
-		{fmt.Errorf("%w: %w", errNoListing, errors.New("eof")), true, CauseNoListing},
-		{&FrameError{Reason: "not gzip"}, true, CauseBadFrame},
-		{errNotBinary, true, CauseBadFrame},
-		{fmt.Errorf("mixin: blaze: read: %w", &websocket.CloseError{Code: websocket.CloseGoingAway}), true, CauseServerClosed},
-		{fmt.Errorf("mixin: blaze: read: %w", &websocket.CloseError{Code: websocket.CloseAbnormalClosure}), true, CauseConnLost},
-		{fmt.Errorf("mixin: blaze: read: %w", timeoutErr{}), true, CauseKeepalive},
-		{errors.New("connection reset by peer"), true, CauseConnLost},
+		{context.Canceled, true, DisconnectCauseShutdown},
+		{&APIError{Code: CodeUnauthorized}, false, DisconnectCauseUnauthorized},
+		{&APIError{Code: CodeUnauthorized}, true, DisconnectCauseUnauthorized},
+		{&APIError{Code: 503, Status: 503}, false, DisconnectCauseUpgradeRefused},
+		{&APIError{Code: 7000}, true, DisconnectCauseServerError},
+		{errors.New("dial tcp: connection refused"), false, DisconnectCauseDialFailed},
+		{errRelist, true, DisconnectCauseRelist},
+		{fmt.Errorf("%w: %w", errNoListing, errors.New("eof")), true, DisconnectCauseNoListing},
+		{&FrameError{Reason: "not gzip"}, true, DisconnectCauseBadFrame},
+		{errNotBinary, true, DisconnectCauseBadFrame},
+		{fmt.Errorf("mixin: blaze: read: %w", &websocket.CloseError{Code: websocket.CloseGoingAway}), true, DisconnectCauseServerClosed},
+		{fmt.Errorf("mixin: blaze: read: %w", &websocket.CloseError{Code: websocket.CloseAbnormalClosure}), true, DisconnectCauseConnLost},
+		{fmt.Errorf("mixin: blaze: read: %w", timeoutErr{}), true, DisconnectCauseKeepalive},
+		{errors.New("connection reset by peer"), true, DisconnectCauseConnLost},
 	} {
 		if got := disconnectCause(c.err, c.connected); got != c.want {
 			t.Errorf("disconnectCause(%v, connected=%v) = %s, want %s", c.err, c.connected, got, c.want)

@@ -81,9 +81,9 @@ type MessageStatus string
 // Message statuses: SENT when the server has it, DELIVERED and READ as the
 // recipients acknowledge it.
 const (
-	StatusSent      MessageStatus = "SENT"
-	StatusDelivered MessageStatus = "DELIVERED"
-	StatusRead      MessageStatus = "READ"
+	MessageStatusSent      MessageStatus = "SENT"
+	MessageStatusDelivered MessageStatus = "DELIVERED"
+	MessageStatusRead      MessageStatus = "READ"
 )
 
 // Payload decodes the message's data into its typed payload, a value (see
@@ -195,7 +195,7 @@ func WithSilent() SendOption { return sendOption(func(c *sendConfig) { c.silent 
 
 // OverBlaze sends the message as a CREATE_MESSAGE frame on the socket of
 // this client's running [Client.RunBlaze] loop, waiting for the server's
-// reply (see [WithReplyTimeout]). When no loop is connected, or the socket
+// reply (see [WithSocketReplyTimeout]). When no loop is connected, or the socket
 // is busy with inbound messages, or no reply comes in time, it goes over
 // REST with the same message id, which the server deduplicates; a refusal
 // from the server is returned as is. Without it every send uses REST.
@@ -207,8 +207,8 @@ func WithRepresentative(userID string) SendOption {
 }
 
 // NewMessageRequest validates and encodes a payload into a request for to.
-// A [Transcript]'s items without a transcript id get the message's id (see
-// [Transcript.For]); the message id is chosen here when no [WithMessageID]
+// A [TranscriptPayload]'s items without a transcript id get the message's id (see
+// [TranscriptPayload.For]); the message id is chosen here when no [WithMessageID]
 // is given.
 func (c *Client) NewMessageRequest(to Target, p Payload, opts ...SendOption) (MessageRequest, error) {
 	return c.newMessageRequest(to, p, newSendConfig(opts))
@@ -219,7 +219,7 @@ func (c *Client) newMessageRequest(to Target, p Payload, cfg sendConfig) (Messag
 	if err != nil {
 		return MessageRequest{}, err
 	}
-	if t, ok := p.(Transcript); ok {
+	if t, ok := p.(TranscriptPayload); ok {
 		if cfg.messageID == "" {
 			cfg.messageID = NewUUID()
 		}
@@ -364,7 +364,7 @@ func (c *Client) postMessage(ctx context.Context, m MessageRequest) (*Message, e
 func (c *Client) sentView(m *MessageRequest, now time.Time) *Message {
 	return &Message{Type: "message", ConversationID: m.ConversationID, UserID: c.ks.AppID, SessionID: c.ks.SessionID,
 		MessageID: m.MessageID, Category: m.Category, DataBase64: m.DataBase64, QuoteMessageID: m.QuoteMessageID,
-		RepresentativeID: m.RepresentativeID, Silent: m.Silent, Status: StatusSent, CreatedAt: now}
+		RepresentativeID: m.RepresentativeID, Silent: m.Silent, Status: MessageStatusSent, CreatedAt: now}
 }
 
 // recordSent hands accepted messages to the [WithSentHook] hook.
@@ -396,6 +396,7 @@ func (e *BatchError) Unwrap() error { return e.Err }
 // caller can see the ids and re-send the same slice safely. Every message is
 // validated before the first request. Messages of one batch to one user are
 // not guaranteed to arrive in order: send one at a time when order matters.
+// An empty batch makes no request and returns nil.
 func (c *Client) SendMessages(ctx context.Context, msgs []MessageRequest) error {
 	encoded := make([][]byte, len(msgs))
 	for i := range msgs {
@@ -440,12 +441,12 @@ func (c *Client) SendMessages(ctx context.Context, msgs []MessageRequest) error 
 
 // SendText sends a PLAIN_TEXT message.
 func (c *Client) SendText(ctx context.Context, to Target, text string, opts ...SendOption) (*Message, error) {
-	return c.Send(ctx, to, Text(text), opts...)
+	return c.Send(ctx, to, TextPayload(text), opts...)
 }
 
 // SendPost sends a PLAIN_POST (Markdown) message.
 func (c *Client) SendPost(ctx context.Context, to Target, markdown string, opts ...SendOption) (*Message, error) {
-	return c.Send(ctx, to, Post(markdown), opts...)
+	return c.Send(ctx, to, PostPayload(markdown), opts...)
 }
 
 // SendImage sends a PLAIN_IMAGE message for an uploaded attachment.
@@ -495,7 +496,7 @@ func (c *Client) SendLocation(ctx context.Context, to Target, p LocationPayload,
 
 // SendAppButtons sends an APP_BUTTON_GROUP message (1 to [MaxButtons]
 // buttons).
-func (c *Client) SendAppButtons(ctx context.Context, to Target, buttons ButtonGroup, opts ...SendOption) (*Message, error) {
+func (c *Client) SendAppButtons(ctx context.Context, to Target, buttons ButtonGroupPayload, opts ...SendOption) (*Message, error) {
 	return c.Send(ctx, to, buttons, opts...)
 }
 
@@ -516,8 +517,8 @@ func (c *Client) UnpinMessages(ctx context.Context, to Target, messageIDs []stri
 
 // SendTranscript sends a PLAIN_TRANSCRIPT bundling earlier messages. Items
 // without a transcript id get the new message's id, which is what the apps
-// require to show them (see [Transcript.For]).
-func (c *Client) SendTranscript(ctx context.Context, to Target, items Transcript, opts ...SendOption) (*Message, error) {
+// require to show them (see [TranscriptPayload.For]).
+func (c *Client) SendTranscript(ctx context.Context, to Target, items TranscriptPayload, opts ...SendOption) (*Message, error) {
 	return c.Send(ctx, to, items, opts...)
 }
 
@@ -552,8 +553,8 @@ type AckStatus string
 
 // Acknowledgement statuses: DELIVERED shows grey double ticks, READ blue.
 const (
-	AckDelivered AckStatus = "DELIVERED"
-	AckRead      AckStatus = "READ"
+	AckStatusDelivered AckStatus = "DELIVERED"
+	AckStatusRead      AckStatus = "READ"
 )
 
 // AcknowledgementRequest acknowledges one received message.
@@ -569,10 +570,11 @@ func (c *Client) SendAcknowledgement(ctx context.Context, messageID string, stat
 
 // SendAcknowledgements acknowledges any number of messages, split into
 // requests of [MaxMessagesPerRequest]. Acknowledging twice is harmless, so
-// failed requests are retried.
+// failed requests are retried. An empty batch makes no request and returns
+// nil, as [Client.SendMessages] does.
 func (c *Client) SendAcknowledgements(ctx context.Context, acks []AcknowledgementRequest) error {
 	if len(acks) == 0 {
-		return &FieldError{Field: "acknowledgements", Reason: "is empty"}
+		return nil
 	}
 	clean := make([]AcknowledgementRequest, len(acks))
 	for i, a := range acks {
@@ -580,7 +582,7 @@ func (c *Client) SendAcknowledgements(ctx context.Context, acks []Acknowledgemen
 		if err != nil {
 			return err
 		}
-		if a.Status != AckRead && a.Status != AckDelivered {
+		if a.Status != AckStatusRead && a.Status != AckStatusDelivered {
 			return &FieldError{Field: "acknowledgements[" + strconv.Itoa(i) + "].status", Reason: "must be READ or DELIVERED, got " + strconvQuote(string(a.Status))}
 		}
 		clean[i] = AcknowledgementRequest{MessageID: id, Status: a.Status}

@@ -19,9 +19,9 @@ import (
 func TestSendTextToUserMatchesSeedView(t *testing.T) {
 	s, c, u := newSeedServer(t)
 	ctx := ctxT(t)
-	_, err := c.CreateContactConversation(ctx, u.ID)
+	_, err := c.CreateContactConversation(ctx, u.UserID)
 	require.NoError(t, err)
-	m, err := c.SendText(ctx, mixin.ToUser(u.ID), "hello")
+	m, err := c.SendText(ctx, mixin.ToUser(u.UserID), "hello")
 	require.NoError(t, err)
 	assert.Equal(t, "dd219235-e83a-3b85-a13f-d0f20fa0e833", m.ConversationID)
 	assert.Equal(t, mixin.CategoryPlainText, m.Category)
@@ -49,7 +49,7 @@ func TestSendTextToUserMatchesSeedView(t *testing.T) {
 
 func TestSendToContactNeverCreatedIsForbidden(t *testing.T) {
 	_, c, u := newSeedServer(t)
-	_, err := c.SendText(ctxT(t), mixin.ToUser(u.ID), "hello")
+	_, err := c.SendText(ctxT(t), mixin.ToUser(u.UserID), "hello")
 	assert.True(t, mixin.IsForbidden(err), "%v", err)
 }
 
@@ -57,13 +57,13 @@ func TestSendToGroupMemberQuoteSilentAndChosenID(t *testing.T) {
 	s, c, u := newSeedServer(t)
 	ctx := ctxT(t)
 	other := s.NewUser("Other")
-	g, err := c.CreateGroupConversation(ctx, mixin.GroupConversationRequest{Name: "g", Participants: []mixin.ParticipantRequest{{UserID: u.ID}, {UserID: other.ID}}})
+	g, err := c.CreateGroupConversation(ctx, mixin.GroupConversationRequest{Name: "g", Participants: []mixin.ParticipantRequest{{UserID: u.UserID}, {UserID: other.UserID}}})
 	require.NoError(t, err)
 
 	all, err := c.SendText(ctx, mixin.ToConversation(g.ConversationID), "to everyone")
 	require.NoError(t, err)
 	id := mixin.NewUUID()
-	_, err = c.SendText(ctx, mixin.ToMember(g.ConversationID, other.ID), "just you",
+	_, err = c.SendText(ctx, mixin.ToMember(g.ConversationID, other.UserID), "just you",
 		mixin.WithMessageID(id), mixin.WithQuote(all.MessageID), mixin.WithSilent())
 	require.NoError(t, err)
 
@@ -82,11 +82,11 @@ func TestFailedSendRetriedWithSameIDArrivesOnce(t *testing.T) {
 	s, _, u := newSeedServer(t)
 	c := botClient(t, s, fastRetry)
 	ctx := ctxT(t)
-	_, err := c.CreateContactConversation(ctx, u.ID)
+	_, err := c.CreateContactConversation(ctx, u.UserID)
 	require.NoError(t, err)
 	s.ResetRequests()
 	s.FailNext(mixintest.Failure{Method: "POST", Path: "/messages", Times: 2, Status: 500, Code: 500})
-	m, err := c.SendText(ctx, mixin.ToUser(u.ID), "once")
+	m, err := c.SendText(ctx, mixin.ToUser(u.UserID), "once")
 	require.NoError(t, err)
 	var ids []string
 	for _, r := range s.Requests() {
@@ -99,7 +99,7 @@ func TestFailedSendRetriedWithSameIDArrivesOnce(t *testing.T) {
 	assert.Equal(t, []string{m.MessageID, m.MessageID, m.MessageID}, ids, "every attempt reuses the message id")
 
 	// Even a caller-level retry of the same id is one message.
-	_, err = c.SendText(ctx, mixin.ToUser(u.ID), "once", mixin.WithMessageID(m.MessageID))
+	_, err = c.SendText(ctx, mixin.ToUser(u.UserID), "once", mixin.WithMessageID(m.MessageID))
 	require.NoError(t, err)
 	assert.Len(t, u.Inbox(), 1, "the emulator delivers before it answers")
 }
@@ -117,7 +117,7 @@ func TestSendMessagesChunks(t *testing.T) {
 		t.Run(fmt.Sprint(tc.n), func(t *testing.T) {
 			s, c, u := newSeedServer(t)
 			ctx := ctxT(t)
-			conv, err := c.CreateContactConversation(ctx, u.ID)
+			conv, err := c.CreateContactConversation(ctx, u.UserID)
 			require.NoError(t, err)
 			s.ResetRequests()
 			msgs := textBatch(conv.ConversationID, tc.n)
@@ -140,7 +140,7 @@ func TestSendMessagesEmptyAndByteLimit(t *testing.T) {
 	s, _, u := newSeedServer(t)
 	c := botClient(t, s, mixin.WithMaxMessageBody(16<<10))
 	ctx := ctxT(t)
-	conv, err := c.CreateContactConversation(ctx, u.ID)
+	conv, err := c.CreateContactConversation(ctx, u.UserID)
 	require.NoError(t, err)
 	s.ResetRequests()
 	require.NoError(t, c.SendMessages(ctx, nil))
@@ -171,7 +171,7 @@ func TestAcknowledgementsChunk(t *testing.T) {
 	for i := range 250 {
 		m, err := u.SendText(ctx, seedBotID, fmt.Sprint(i))
 		require.NoError(t, err)
-		acks = append(acks, mixin.AcknowledgementRequest{MessageID: m.MessageID, Status: mixin.AckRead})
+		acks = append(acks, mixin.AcknowledgementRequest{MessageID: m.MessageID, Status: mixin.AckStatusRead})
 	}
 	require.Equal(t, 250, s.Pending(seedBotID))
 	s.ResetRequests()
@@ -181,14 +181,14 @@ func TestAcknowledgementsChunk(t *testing.T) {
 
 	m, err := u.SendText(ctx, seedBotID, "one more")
 	require.NoError(t, err)
-	require.NoError(t, c.SendAcknowledgement(ctx, m.MessageID, mixin.AckDelivered))
+	require.NoError(t, c.SendAcknowledgement(ctx, m.MessageID, mixin.AckStatusDelivered))
 	assert.Equal(t, 0, s.Pending(seedBotID))
 }
 
 func TestMessageBadInputSendsNothing(t *testing.T) {
 	s, c, u := newSeedServer(t)
 	ctx := ctxT(t)
-	to := mixin.ToUser(u.ID)
+	to := mixin.ToUser(u.UserID)
 	s.ResetRequests()
 	buttons := make([]mixin.Button, 7)
 	for i := range buttons {
@@ -240,10 +240,9 @@ func TestMessageBadInputSendsNothing(t *testing.T) {
 			m[120].ConversationID = "x"
 			return c.SendMessages(ctx, m)
 		},
-		"empty acks":     func() error { return c.SendAcknowledgements(ctx, nil) },
 		"ack bad status": func() error { return c.SendAcknowledgement(ctx, seedUserID, "SEEN") },
-		"ack bad id":     func() error { return c.SendAcknowledgement(ctx, "x", mixin.AckRead) },
-		"reply nil":      func() error { _, err := c.Reply(ctx, nil, mixin.Text("x")); return err },
+		"ack bad id":     func() error { return c.SendAcknowledgement(ctx, "x", mixin.AckStatusRead) },
+		"reply nil":      func() error { _, err := c.Reply(ctx, nil, mixin.TextPayload("x")); return err },
 	}
 	for name, call := range calls {
 		err := call()
@@ -262,7 +261,7 @@ func TestReplyIDsPerHandlerInvocation(t *testing.T) {
 	c := botClient(t, s)
 	u := s.NewUser("Alice")
 	ctx := ctxT(t)
-	in, err := u.SendText(ctx, s.Bot().ID, "ping")
+	in, err := u.SendText(ctx, s.Bot().UserID, "ping")
 	require.NoError(t, err)
 
 	var mu sync.Mutex
@@ -270,7 +269,7 @@ func TestReplyIDsPerHandlerInvocation(t *testing.T) {
 	handler := mixin.HandlerFunc(func(ctx context.Context, m *mixin.Message) error {
 		var got []string
 		for range 2 {
-			r, err := c.Reply(ctx, m, mixin.Text("pong"))
+			r, err := c.Reply(ctx, m, mixin.TextPayload("pong"))
 			if err != nil {
 				return err
 			}
@@ -292,7 +291,7 @@ func TestReplyIDsPerHandlerInvocation(t *testing.T) {
 	eventually(t, "handled and acknowledged", func() bool {
 		mu.Lock()
 		defer mu.Unlock()
-		return len(ids) == 2 && s.Pending(s.Bot().ID) == 0
+		return len(ids) == 2 && s.Pending(s.Bot().UserID) == 0
 	})
 	cancel()
 	require.NoError(t, <-done)
@@ -308,14 +307,14 @@ func TestReplyIDsPerHandlerInvocation(t *testing.T) {
 	}
 
 	// Outside a handler each Reply is a new message.
-	msg := &mixin.Message{ConversationID: in.ConversationID, MessageID: in.MessageID, UserID: u.ID, Category: mixin.CategoryPlainText}
-	r1, err := c.Reply(ctx, msg, mixin.Text("pong"))
+	msg := &mixin.Message{ConversationID: in.ConversationID, MessageID: in.MessageID, UserID: u.UserID, Category: mixin.CategoryPlainText}
+	r1, err := c.Reply(ctx, msg, mixin.TextPayload("pong"))
 	require.NoError(t, err)
-	r2, err := c.Reply(ctx, msg, mixin.Text("pong"))
+	r2, err := c.Reply(ctx, msg, mixin.TextPayload("pong"))
 	require.NoError(t, err)
 	assert.NotEqual(t, r1.MessageID, r2.MessageID)
 	assert.NotContains(t, ids[0], r1.MessageID)
-	r3, err := c.Reply(ctx, msg, mixin.Text("pinned"), mixin.WithMessageID(r1.MessageID))
+	r3, err := c.Reply(ctx, msg, mixin.TextPayload("pinned"), mixin.WithMessageID(r1.MessageID))
 	require.NoError(t, err)
 	assert.Equal(t, r1.MessageID, r3.MessageID, "WithMessageID overrides")
 }
@@ -338,11 +337,11 @@ func TestSendTranscriptFillsTranscriptIDs(t *testing.T) {
 	s, c, u := withContact(t)
 	ctx := ctxT(t)
 	at := time.Date(2024, 5, 1, 10, 0, 0, 0, time.UTC)
-	items := mixin.Transcript{
-		{MessageID: mixin.NewUUID(), UserID: u.ID, UserFullName: "Alice", Category: mixin.CategoryPlainText, Content: "hi", CreatedAt: at},
-		{MessageID: mixin.NewUUID(), UserID: u.ID, UserFullName: "Alice", Category: mixin.CategoryPlainText, Content: "there", CreatedAt: at.Add(time.Second)},
+	items := mixin.TranscriptPayload{
+		{MessageID: mixin.NewUUID(), UserID: u.UserID, UserFullName: "Alice", Category: mixin.CategoryPlainText, Content: "hi", CreatedAt: at},
+		{MessageID: mixin.NewUUID(), UserID: u.UserID, UserFullName: "Alice", Category: mixin.CategoryPlainText, Content: "there", CreatedAt: at.Add(time.Second)},
 	}
-	m, err := c.SendTranscript(ctx, mixin.ToUser(u.ID), items)
+	m, err := c.SendTranscript(ctx, mixin.ToUser(u.UserID), items)
 	require.NoError(t, err)
 	for _, it := range items {
 		assert.Empty(t, it.TranscriptID, "the caller's slice is left alone")
@@ -352,7 +351,7 @@ func TestSendTranscriptFillsTranscriptIDs(t *testing.T) {
 	require.Equal(t, m.MessageID, inbox[0].MessageID)
 	p, err := mixin.DecodePayload(mixin.CategoryPlainTranscript, inbox[0].Data)
 	require.NoError(t, err)
-	got := p.(mixin.Transcript)
+	got := p.(mixin.TranscriptPayload)
 	require.Len(t, got, 2)
 	for _, it := range got {
 		assert.Equal(t, m.MessageID, it.TranscriptID)
@@ -361,7 +360,7 @@ func TestSendTranscriptFillsTranscriptIDs(t *testing.T) {
 
 	// With a chosen message id, the items get that id.
 	id := mixin.NewUUID()
-	m, err = c.SendTranscript(ctx, mixin.ToUser(u.ID), items, mixin.WithMessageID(id))
+	m, err = c.SendTranscript(ctx, mixin.ToUser(u.UserID), items, mixin.WithMessageID(id))
 	require.NoError(t, err)
 	assert.Equal(t, id, m.MessageID)
 	inbox, err = u.WaitInbox(ctx, 2)
@@ -374,7 +373,7 @@ func TestSendTranscriptFillsTranscriptIDs(t *testing.T) {
 func TestBrokenPayloadsSendNothing(t *testing.T) {
 	s, c, u := withContact(t)
 	ctx := ctxT(t)
-	to := mixin.ToUser(u.ID)
+	to := mixin.ToUser(u.UserID)
 	s.ResetRequests()
 	elsewhere := mixin.NewUUID()
 	cases := map[string]struct {
@@ -386,11 +385,11 @@ func TestBrokenPayloadsSendNothing(t *testing.T) {
 		"video without height":     {mixin.VideoPayload{AttachmentID: mixin.NewUUID(), MimeType: "video/mp4", Width: 10, Size: 10, Duration: 1000}, "height"},
 		"live without width":       {mixin.LivePayload{Height: 10, ThumbURL: "https://x.test/t.png", URL: "https://x.test/l.m3u8"}, "width"},
 		"image of a text file":     {mixin.ImagePayload{AttachmentID: mixin.NewUUID(), MimeType: "text/plain", Width: 1, Height: 1, Size: 10}, "mime_type"},
-		"transcript item pointing elsewhere": {mixin.Transcript{
+		"transcript item pointing elsewhere": {mixin.TranscriptPayload{
 			{MessageID: mixin.NewUUID(), Category: mixin.CategoryPlainText, Content: "a", CreatedAt: time.Now()},
 			{TranscriptID: elsewhere, MessageID: mixin.NewUUID(), Category: mixin.CategoryPlainText, Content: "b", CreatedAt: time.Now()},
 		}, "transcript[1].transcript_id"},
-		"transcript with no item of its own": {mixin.Transcript{
+		"transcript with no item of its own": {mixin.TranscriptPayload{
 			{TranscriptID: elsewhere, MessageID: elsewhere, Category: mixin.CategoryPlainTranscript, CreatedAt: time.Now()},
 		}, "transcript"},
 		"card without shareable icon": {mixin.AppCardPayload{AppID: c.AppID(), Title: "t", Description: "d", Action: "https://x.test"}, "icon_url"},
@@ -407,7 +406,7 @@ func TestBrokenPayloadsSendNothing(t *testing.T) {
 
 	// A nested transcript's items may point at it.
 	inner := mixin.NewUUID()
-	_, err := c.SendTranscript(ctx, to, mixin.Transcript{
+	_, err := c.SendTranscript(ctx, to, mixin.TranscriptPayload{
 		{MessageID: inner, Category: mixin.CategoryPlainTranscript, CreatedAt: time.Now()},
 		{TranscriptID: inner, MessageID: mixin.NewUUID(), Category: mixin.CategoryPlainText, Content: "inside", CreatedAt: time.Now()},
 	})
@@ -420,10 +419,10 @@ func TestEchoInboundPayloadAsIs(t *testing.T) {
 	s, c, u := withContact(t)
 	ctx := ctxT(t)
 	sticker := `{"sticker_id":"` + s.AddSticker(mixintest.Sticker{Name: "wave"}).StickerID + `"}` // a sticker the server knows
-	in, err := u.Send(ctx, mixintest.MessageRequest{ConversationID: u.ContactConversationID(s.Bot().ID),
-		RecipientID: s.Bot().ID, Category: mixin.CategoryPlainSticker, Data: []byte(sticker)})
+	in, err := u.Send(ctx, mixintest.MessageRequest{ConversationID: u.ContactConversationID(s.Bot().UserID),
+		RecipientID: s.Bot().UserID, Category: mixin.CategoryPlainSticker, Data: []byte(sticker)})
 	require.NoError(t, err)
-	msg := &mixin.Message{ConversationID: in.ConversationID, MessageID: in.MessageID, UserID: u.ID,
+	msg := &mixin.Message{ConversationID: in.ConversationID, MessageID: in.MessageID, UserID: u.UserID,
 		Category: in.Category, DataBase64: mixin.EncodeBase64Data(in.Data)}
 	p, err := msg.Payload()
 	require.NoError(t, err)

@@ -39,14 +39,14 @@ func TestOfficialPayloadFixtures(t *testing.T) {
 		{"docs-location", CategoryPlainLocation, LocationPayload{Latitude: 53.47845177824066, Longitude: 126.5893955829421, Name: "China", Address: "China Beijing"}, true},
 		{"docs-sticker", CategoryPlainSticker, StickerPayload{StickerID: "UUID"}, false},
 		{"docs-contact", CategoryPlainContact, ContactPayload{UserID: "UUID"}, false},
-		{"docs-buttons", CategoryAppButtonGroup, ButtonGroup{{Label: "Mixin Website", Color: "#ABABAB", Action: "https://mixin.one"}}, true},
+		{"docs-buttons", CategoryAppButtonGroup, ButtonGroupPayload{{Label: "Mixin Website", Color: "#ABABAB", Action: "https://mixin.one"}}, true},
 		{"docs-transfer", CategorySystemAccountSnapshot, AccountSnapshotPayload{Type: "transfer", SnapshotID: "ab56be4c-5b20-41c6-a9c3-244f9a433f35",
 			OpponentID: member, AssetID: "43d61dcd-e413-450d-80b8-101d5e903357", Amount: "-10",
 			TraceID: "7c67e8e8-b142-488b-80a3-61d4d29c90bf", Memo: "hello", CreatedAt: time.Date(2018, 5, 3, 10, 8, 34, 859542588, time.UTC)}, false},
 		{"android-SystemConversationMessagePayload-add", CategorySystemConversation,
 			SystemConversationPayload{Action: SystemConversationActionAdd, ParticipantID: member, UserID: owner}, false},
 		{"android-SystemConversationMessagePayload-role", CategorySystemConversation,
-			SystemConversationPayload{Action: SystemConversationActionRole, ParticipantID: member, UserID: owner, Role: RoleAdmin}, false},
+			SystemConversationPayload{Action: SystemConversationActionRole, ParticipantID: member, UserID: owner, Role: ParticipantRoleAdmin}, false},
 		{"android-SystemConversationMessagePayload-expire", CategorySystemConversation,
 			SystemConversationPayload{Action: SystemConversationActionExpire, UserID: owner, ExpireIn: 86400}, false},
 		{"android-PinMessagePayload", CategoryMessagePin, PinPayload{Action: PinActionPin,
@@ -80,7 +80,7 @@ func TestOfficialTranscriptFixture(t *testing.T) {
 	require.NoError(t, err)
 	p, err := DecodePayload(CategoryPlainTranscript, data)
 	require.NoError(t, err)
-	tr := p.(Transcript)
+	tr := p.(TranscriptPayload)
 	require.Len(t, tr, 2)
 	assert.Equal(t, "c81e774b-a762-49f8-9114-35900be2c90e", tr[1].TranscriptID)
 	assert.Equal(t, CategoryPlainImage, tr[1].Category)
@@ -122,11 +122,11 @@ func TestOfficialFrameFixtures(t *testing.T) {
 	assert.Equal(t, "f381aaa0-a462-4333-af10-e3f5bff7bec7", m.MessageID)
 	assert.Equal(t, "534d23a7-9ee5-38a0-9769-0f20f83521f6", m.ConversationID)
 	assert.Equal(t, "6ab63de1-7483-497c-8916-35d1249ce9c0", m.SessionID)
-	assert.Equal(t, StatusSent, m.Status)
+	assert.Equal(t, MessageStatusSent, m.Status)
 	assert.Equal(t, time.Date(2023, 4, 28, 10, 1, 32, 387507000, time.UTC), m.CreatedAt)
 	p, err := m.Payload()
 	require.NoError(t, err)
-	assert.Equal(t, Text("abc"), p)
+	assert.Equal(t, TextPayload("abc"), p)
 	assert.Equal(t, frameOwn, classify(f, "53bac64e-e1ff-408a-ad0e-aca20cdc68bd"), "the bot's own message, from another session")
 
 	// A SYSTEM_CONVERSATION push shaped as Android reads it.
@@ -141,6 +141,6 @@ func TestOfficialFrameFixtures(t *testing.T) {
 	f = decodeFixtureFrame(t, "ios-BlazeMessageData-receipt-frame")
 	assert.Equal(t, frameReceipt, classify(f, bot))
 	assert.Equal(t, "f381aaa0-a462-4333-af10-e3f5bff7bec7", f.Data.MessageID)
-	assert.Equal(t, StatusRead, f.Data.Status)
+	assert.Equal(t, MessageStatusRead, f.Data.Status)
 	assert.Equal(t, time.Date(2023, 4, 28, 10, 5, 0, 1000, time.UTC), f.Data.UpdatedAt)
 }

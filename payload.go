@@ -111,15 +111,15 @@ func (c Category) Plain() Category {
 // type switch over a received message is checked by the compiler:
 //
 //	switch p := p.(type) {
-//	case mixin.Text:
+//	case mixin.TextPayload:
 //	case mixin.ImagePayload:
 //	case mixin.RawPayload: // a category this SDK has no type for
 //	}
 //
-// The sendable ones are [Text], [Post], [ImagePayload], [DataPayload],
-// [StickerPayload], [ContactPayload], [AudioPayload], [LivePayload],
-// [VideoPayload], [LocationPayload], [Transcript], [AppCardPayload],
-// [ButtonGroup], [RecallPayload] and [PinPayload]; an inbound payload of one
+// The sendable ones are [TextPayload], [PostPayload], [ImagePayload],
+// [DataPayload], [StickerPayload], [ContactPayload], [AudioPayload], [LivePayload],
+// [VideoPayload], [LocationPayload], [TranscriptPayload], [AppCardPayload],
+// [ButtonGroupPayload], [RecallPayload] and [PinPayload]; an inbound payload of one
 // of these categories can be sent back as it is. [SystemConversationPayload],
 // [AccountSnapshotPayload] and [SafeSnapshotPayload] are inbound only: their
 // Validate refuses them.
@@ -144,27 +144,27 @@ const (
 	MaxButtonLabel        = 36   // characters in a button label
 )
 
-// Text is a PLAIN_TEXT payload: UTF-8 text, sent as is (not JSON).
-type Text string
+// TextPayload is a PLAIN_TEXT payload: UTF-8 text, sent as is (not JSON).
+type TextPayload string
 
 // Category returns PLAIN_TEXT.
-func (Text) Category() Category { return CategoryPlainText }
+func (TextPayload) Category() Category { return CategoryPlainText }
 
-func (Text) payload() {}
+func (TextPayload) payload() {}
 
 // Validate rejects empty text and text that is not UTF-8.
-func (t Text) Validate() error { return validateText("text", string(t)) }
+func (t TextPayload) Validate() error { return validateText("text", string(t)) }
 
-// Post is a PLAIN_POST payload: Markdown text, sent as is (not JSON).
-type Post string
+// PostPayload is a PLAIN_POST payload: Markdown text, sent as is (not JSON).
+type PostPayload string
 
 // Category returns PLAIN_POST.
-func (Post) Category() Category { return CategoryPlainPost }
+func (PostPayload) Category() Category { return CategoryPlainPost }
 
-func (Post) payload() {}
+func (PostPayload) payload() {}
 
 // Validate rejects an empty post and a post that is not UTF-8.
-func (p Post) Validate() error { return validateText("post", string(p)) }
+func (p PostPayload) Validate() error { return validateText("post", string(p)) }
 
 // ErrEncryptedCategory is matched (errors.Is) by the error DecodePayload
 // returns for an ENCRYPTED_* category, whose data is ciphertext: decrypt the
@@ -228,8 +228,8 @@ func derefPayload(p Payload) (Payload, error) {
 }
 
 // EncodePayload validates p and returns the bytes that go, base64-encoded,
-// into a message's data: the raw UTF-8 text for [Text] and [Post], the data
-// as is for [RawPayload], compact JSON for the rest, with &, < and > left
+// into a message's data: the raw UTF-8 text for [TextPayload] and
+// [PostPayload], the data as is for [RawPayload], compact JSON for the rest, with &, < and > left
 // unescaped and no trailing newline.
 func EncodePayload(p Payload) ([]byte, error) {
 	p, err := derefPayload(p)
@@ -240,9 +240,9 @@ func EncodePayload(p Payload) ([]byte, error) {
 		return nil, err
 	}
 	switch v := p.(type) {
-	case Text:
+	case TextPayload:
 		return []byte(v), nil
-	case Post:
+	case PostPayload:
 		return []byte(v), nil
 	case RawPayload:
 		return append([]byte(nil), v.Data...), nil
@@ -265,8 +265,8 @@ func marshalPayload(v any) ([]byte, error) {
 // DecodePayload decodes a message's data (already base64-decoded, see
 // [DecodeBase64Data]) into the typed payload of category c, a value:
 //
-//	PLAIN_TEXT               Text
-//	PLAIN_POST               Post
+//	PLAIN_TEXT               TextPayload
+//	PLAIN_POST               PostPayload
 //	PLAIN_IMAGE              ImagePayload
 //	PLAIN_DATA               DataPayload
 //	PLAIN_VIDEO              VideoPayload
@@ -275,9 +275,9 @@ func marshalPayload(v any) ([]byte, error) {
 //	PLAIN_CONTACT            ContactPayload
 //	PLAIN_LIVE               LivePayload
 //	PLAIN_LOCATION           LocationPayload
-//	PLAIN_TRANSCRIPT         Transcript
+//	PLAIN_TRANSCRIPT         TranscriptPayload
 //	APP_CARD                 AppCardPayload
-//	APP_BUTTON_GROUP         ButtonGroup
+//	APP_BUTTON_GROUP         ButtonGroupPayload
 //	MESSAGE_RECALL           RecallPayload
 //	MESSAGE_PIN              PinPayload
 //	SYSTEM_CONVERSATION      SystemConversationPayload
@@ -291,9 +291,9 @@ func marshalPayload(v any) ([]byte, error) {
 func DecodePayload(c Category, data []byte) (Payload, error) {
 	switch c {
 	case CategoryPlainText:
-		return Text(data), nil
+		return TextPayload(data), nil
 	case CategoryPlainPost:
-		return Post(data), nil
+		return PostPayload(data), nil
 	case CategoryPlainImage:
 		return decodeJSON[ImagePayload](c, data)
 	case CategoryPlainData:
@@ -311,11 +311,11 @@ func DecodePayload(c Category, data []byte) (Payload, error) {
 	case CategoryPlainLocation:
 		return decodeJSON[LocationPayload](c, data)
 	case CategoryPlainTranscript:
-		return decodeJSON[Transcript](c, data)
+		return decodeJSON[TranscriptPayload](c, data)
 	case CategoryAppCard:
 		return decodeJSON[AppCardPayload](c, data)
 	case CategoryAppButtonGroup:
-		return decodeJSON[ButtonGroup](c, data)
+		return decodeJSON[ButtonGroupPayload](c, data)
 	case CategoryMessageRecall:
 		return decodeJSON[RecallPayload](c, data)
 	case CategoryMessagePin:

@@ -34,16 +34,16 @@ func (b *Button) validate(prefix string) error {
 	return checkAction(prefix+".action", b.Action)
 }
 
-// ButtonGroup is an APP_BUTTON_GROUP payload: 1 to [MaxButtons] buttons.
-type ButtonGroup []Button
+// ButtonGroupPayload is an APP_BUTTON_GROUP payload: 1 to [MaxButtons] buttons.
+type ButtonGroupPayload []Button
 
 // Category returns APP_BUTTON_GROUP.
-func (ButtonGroup) Category() Category { return CategoryAppButtonGroup }
+func (ButtonGroupPayload) Category() Category { return CategoryAppButtonGroup }
 
-func (ButtonGroup) payload() {}
+func (ButtonGroupPayload) payload() {}
 
 // Validate checks the number of buttons and each label, color and action.
-func (g ButtonGroup) Validate() error {
+func (g ButtonGroupPayload) Validate() error {
 	if len(g) == 0 {
 		return &FieldError{Field: "buttons", Reason: "is empty"}
 	}
@@ -82,7 +82,7 @@ type AppCardPayload struct {
 	Actions     []Button
 	Shareable   bool
 	// UpdatedAt is the app's own updated_at as the API writes it, e.g.
-	// me.App.UpdatedAt.Format(time.RFC3339Nano) with me from [Client.Me]:
+	// me.App.UpdatedAt.Format(time.RFC3339Nano) with me from [Client.ReadMe]:
 	// the apps compare it with the one they hold to refresh the app's
 	// profile (ios-app AppCardData.swift; flutter-app decrypt_message.dart
 	// _processAppCard). Optional; empty leaves it out. The official Go

@@ -94,20 +94,20 @@ type TranscriptItem struct {
 	CreatedAt      time.Time `json:"created_at"`
 }
 
-// Transcript is a PLAIN_TRANSCRIPT payload: a JSON array of quoted
+// TranscriptPayload is a PLAIN_TRANSCRIPT payload: a JSON array of quoted
 // messages.
-type Transcript []TranscriptItem
+type TranscriptPayload []TranscriptItem
 
 // Category returns PLAIN_TRANSCRIPT.
-func (Transcript) Category() Category { return CategoryPlainTranscript }
+func (TranscriptPayload) Category() Category { return CategoryPlainTranscript }
 
-func (Transcript) payload() {}
+func (TranscriptPayload) payload() {}
 
 // Validate requires at least one item, each with a UUID message id and a
 // known category; transcript ids, when set, must be UUIDs. Whether they
 // point at the right message is checked when the message id is known (see
-// [Transcript.For]).
-func (t Transcript) Validate() error {
+// [TranscriptPayload.For]).
+func (t TranscriptPayload) Validate() error {
 	if len(t) == 0 {
 		return &FieldError{Field: "transcript", Reason: "is empty"}
 	}
@@ -133,7 +133,7 @@ func (t Transcript) Validate() error {
 // of t (a nested transcript), or when no item belongs to messageID: the
 // apps drop such items, and show a transcript without any as an unknown
 // message.
-func (t Transcript) For(messageID string) (Transcript, error) {
+func (t TranscriptPayload) For(messageID string) (TranscriptPayload, error) {
 	id, err := parseUUID("message_id", messageID)
 	if err != nil {
 		return nil, err
@@ -144,7 +144,7 @@ func (t Transcript) For(messageID string) (Transcript, error) {
 			nested[strings.ToLower(it.MessageID)] = true
 		}
 	}
-	out := make(Transcript, len(t))
+	out := make(TranscriptPayload, len(t))
 	own := 0
 	for i, it := range t {
 		tid := strings.ToLower(it.TranscriptID)

@@ -57,7 +57,7 @@ var payloadGoldens = []struct {
 	{"PLAIN_CONTACT", ContactPayload{UserID: plIDB}},
 	{"PLAIN_LIVE", LivePayload{Width: 650, Height: 366, ThumbURL: "https://mixin.one/logo.png", URL: "https://mixin.one/live.m3u8?a=1&b=2", Shareable: false}},
 	{"PLAIN_LOCATION", LocationPayload{Latitude: 53.47845177824066, Longitude: 126.5893955829421, Name: "Tom & Jerry <café>", Address: "China Beijing"}},
-	{"PLAIN_TRANSCRIPT", Transcript{
+	{"PLAIN_TRANSCRIPT", TranscriptPayload{
 		{TranscriptID: plIDC, MessageID: plIDA, UserID: plIDB, UserFullName: "Alice", Category: CategoryPlainText, Content: "hi <b>there</b>", CreatedAt: plTime("2022-08-19T03:06:17.363215481Z")},
 		{TranscriptID: plIDC, MessageID: plIDD, UserID: plIDB, UserFullName: "Alice", Category: CategoryPlainImage, Content: plIDD,
 			MediaName: "cat.jpg", MediaSize: 2048, MediaWidth: 100, MediaHeight: 80, MediaMimeType: "image/jpeg", MediaStatus: "DONE",
@@ -70,11 +70,11 @@ var payloadGoldens = []struct {
 	{"APP_CARD.cover", AppCardPayload{AppID: plIDA, Cover: AppCardCover{MimeType: "image/png", URL: "https://mixin.one/cover.png", Width: 640, Height: 320, Thumbnail: "LEHV6nWB2yk8pyo0adR*.7kCMdnj"},
 		Title: "Cover", Description: "With a cover object", Actions: []Button{}, UpdatedAt: "2024-09-28T15:49:14+10:00", Shareable: true}},
 	{"APP_CARD.legacy", AppCardPayload{AppID: plIDA, IconURL: "https://mixin.one/assets/98b586edb270556d1972112bd7985e9e.png", Title: "Mixin", Description: "Hello World.", Action: "https://mixin.one", Shareable: false}},
-	{"APP_BUTTON_GROUP", ButtonGroup{{Label: "Mixin Website", Color: "#ABABAB", Action: "https://mixin.one"}, {Label: "Pay", Color: "#00b2ff", Action: "mixin://pay?recipient=" + plIDB + "&amount=1"}}},
+	{"APP_BUTTON_GROUP", ButtonGroupPayload{{Label: "Mixin Website", Color: "#ABABAB", Action: "https://mixin.one"}, {Label: "Pay", Color: "#00b2ff", Action: "mixin://pay?recipient=" + plIDB + "&amount=1"}}},
 	{"MESSAGE_RECALL", RecallPayload{MessageID: plIDC}},
 	{"MESSAGE_PIN", PinPayload{Action: PinActionPin, MessageIDs: []string{plIDA, plIDC}}},
 	{"SYSTEM_CONVERSATION", SystemConversationPayload{Action: SystemConversationActionAdd, ParticipantID: plIDB, UserID: plIDA}},
-	{"SYSTEM_CONVERSATION.role", SystemConversationPayload{Action: SystemConversationActionRole, ParticipantID: plIDB, Role: RoleAdmin}},
+	{"SYSTEM_CONVERSATION.role", SystemConversationPayload{Action: SystemConversationActionRole, ParticipantID: plIDB, Role: ParticipantRoleAdmin}},
 	{"SYSTEM_CONVERSATION.expire", SystemConversationPayload{Action: SystemConversationActionExpire, ParticipantID: plIDB, ExpireIn: 86400}},
 	{"SYSTEM_ACCOUNT_SNAPSHOT", AccountSnapshotPayload{Type: "transfer", SnapshotID: "ab56be4c-5b20-41c6-a9c3-244f9a433f35", OpponentID: plIDB,
 		AssetID: "43d61dcd-e413-450d-80b8-101d5e903357", Amount: "-10", TraceID: "7c67e8e8-b142-488b-80a3-61d4d29c90bf", Memo: "hello", CreatedAt: plTime("2018-05-03T10:08:34.859542588Z")}},
@@ -130,19 +130,19 @@ func TestPayloadGoldenRoundTrip(t *testing.T) {
 }
 
 func TestPayloadTextAndPostAreRaw(t *testing.T) {
-	b, err := EncodePayload(Text("hello & <world> ✓"))
+	b, err := EncodePayload(TextPayload("hello & <world> ✓"))
 	require.NoError(t, err)
 	assert.Equal(t, "hello & <world> ✓", string(b))
-	b, err = EncodePayload(Post("# Title\n\n* item"))
+	b, err = EncodePayload(PostPayload("# Title\n\n* item"))
 	require.NoError(t, err)
 	assert.Equal(t, "# Title\n\n* item", string(b))
 
 	v, err := DecodePayload(CategoryPlainText, []byte("hello"))
 	require.NoError(t, err)
-	assert.Equal(t, Text("hello"), v)
+	assert.Equal(t, TextPayload("hello"), v)
 	v, err = DecodePayload(CategoryPlainPost, []byte("## two"))
 	require.NoError(t, err)
-	assert.Equal(t, Post("## two"), v)
+	assert.Equal(t, PostPayload("## two"), v)
 }
 
 // The seed (testdata/seed/message_text.json) carries "hello" as std padded
@@ -161,7 +161,7 @@ func TestPayloadSeedMessageText(t *testing.T) {
 		require.NoError(t, err)
 		v, err := DecodePayload(view.Category, b)
 		require.NoError(t, err)
-		assert.Equal(t, Text("hello"), v)
+		assert.Equal(t, TextPayload("hello"), v)
 	}
 	assert.Equal(t, view.DataBase64, EncodeBase64Data([]byte("hello")))
 }
@@ -191,7 +191,7 @@ func TestPayloadSeedNodeFieldsDecode(t *testing.T) {
 		{CategoryPlainLocation, `{"latitude":1.5,"longitude":-2.25,"address":"addr","name":"nm"}`,
 			LocationPayload{Latitude: 1.5, Longitude: -2.25, Address: "addr", Name: "nm"}},
 		{CategoryAppButtonGroup, `[{"label":"l","color":"#FF0000","action":"https://x.test"}]`,
-			ButtonGroup{{Label: "l", Color: "#FF0000", Action: "https://x.test"}}},
+			ButtonGroupPayload{{Label: "l", Color: "#FF0000", Action: "https://x.test"}}},
 		{CategoryMessageRecall, `{"message_id":"` + plIDC + `"}`, RecallPayload{MessageID: plIDC}},
 		// Go/Node SDK types name the counter-party counter_user_id.
 		{CategorySystemAccountSnapshot, `{"type":"transfer","snapshot_id":"` + plIDA + `","counter_user_id":"` + plIDB + `","asset_id":"` + plIDC + `","amount":"1.5","trace_id":"` + plIDD + `","memo":"m","created_at":"2018-05-03T10:08:34.859542588Z"}`,
@@ -294,7 +294,7 @@ func mustReadPayloadGolden(t *testing.T, name string) []byte {
 
 // Pointers to payloads are accepted and encode as the value does.
 func TestPayloadPointersEncodeAsValues(t *testing.T) {
-	text := Text("hi & <you>")
+	text := TextPayload("hi & <you>")
 	b, err := EncodePayload(&text)
 	require.NoError(t, err)
 	assert.Equal(t, "hi & <you>", string(b))
@@ -321,7 +321,7 @@ func TestPayloadTypeSwitchByValue(t *testing.T) {
 		matched := false
 		switch p.(type) {
 		case ImagePayload, DataPayload, VideoPayload, AudioPayload, StickerPayload, ContactPayload, LivePayload,
-			LocationPayload, Transcript, AppCardPayload, ButtonGroup, RecallPayload, PinPayload,
+			LocationPayload, TranscriptPayload, AppCardPayload, ButtonGroupPayload, RecallPayload, PinPayload,
 			SystemConversationPayload, AccountSnapshotPayload, SafeSnapshotPayload:
 			matched = true
 		}

@@ -13,7 +13,7 @@ import (
 func TestPayloadValidateRejects(t *testing.T) {
 	longLabel := strings.Repeat("é", MaxButtonLabel+1)
 	okButton := Button{Label: "ok", Color: "#000000", Action: "https://x.test"}
-	sevenButtons := make(ButtonGroup, MaxButtons+1)
+	sevenButtons := make(ButtonGroupPayload, MaxButtons+1)
 	for i := range sevenButtons {
 		sevenButtons[i] = okButton
 	}
@@ -31,9 +31,9 @@ func TestPayloadValidateRejects(t *testing.T) {
 		p     Payload
 		field string
 	}{
-		{"empty text", Text(""), "text"},
-		{"text not utf8", Text("\xff\xfe"), "text"},
-		{"empty post", Post(""), "post"},
+		{"empty text", TextPayload(""), "text"},
+		{"text not utf8", TextPayload("\xff\xfe"), "text"},
+		{"empty post", PostPayload(""), "post"},
 		{"image attachment not uuid", with(img, func(p *ImagePayload) { p.AttachmentID = "abc" }), "attachment_id"},
 		{"image no mime", with(img, func(p *ImagePayload) { p.MimeType = "" }), "mime_type"},
 		{"image of a text file", with(img, func(p *ImagePayload) { p.MimeType = "text/plain" }), "mime_type"},
@@ -67,16 +67,16 @@ func TestPayloadValidateRejects(t *testing.T) {
 		{"card cover not an image", AppCardPayload{AppID: plIDA, Title: "t", Description: "d", Cover: AppCardCover{MimeType: "video/mp4", URL: cover.URL, Width: 1, Height: 1, Thumbnail: "A"}}, "cover.mime_type"},
 		{"card action color", AppCardPayload{AppID: plIDA, Title: "t", Description: "d", Actions: []Button{okButton, {Label: "x", Color: "red", Action: "https://x.test"}}}, "actions[1].color"},
 		{"card action without color", AppCardPayload{AppID: plIDA, Title: "t", Description: "d", Actions: []Button{{Label: "x", Action: "https://x.test"}}}, "actions[0].color"},
-		{"buttons empty", ButtonGroup{}, "buttons"},
+		{"buttons empty", ButtonGroupPayload{}, "buttons"},
 		{"buttons too many", sevenButtons, "buttons"},
-		{"button empty label", ButtonGroup{okButton, {Color: "#FFFFFF", Action: "https://x.test"}}, "buttons[1].label"},
-		{"button long label", ButtonGroup{{Label: longLabel, Color: "#FFFFFF", Action: "https://x.test"}}, "buttons[0].label"},
-		{"button color of four digits", ButtonGroup{{Label: "l", Color: "#FFFF", Action: "https://x.test"}}, "buttons[0].color"},
-		{"button missing color", ButtonGroup{{Label: "l", Action: "https://x.test"}}, "buttons[0].color"},
-		{"button bad hex", ButtonGroup{{Label: "l", Color: "#GGGGGG", Action: "https://x.test"}}, "buttons[0].color"},
-		{"button empty action", ButtonGroup{{Label: "l", Color: "#FFFFFF"}}, "buttons[0].action"},
-		{"button hostless url", ButtonGroup{{Label: "l", Color: "#FFFFFF", Action: "https:///path"}}, "buttons[0].action"},
-		{"button empty input", ButtonGroup{{Label: "l", Color: "#FFFFFF", Action: "input: "}}, "buttons[0].action"},
+		{"button empty label", ButtonGroupPayload{okButton, {Color: "#FFFFFF", Action: "https://x.test"}}, "buttons[1].label"},
+		{"button long label", ButtonGroupPayload{{Label: longLabel, Color: "#FFFFFF", Action: "https://x.test"}}, "buttons[0].label"},
+		{"button color of four digits", ButtonGroupPayload{{Label: "l", Color: "#FFFF", Action: "https://x.test"}}, "buttons[0].color"},
+		{"button missing color", ButtonGroupPayload{{Label: "l", Action: "https://x.test"}}, "buttons[0].color"},
+		{"button bad hex", ButtonGroupPayload{{Label: "l", Color: "#GGGGGG", Action: "https://x.test"}}, "buttons[0].color"},
+		{"button empty action", ButtonGroupPayload{{Label: "l", Color: "#FFFFFF"}}, "buttons[0].action"},
+		{"button hostless url", ButtonGroupPayload{{Label: "l", Color: "#FFFFFF", Action: "https:///path"}}, "buttons[0].action"},
+		{"button empty input", ButtonGroupPayload{{Label: "l", Color: "#FFFFFF", Action: "input: "}}, "buttons[0].action"},
 		{"location latitude", LocationPayload{Latitude: 91}, "latitude"},
 		{"location latitude NaN", LocationPayload{Latitude: math.NaN()}, "latitude"},
 		{"location longitude", LocationPayload{Latitude: 1, Longitude: -180.5}, "longitude"},
@@ -93,9 +93,9 @@ func TestPayloadValidateRejects(t *testing.T) {
 		{"live empty thumb", withLive(live, func(p *LivePayload) { p.ThumbURL = "" }), "thumb_url"},
 		{"live without width", withLive(live, func(p *LivePayload) { p.Width = 0 }), "width"},
 		{"live without height", withLive(live, func(p *LivePayload) { p.Height = 0 }), "height"},
-		{"transcript empty", Transcript{}, "transcript"},
-		{"transcript item message id", Transcript{{Category: CategoryPlainText}}, "transcript[0].message_id"},
-		{"transcript item category", Transcript{{MessageID: plIDA, Category: CategoryPlainText}, {MessageID: plIDB, Category: "PLAIN_NOPE"}}, "transcript[1].category"},
+		{"transcript empty", TranscriptPayload{}, "transcript"},
+		{"transcript item message id", TranscriptPayload{{Category: CategoryPlainText}}, "transcript[0].message_id"},
+		{"transcript item category", TranscriptPayload{{MessageID: plIDA, Category: CategoryPlainText}, {MessageID: plIDB, Category: "PLAIN_NOPE"}}, "transcript[1].category"},
 		{"system conversation", SystemConversationPayload{Action: SystemConversationActionAdd}, "category"},
 		{"account snapshot", AccountSnapshotPayload{}, "category"},
 		{"safe snapshot", SafeSnapshotPayload{}, "category"},
@@ -123,7 +123,7 @@ func TestPayloadValidateRejects(t *testing.T) {
 	}
 	_, err := EncodePayload(nil)
 	assert.ErrorIs(t, err, ErrInvalidInput)
-	for _, p := range []Payload{(*ImagePayload)(nil), (*RecallPayload)(nil), (*Text)(nil)} {
+	for _, p := range []Payload{(*ImagePayload)(nil), (*RecallPayload)(nil), (*TextPayload)(nil)} {
 		_, err := EncodePayload(p)
 		var fe *FieldError
 		require.True(t, errors.As(err, &fe), "%T", p)
@@ -133,16 +133,16 @@ func TestPayloadValidateRejects(t *testing.T) {
 
 func TestPayloadValidateAccepts(t *testing.T) {
 	for _, p := range []Payload{
-		Text("x"),
+		TextPayload("x"),
 		StickerPayload{StickerID: strings.ToUpper(plIDA)},
-		ButtonGroup{{Label: "a", Color: "#abcdef", Action: "mixin://users/" + plIDB}, {Label: "b", Color: "#ABCDEF", Action: "input:/help"}, {Label: "c", Color: "#000000", Action: "HTTPS://X.TEST"}},
+		ButtonGroupPayload{{Label: "a", Color: "#abcdef", Action: "mixin://users/" + plIDB}, {Label: "b", Color: "#ABCDEF", Action: "input:/help"}, {Label: "c", Color: "#000000", Action: "HTTPS://X.TEST"}},
 		LocationPayload{Latitude: -90, Longitude: 180},
 		LocationPayload{Latitude: -0.25, Longitude: 1e-9},
 		AppCardPayload{AppID: plIDA, Title: strings.Repeat("界", MaxAppCardTitle), Description: strings.Repeat("d", MaxAppCardDescription), UpdatedAt: "2024-09-28T05:49:14Z"},
 		// updated_at and actions are optional (ios-app AppCardData.swift since August 2024).
 		AppCardPayload{AppID: plIDA, Title: "t", Description: "d", Shareable: true},
-		ButtonGroup{{Label: "rgb", Color: "#f0A", Action: "input:x"}, {Label: "argb", Color: "#80FF0000", Action: "input:y"}},
-		Transcript{{MessageID: plIDA, Category: CategoryEncryptedText}},
+		ButtonGroupPayload{{Label: "rgb", Color: "#f0A", Action: "input:x"}, {Label: "argb", Color: "#80FF0000", Action: "input:y"}},
+		TranscriptPayload{{MessageID: plIDA, Category: CategoryEncryptedText}},
 		RawPayload{Kind: CategoryPlainText, Data: []byte("hi")},
 		RawPayload{Kind: CategoryPlainSticker, Data: []byte(`{"sticker_id":"` + plIDA + `"}`)},
 	} {

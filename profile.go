@@ -50,7 +50,7 @@ type profileBody struct {
 }
 
 // UpdateProfile changes the bot's name, biography and/or avatar and returns
-// the updated profile (as [Client.Me] does).
+// the updated profile (as [Client.ReadMe] does).
 func (c *Client) UpdateProfile(ctx context.Context, u ProfileUpdate) (*User, error) {
 	if u.FullName == "" && u.Biography == nil && len(u.Avatar) == 0 {
 		return nil, &FieldError{Field: "profile", Reason: "sets neither full_name, biography nor avatar"}
@@ -122,9 +122,9 @@ type MessageSource string
 
 // Message sources of the preference fields.
 const (
-	SourceEverybody MessageSource = "EVERYBODY"
-	SourceContacts  MessageSource = "CONTACTS"
-	SourceNobody    MessageSource = "NOBODY"
+	MessageSourceEverybody MessageSource = "EVERYBODY"
+	MessageSourceContacts  MessageSource = "CONTACTS"
+	MessageSourceNobody    MessageSource = "NOBODY"
 )
 
 // PreferencesUpdate holds the preferences to change (POST /me/preferences,
@@ -162,7 +162,7 @@ func (c *Client) UpdatePreferences(ctx context.Context, p PreferencesUpdate) (*U
 		{"accept_search_source", "EVERYBODY, CONTACTS or NOBODY", p.AcceptSearchSource, true},
 	}
 	for _, ch := range checks {
-		ok := ch.v == "" || ch.v == SourceEverybody || ch.v == SourceContacts || (ch.nobody && ch.v == SourceNobody)
+		ok := ch.v == "" || ch.v == MessageSourceEverybody || ch.v == MessageSourceContacts || (ch.nobody && ch.v == MessageSourceNobody)
 		if !ok {
 			return nil, &FieldError{Field: ch.field, Reason: "must be " + ch.allowed + ", got " + strconvQuote(string(ch.v))}
 		}
@@ -202,7 +202,7 @@ func (c *Client) meCall(ctx context.Context, path string, body any) (*User, erro
 	return &u, nil
 }
 
-// RotateCode replaces the bot's own code (code_id, code_url on [Client.Me]),
+// RotateCode replaces the bot's own code (code_id, code_url on [Client.ReadMe]),
 // invalidating the old link, and returns the updated profile. It is never
 // retried automatically: a repeat would rotate twice.
 func (c *Client) RotateCode(ctx context.Context) (*User, error) {

@@ -46,7 +46,7 @@ func TestUpdateProfile(t *testing.T) {
 	assert.Equal(t, avatar, got)
 	assert.Equal(t, "image/png", res.Header.Get("Content-Type"))
 	// Others see the new profile.
-	seen, err := userClient(t, s, alice).ReadUser(ctx, s.Bot().ID)
+	seen, err := userClient(t, s, alice).ReadUser(ctx, s.Bot().UserID)
 	require.NoError(t, err)
 	assert.Equal(t, "Helper Bot", seen.FullName)
 	assert.Equal(t, bio, seen.Biography)
@@ -87,31 +87,31 @@ func TestUpdatePreferences(t *testing.T) {
 	s, c, alice := newSeedServer(t)
 	ctx := ctxT(t)
 	threshold := 5.5
-	me, err := c.UpdatePreferences(ctx, mixin.PreferencesUpdate{ReceiveMessageSource: mixin.SourceContacts,
-		AcceptSearchSource: mixin.SourceNobody, FiatCurrency: "EUR", TransferNotificationThreshold: &threshold})
+	me, err := c.UpdatePreferences(ctx, mixin.PreferencesUpdate{ReceiveMessageSource: mixin.MessageSourceContacts,
+		AcceptSearchSource: mixin.MessageSourceNobody, FiatCurrency: "EUR", TransferNotificationThreshold: &threshold})
 	require.NoError(t, err)
-	assert.Equal(t, mixin.SourceContacts, me.ReceiveMessageSource)
-	assert.Equal(t, mixin.SourceNobody, me.AcceptSearchSource)
-	assert.Equal(t, mixin.SourceEverybody, me.AcceptConversationSource, "an unset preference is left as it is")
+	assert.Equal(t, mixin.MessageSourceContacts, me.ReceiveMessageSource)
+	assert.Equal(t, mixin.MessageSourceNobody, me.AcceptSearchSource)
+	assert.Equal(t, mixin.MessageSourceEverybody, me.AcceptConversationSource, "an unset preference is left as it is")
 	assert.Equal(t, "EUR", me.FiatCurrency)
 	assert.Equal(t, 5.5, me.TransferNotificationThreshold)
-	again, err := c.Me(ctx)
+	again, err := c.ReadMe(ctx)
 	require.NoError(t, err)
-	assert.Equal(t, mixin.SourceContacts, again.ReceiveMessageSource)
+	assert.Equal(t, mixin.MessageSourceContacts, again.ReceiveMessageSource)
 
 	// CONTACTS: strangers cannot message the bot; friends can.
-	_, err = alice.SendText(ctx, s.Bot().ID, "hi")
+	_, err = alice.SendText(ctx, s.Bot().UserID, "hi")
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "403")
-	_, err = c.AddFriend(ctx, alice.ID, "")
+	_, err = c.AddFriend(ctx, alice.UserID, "")
 	require.NoError(t, err)
-	_, err = alice.SendText(ctx, s.Bot().ID, "hi")
+	_, err = alice.SendText(ctx, s.Bot().UserID, "hi")
 	require.NoError(t, err)
 
 	bad := -1.0
 	checks := map[string]mixin.PreferencesUpdate{
 		"preferences":                     {},
-		"receive_message_source":          {ReceiveMessageSource: mixin.SourceNobody},
+		"receive_message_source":          {ReceiveMessageSource: mixin.MessageSourceNobody},
 		"accept_conversation_source":      {AcceptConversationSource: "FRIENDS"},
 		"accept_search_source":            {AcceptSearchSource: "everybody"},
 		"fiat_currency":                   {FiatCurrency: "usd"},
@@ -136,12 +136,12 @@ func TestReadCode(t *testing.T) {
 
 	// Alice's user code, as the bot reads it; she is not in the group yet
 	// but can read its invite code.
-	aliceMe, err := userClient(t, s, alice).Me(ctx)
+	aliceMe, err := userClient(t, s, alice).ReadMe(ctx)
 	require.NoError(t, err)
 	code, err = c.ReadCode(ctx, aliceMe.CodeID)
 	require.NoError(t, err)
 	require.NotNil(t, code.User)
-	assert.Equal(t, alice.ID, code.User.UserID)
+	assert.Equal(t, alice.UserID, code.User.UserID)
 	code, err = userClient(t, s, alice).ReadCode(ctx, group.CodeID)
 	require.NoError(t, err)
 	assert.Equal(t, group.ConversationID, code.Conversation.ConversationID)
@@ -158,7 +158,7 @@ func TestConversationIcon(t *testing.T) {
 	ctx := ctxT(t)
 	icon := pngBytes(t, 12, 12)
 	g, err := c.CreateGroupConversation(ctx, mixin.GroupConversationRequest{Name: "Icons", Icon: icon,
-		Participants: []mixin.ParticipantRequest{{UserID: alice.ID}}})
+		Participants: []mixin.ParticipantRequest{{UserID: alice.UserID}}})
 	require.NoError(t, err)
 	require.NotEmpty(t, g.IconURL)
 	assert.Equal(t, icon, fetch(t, g.IconURL))
@@ -184,11 +184,11 @@ func TestReadMessageStatuses(t *testing.T) {
 	clock := func() time.Time { return now }
 	s, c, alice := newSeedServer(t, mixintest.WithClock(clock), mixintest.WithStatusPageSize(2))
 	ctx := ctxT(t)
-	_, err := c.CreateContactConversation(ctx, alice.ID)
+	_, err := c.CreateContactConversation(ctx, alice.UserID)
 	require.NoError(t, err)
 	var ids []string
 	for i := range 3 {
-		m, err := c.SendText(ctx, mixin.ToUser(alice.ID), "m"+string(rune('0'+i)))
+		m, err := c.SendText(ctx, mixin.ToUser(alice.UserID), "m"+string(rune('0'+i)))
 		require.NoError(t, err)
 		ids = append(ids, m.MessageID)
 	}

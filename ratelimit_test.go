@@ -17,12 +17,12 @@ import (
 func TestRateLimitBothFormsWaitOutRetryAfter(t *testing.T) {
 	for _, status := range []int{202, 429} {
 		synctest.Test(t, func(t *testing.T) {
-			s, c := memServer(t, nil, mixin.WithRetry(mixin.Retry{Attempts: 3, Min: time.Millisecond, Max: time.Millisecond}))
+			s, c := memServer(t, nil, mixin.WithRequestRetry(mixin.Retry{Attempts: 3, Min: time.Millisecond, Max: time.Millisecond}))
 			s.FailNext(mixintest.Failure{Method: "GET", Path: "/me", Times: 1, Status: status, Code: 429, RetryAfter: 7 * time.Second})
 			start := time.Now()
-			me, err := c.Me(t.Context())
+			me, err := c.ReadMe(t.Context())
 			require.NoError(t, err, "HTTP %d", status)
-			assert.Equal(t, s.Bot().ID, me.UserID)
+			assert.Equal(t, s.Bot().UserID, me.UserID)
 			waited := time.Since(start)
 			assert.GreaterOrEqual(t, waited, 7*time.Second, "HTTP %d: Retry-After is honoured", status)
 			assert.Less(t, waited, 8*time.Second, "HTTP %d", status)
@@ -33,10 +33,10 @@ func TestRateLimitBothFormsWaitOutRetryAfter(t *testing.T) {
 
 func TestRateLimitWithoutRetryAfterBacksOff(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		s, c := memServer(t, nil, mixin.WithRetry(mixin.Retry{Attempts: 4, Min: 2 * time.Second, Max: 2 * time.Second}))
+		s, c := memServer(t, nil, mixin.WithRequestRetry(mixin.Retry{Attempts: 4, Min: 2 * time.Second, Max: 2 * time.Second}))
 		s.FailNext(mixintest.Failure{Method: "GET", Path: "/me", Times: 2, Code: 429}) // status 0: the documented HTTP 202
 		start := time.Now()
-		_, err := c.Me(t.Context())
+		_, err := c.ReadMe(t.Context())
 		require.NoError(t, err)
 		waited := time.Since(start)
 		// Two jittered waits drawn from [1s, 2s] each.
@@ -49,12 +49,12 @@ func TestRateLimitWithoutRetryAfterBacksOff(t *testing.T) {
 func TestRateLimitInEnvelopeIsRateLimited(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		s, c := memServer(t, []mixintest.Option{mixintest.WithFaults(mixintest.Faults{RateLimitRate: 1, RetryAfter: time.Hour})})
-		_, err := c.Me(t.Context())
+		_, err := c.ReadMe(t.Context())
 		var e *mixin.APIError
 		require.ErrorAs(t, err, &e)
 		assert.Equal(t, 202, e.Status)
 		assert.True(t, e.RateLimited() && e.Temporary() && mixin.IsRateLimited(err))
-		assert.Equal(t, time.Hour, mixin.RetryAfter(err), "longer than WithMaxRetryAfter: returned, not waited")
+		assert.Equal(t, time.Hour, mixin.RetryAfter(err), "longer than WithMaxRequestRetryAfter: returned, not waited")
 		assert.Equal(t, 1, countRequests(s, "GET", "/me"))
 		assert.Contains(t, err.Error(), "GET /me")
 	})
@@ -64,7 +64,7 @@ func TestRateLimitInEnvelopeIsRateLimited(t *testing.T) {
 // (api/users/search.md). It is never retried, whatever the error.
 func TestSearchIsNeverRetried(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		s, c := memServer(t, nil, mixin.WithRetry(mixin.Retry{Attempts: 5, Min: time.Millisecond, Max: time.Millisecond}))
+		s, c := memServer(t, nil, mixin.WithRequestRetry(mixin.Retry{Attempts: 5, Min: time.Millisecond, Max: time.Millisecond}))
 		u := s.NewUser("Findable")
 		path := "/search/" + u.IdentityNumber
 		for _, f := range []struct{ status, code int }{{0, 429}, {429, 429}, {500, 500}} {
@@ -82,10 +82,10 @@ func TestSearchIsNeverRetried(t *testing.T) {
 		}
 		got, err := c.SearchUser(t.Context(), u.IdentityNumber)
 		require.NoError(t, err)
-		assert.Equal(t, u.ID, got.UserID)
+		assert.Equal(t, u.UserID, got.UserID)
 		// Other reads still retry.
 		s.FailNext(mixintest.Failure{Method: "GET", Path: "/me", Times: 1, Code: 429})
-		_, err = c.Me(t.Context())
+		_, err = c.ReadMe(t.Context())
 		require.NoError(t, err)
 	})
 }

@@ -21,7 +21,7 @@ func TestGreeting(t *testing.T) {
 		t.Fatal(err)
 	}
 	greeter := mixin.HandlerFunc(func(ctx context.Context, msg *mixin.Message) error {
-		_, err := client.Reply(ctx, msg, mixin.Text("welcome!"))
+		_, err := client.Reply(ctx, msg, mixin.TextPayload("welcome!"))
 		return err
 	})
 	alice := s.NewUser("Alice")
@@ -30,7 +30,7 @@ func TestGreeting(t *testing.T) {
 	defer cancel()
 	go client.RunBlaze(ctx, greeter) // your bot's handler
 
-	if _, err := alice.SendText(ctx, s.Bot().ID, "/start"); err != nil {
+	if _, err := alice.SendText(ctx, s.Bot().UserID, "/start"); err != nil {
 		t.Fatal(err)
 	}
 	inbox, err := alice.WaitInbox(ctx, 1)

@@ -16,11 +16,11 @@ type RelationshipAction string
 
 // Relationship actions of POST /relationships; UPDATE renames a friend.
 const (
-	RelationshipAdd     RelationshipAction = "ADD"
-	RelationshipUpdate  RelationshipAction = "UPDATE"
-	RelationshipRemove  RelationshipAction = "REMOVE"
-	RelationshipBlock   RelationshipAction = "BLOCK"
-	RelationshipUnblock RelationshipAction = "UNBLOCK"
+	RelationshipActionAdd     RelationshipAction = "ADD"
+	RelationshipActionUpdate  RelationshipAction = "UPDATE"
+	RelationshipActionRemove  RelationshipAction = "REMOVE"
+	RelationshipActionBlock   RelationshipAction = "BLOCK"
+	RelationshipActionUnblock RelationshipAction = "UNBLOCK"
 )
 
 // MaxFullNameLength is the longest full name (of the bot's profile, or an
@@ -62,8 +62,8 @@ func (c *Client) checkRelationship(req RelationshipRequest) (RelationshipRequest
 	}
 	req.UserID = id
 	switch req.Action {
-	case RelationshipAdd, RelationshipUpdate:
-		if req.Action == RelationshipUpdate && strings.TrimSpace(req.FullName) == "" {
+	case RelationshipActionAdd, RelationshipActionUpdate:
+		if req.Action == RelationshipActionUpdate && strings.TrimSpace(req.FullName) == "" {
 			return req, &FieldError{Field: "full_name", Reason: "is required to UPDATE (the friend's new alias)"}
 		}
 		if err := validateFullName("full_name", req.FullName, true); err != nil {
@@ -72,7 +72,7 @@ func (c *Client) checkRelationship(req RelationshipRequest) (RelationshipRequest
 		if req.Phone != "" && !isDigits(strings.TrimPrefix(req.Phone, "+")) {
 			return req, &FieldError{Field: "phone", Reason: "must be digits with an optional leading +"}
 		}
-	case RelationshipRemove, RelationshipBlock, RelationshipUnblock:
+	case RelationshipActionRemove, RelationshipActionBlock, RelationshipActionUnblock:
 		if req.FullName != "" || req.Phone != "" {
 			return req, &FieldError{Field: "full_name", Reason: "full_name and phone apply to ADD and UPDATE only"}
 		}
@@ -84,31 +84,31 @@ func (c *Client) checkRelationship(req RelationshipRequest) (RelationshipRequest
 
 // AddFriend adds a user to the bot's contacts, with an optional alias.
 func (c *Client) AddFriend(ctx context.Context, userID, alias string) (*User, error) {
-	return c.UpdateRelationship(ctx, RelationshipRequest{UserID: userID, Action: RelationshipAdd, FullName: alias})
+	return c.UpdateRelationship(ctx, RelationshipRequest{UserID: userID, Action: RelationshipActionAdd, FullName: alias})
 }
 
 // RemoveFriend removes a user from the bot's contacts.
 func (c *Client) RemoveFriend(ctx context.Context, userID string) (*User, error) {
-	return c.UpdateRelationship(ctx, RelationshipRequest{UserID: userID, Action: RelationshipRemove})
+	return c.UpdateRelationship(ctx, RelationshipRequest{UserID: userID, Action: RelationshipActionRemove})
 }
 
 // BlockUser blocks a user: they can no longer message the bot.
 func (c *Client) BlockUser(ctx context.Context, userID string) (*User, error) {
-	return c.UpdateRelationship(ctx, RelationshipRequest{UserID: userID, Action: RelationshipBlock})
+	return c.UpdateRelationship(ctx, RelationshipRequest{UserID: userID, Action: RelationshipActionBlock})
 }
 
 // UnblockUser lifts a block.
 func (c *Client) UnblockUser(ctx context.Context, userID string) (*User, error) {
-	return c.UpdateRelationship(ctx, RelationshipRequest{UserID: userID, Action: RelationshipUnblock})
+	return c.UpdateRelationship(ctx, RelationshipRequest{UserID: userID, Action: RelationshipActionUnblock})
 }
 
-// Friends returns the bot's contacts, users and bots (a bot has App set).
-func (c *Client) Friends(ctx context.Context) ([]User, error) {
+// ReadFriends returns the bot's contacts, users and bots (a bot has App set).
+func (c *Client) ReadFriends(ctx context.Context) ([]User, error) {
 	return c.userList(ctx, "/friends")
 }
 
-// BlockingUsers returns the users the bot blocks.
-func (c *Client) BlockingUsers(ctx context.Context) ([]User, error) {
+// ReadBlockingUsers returns the users the bot blocks.
+func (c *Client) ReadBlockingUsers(ctx context.Context) ([]User, error) {
 	return c.userList(ctx, "/blocking_users")
 }
 

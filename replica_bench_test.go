@@ -33,7 +33,7 @@ func benchReplicas(b *testing.B, n, workers int) {
 			b.Fatal(err)
 		}
 	}
-	pending := func() int { return bot.s.Pending(bot.s.Bot().ID) }
+	pending := func() int { return bot.s.Pending(bot.s.Bot().UserID) }
 	b.ResetTimer()
 	children := make([]*child, n)
 	for i := range children {

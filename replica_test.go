@@ -41,7 +41,7 @@ func newReplicaBot(t testing.TB, n, users int, lease time.Duration, tx bool, opt
 }
 
 func (b *replicaBot) send(ctx context.Context, i int) (sentMsg, error) {
-	m, err := b.users[i%len(b.users)].SendText(ctx, b.s.Bot().ID, fmt.Sprint("message ", i))
+	m, err := b.users[i%len(b.users)].SendText(ctx, b.s.Bot().UserID, fmt.Sprint("message ", i))
 	return sentMsg{ID: m.MessageID, Conv: m.ConversationID}, err
 }
 
@@ -142,7 +142,7 @@ func TestReplicaFrozenIsFenced(t *testing.T) {
 	first := startChild(t, a)
 	var sent []sentMsg
 	send := func(text string) {
-		m, err := b.users[0].SendText(t.Context(), b.s.Bot().ID, text)
+		m, err := b.users[0].SendText(t.Context(), b.s.Bot().UserID, text)
 		require.NoError(t, err)
 		sent = append(sent, sentMsg{ID: m.MessageID, Conv: m.ConversationID})
 	}

@@ -35,7 +35,7 @@ func withContact(t *testing.T) (*mixintest.Server, *mixin.Client, *mixintest.Use
 	s := mixintest.NewServer(t)
 	c := botClient(t, s)
 	u := s.NewUser("Alice")
-	_, err := c.CreateContactConversation(ctxT(t), u.ID)
+	_, err := c.CreateContactConversation(ctxT(t), u.UserID)
 	require.NoError(t, err)
 	return s, c, u
 }
@@ -47,15 +47,15 @@ func botClient(t testing.TB, s *mixintest.Server, opts ...mixin.Option) *mixin.C
 	return c
 }
 
-var fastRetry = mixin.WithRetry(mixin.Retry{Attempts: 4, Min: time.Millisecond, Max: 5 * time.Millisecond})
+var fastRetry = mixin.WithRequestRetry(mixin.Retry{Attempts: 4, Min: time.Millisecond, Max: 5 * time.Millisecond})
 
 func TestRetryServerErrorThenSuccess(t *testing.T) {
 	s := mixintest.NewServer(t)
 	c := botClient(t, s, fastRetry)
 	s.FailNext(mixintest.Failure{Method: "GET", Path: "/me", Times: 2, Status: 500, Code: 500})
-	me, err := c.Me(ctxT(t))
+	me, err := c.ReadMe(ctxT(t))
 	require.NoError(t, err)
-	assert.Equal(t, s.Bot().ID, me.UserID)
+	assert.Equal(t, s.Bot().UserID, me.UserID)
 	assert.Equal(t, 3, countRequests(s, "GET", "/me"))
 }
 
@@ -63,7 +63,7 @@ func TestRetryGivesUpAfterMaxAttempts(t *testing.T) {
 	s := mixintest.NewServer(t)
 	c := botClient(t, s, fastRetry)
 	s.FailNext(mixintest.Failure{Method: "GET", Path: "/me", Times: 10, Status: 500, Code: 500})
-	_, err := c.Me(ctxT(t))
+	_, err := c.ReadMe(ctxT(t))
 	var apiErr *mixin.APIError
 	require.ErrorAs(t, err, &apiErr)
 	assert.Equal(t, 500, apiErr.Code)
@@ -76,7 +76,7 @@ func TestRetryAfterIsHonoured(t *testing.T) {
 	c := botClient(t, s, fastRetry)
 	s.FailNext(mixintest.Failure{Method: "GET", Path: "/me", Times: 1, Status: 429, Code: 429, RetryAfter: time.Second})
 	start := time.Now()
-	_, err := c.Me(ctxT(t))
+	_, err := c.ReadMe(ctxT(t))
 	require.NoError(t, err)
 	assert.GreaterOrEqual(t, time.Since(start), 900*time.Millisecond, "must wait out Retry-After")
 	assert.Equal(t, 2, countRequests(s, "GET", "/me"))
@@ -86,7 +86,7 @@ func TestRetryAfterTooLongReturnsTheHint(t *testing.T) {
 	s := mixintest.NewServer(t)
 	c := botClient(t, s, fastRetry) // MaxRetryAfter 30s by default
 	s.FailNext(mixintest.Failure{Method: "GET", Path: "/me", Times: 1, Status: 429, Code: 429, RetryAfter: time.Hour})
-	_, err := c.Me(ctxT(t))
+	_, err := c.ReadMe(ctxT(t))
 	assert.True(t, mixin.IsRateLimited(err), "%v", err)
 	assert.Equal(t, time.Hour, mixin.RetryAfter(err))
 	assert.Equal(t, 1, countRequests(s, "GET", "/me"))
@@ -94,12 +94,12 @@ func TestRetryAfterTooLongReturnsTheHint(t *testing.T) {
 
 func TestCancelledContextStopsTheWait(t *testing.T) {
 	s := mixintest.NewServer(t)
-	c := botClient(t, s, mixin.WithRetry(mixin.Retry{Attempts: 5, Min: time.Millisecond, Max: time.Millisecond}), mixin.WithMaxRetryAfter(time.Minute))
+	c := botClient(t, s, mixin.WithRequestRetry(mixin.Retry{Attempts: 5, Min: time.Millisecond, Max: time.Millisecond}), mixin.WithMaxRequestRetryAfter(time.Minute))
 	s.FailNext(mixintest.Failure{Method: "GET", Path: "/me", Times: 1, Status: 429, Code: 429, RetryAfter: 30 * time.Second})
 	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
 	defer cancel()
 	start := time.Now()
-	_, err := c.Me(ctx)
+	_, err := c.ReadMe(ctx)
 	assert.ErrorIs(t, err, context.DeadlineExceeded)
 	assert.Less(t, time.Since(start), 5*time.Second)
 }
@@ -140,7 +140,7 @@ func TestWrongKeyIsUnauthorizedAndNotRetried(t *testing.T) {
 	require.NoError(t, err)
 	c, err := mixin.NewClient(bad, mixin.WithBaseURL(s.URL()), fastRetry)
 	require.NoError(t, err)
-	_, err = c.Me(ctxT(t))
+	_, err = c.ReadMe(ctxT(t))
 	assert.True(t, mixin.IsUnauthorized(err), "%v", err)
 	assert.LessOrEqual(t, len(s.Requests()), 1)
 }
@@ -229,7 +229,7 @@ func TestMalformedResponses(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			c := fakeAPI(t, tc.handle)
-			_, err := c.Me(ctxT(t))
+			_, err := c.ReadMe(ctxT(t))
 			require.Error(t, err)
 			tc.check(t, err)
 		})
@@ -286,8 +286,8 @@ func TestNewClientOptionsAreValidated(t *testing.T) {
 		mixin.WithBlazeURL("https://blaze.mixin.one"),
 		mixin.WithHTTPClient(nil),
 		mixin.WithLogger(nil),
-		mixin.WithTimeout(0),
-		mixin.WithRetry(mixin.Retry{}),
+		mixin.WithRequestTimeout(0),
+		mixin.WithRequestRetry(mixin.Retry{}),
 		mixin.WithTokenLifetime(time.Second),
 		mixin.WithTokenLifetime(100 * 24 * time.Hour),
 		mixin.WithMaxResponseBytes(1),

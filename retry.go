@@ -6,7 +6,7 @@ import (
 )
 
 // Retry says how often something is tried and how long to wait between
-// tries. It is the one retry shape of the SDK: REST calls ([WithRetry]),
+// tries. It is the one retry shape of the SDK: REST calls ([WithRequestRetry]),
 // handlers ([WithHandlerRetry]) and reconnects ([WithReconnect]) take it.
 // Waits start at Min, double per try up to Max, and are jittered (each wait
 // is drawn from the upper half of its ceiling).
@@ -21,7 +21,7 @@ type Retry struct {
 	Max time.Duration
 }
 
-// DefaultRetry is the REST retry used unless [WithRetry] says otherwise:
+// DefaultRetry is the REST retry used unless [WithRequestRetry] says otherwise:
 // 4 attempts, waits from 200ms up to 5s.
 func DefaultRetry() Retry {
 	return Retry{Attempts: 4, Min: 200 * time.Millisecond, Max: 5 * time.Second}

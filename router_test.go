@@ -38,7 +38,7 @@ func TestLoggingUsesTheClientsLogger(t *testing.T) {
 	rec := newRecorder()
 	h := mixin.Logging()(rec)
 	runBlaze(t, c, h)
-	_, err := u.SendText(ctxT(t), s.Bot().ID, "hello")
+	_, err := u.SendText(ctxT(t), s.Bot().UserID, "hello")
 	require.NoError(t, err)
 	eventually(t, "handled", func() bool { return rec.total.Load() == 1 })
 	eventually(t, "logged", func() bool { return len(logs.find("mixin: message handled")) == 1 })

@@ -86,36 +86,36 @@ func TestNoSecretsInLogsErrorsOrPanics(t *testing.T) {
 		}
 	}
 
-	_, err := c.CreateContactConversation(ctx, u.ID)
+	_, err := c.CreateContactConversation(ctx, u.UserID)
 	require.NoError(t, err)
 	// Plain requests, retried 5xx, 429 with Retry-After, a business error.
-	_, err = c.Me(ctx)
+	_, err = c.ReadMe(ctx)
 	require.NoError(t, err)
 	s.FailNext(mixintest.Failure{Method: "GET", Path: "/me", Times: 2, Status: 500, Code: 500})
-	_, err = c.Me(ctx)
+	_, err = c.ReadMe(ctx)
 	require.NoError(t, err)
 	s.FailNext(mixintest.Failure{Method: "GET", Path: "/me", Times: 4, Status: 500, Code: 500}) // fastRetry gives up after 4
-	_, err = c.Me(ctx)
+	_, err = c.ReadMe(ctx)
 	keep(err)
 	s.FailNext(mixintest.Failure{Method: "GET", Path: "/me", Times: 1, Status: 429, Code: 429, RetryAfter: 10 * time.Millisecond})
-	_, err = c.Me(ctx)
+	_, err = c.ReadMe(ctx)
 	require.NoError(t, err)
 	s.FailNext(mixintest.Failure{Method: "POST", Path: "/messages", Times: 1, Status: 202, Code: 10002})
-	_, err = c.SendText(ctx, mixin.ToUser(u.ID), "x")
+	_, err = c.SendText(ctx, mixin.ToUser(u.UserID), "x")
 	keep(err)
-	_, err = c.SendText(ctx, mixin.ToUser(u.ID), "hello")
+	_, err = c.SendText(ctx, mixin.ToUser(u.UserID), "hello")
 	require.NoError(t, err)
 	_, err = c.ReadConversation(ctx, mixin.NewUUID()) // not found / forbidden
 	keep(err)
 
 	// Blaze with drops every 3 frames, a handler that fails, one that panics.
 	for i := range 10 {
-		_, err := u.SendText(ctx, s.Bot().ID, fmt.Sprint(i))
+		_, err := u.SendText(ctx, s.Bot().UserID, fmt.Sprint(i))
 		require.NoError(t, err)
 	}
-	_, err = u.SendText(ctx, s.Bot().ID, "panic")
+	_, err = u.SendText(ctx, s.Bot().UserID, "panic")
 	require.NoError(t, err)
-	_, err = u.SendText(ctx, s.Bot().ID, "fail")
+	_, err = u.SendText(ctx, s.Bot().UserID, "fail")
 	require.NoError(t, err)
 	var handled atomic.Int32
 	var dmu sync.Mutex
@@ -142,7 +142,7 @@ func TestNoSecretsInLogsErrorsOrPanics(t *testing.T) {
 				dmu.Unlock()
 			}
 		}))
-	eventually(t, "all acknowledged", func() bool { return s.Pending(s.Bot().ID) == 0 && handled.Load() >= 12 })
+	eventually(t, "all acknowledged", func() bool { return s.Pending(s.Bot().UserID) == 0 && handled.Load() >= 12 })
 	require.NoError(t, stop())
 
 	// 401s: REST and blaze, with the same ids but another key.
@@ -153,7 +153,7 @@ func TestNoSecretsInLogsErrorsOrPanics(t *testing.T) {
 	require.NoError(t, err)
 	bc, err := mixin.NewClient(bad, mixin.WithBaseURL(s.URL()), mixin.WithBlazeURL(s.BlazeURL()), mixin.WithLogger(logger), fastRetry)
 	require.NoError(t, err)
-	_, err = bc.Me(ctx)
+	_, err = bc.ReadMe(ctx)
 	require.True(t, mixin.IsUnauthorized(err), "%v", err)
 	keep(err)
 	err = bc.RunBlaze(ctx, h, fastBlaze...)
@@ -268,9 +268,9 @@ func TestBadInputTable(t *testing.T) {
 	require.NoError(t, err)
 	ctx := ctxT(t)
 	u := s.NewUser("Alice")
-	_, err = u.SendText(ctx, s.Bot().ID, "hi") // creates the contact conversation
+	_, err = u.SendText(ctx, s.Bot().UserID, "hi") // creates the contact conversation
 	require.NoError(t, err)
-	conv := mixin.UniqueConversationID(s.Bot().ID, u.ID)
+	conv := mixin.UniqueConversationID(s.Bot().UserID, u.UserID)
 	id := mixin.NewUUID()
 
 	signer := func(opts ...mixin.Option) *mixin.Client {
@@ -327,7 +327,7 @@ func TestBadInputTable(t *testing.T) {
 			s.ResetRequests()
 			c := signer(fastRetry, mixin.WithHTTPClient(&http.Client{Transport: tamper{http.DefaultTransport, mutate}}))
 			defer c.CloseIdleConnections()
-			_, err := c.Me(ctx)
+			_, err := c.ReadMe(ctx)
 			var ae *mixin.APIError
 			require.ErrorAs(t, err, &ae)
 			assert.True(t, mixin.IsUnauthorized(err), "%v", err)
@@ -342,19 +342,19 @@ func TestBadInputTable(t *testing.T) {
 		do   func(c *mixin.Client) error
 	}
 	calls := []call{
-		{"Me", func(c *mixin.Client) error { _, err := c.Me(ctx); return err }},
-		{"ReadUser", func(c *mixin.Client) error { _, err := c.ReadUser(ctx, u.ID); return err }},
-		{"ReadUsers", func(c *mixin.Client) error { _, err := c.ReadUsers(ctx, u.ID, id); return err }},
-		{"CreateContactConversation", func(c *mixin.Client) error { _, err := c.CreateContactConversation(ctx, u.ID); return err }},
+		{"Me", func(c *mixin.Client) error { _, err := c.ReadMe(ctx); return err }},
+		{"ReadUser", func(c *mixin.Client) error { _, err := c.ReadUser(ctx, u.UserID); return err }},
+		{"ReadUsers", func(c *mixin.Client) error { _, err := c.ReadUsers(ctx, u.UserID, id); return err }},
+		{"CreateContactConversation", func(c *mixin.Client) error { _, err := c.CreateContactConversation(ctx, u.UserID); return err }},
 		{"ReadConversation", func(c *mixin.Client) error { _, err := c.ReadConversation(ctx, conv); return err }},
-		{"SendText", func(c *mixin.Client) error { _, err := c.SendText(ctx, mixin.ToUser(u.ID), "hi"); return err }},
+		{"SendText", func(c *mixin.Client) error { _, err := c.SendText(ctx, mixin.ToUser(u.UserID), "hi"); return err }},
 		{"SendMessages", func(c *mixin.Client) error {
-			return c.SendMessages(ctx, []mixin.MessageRequest{{ConversationID: conv, RecipientID: u.ID, MessageID: mixin.NewUUID(), Category: mixin.CategoryPlainText, DataBase64: mixin.EncodeBase64Data([]byte("x"))}})
+			return c.SendMessages(ctx, []mixin.MessageRequest{{ConversationID: conv, RecipientID: u.UserID, MessageID: mixin.NewUUID(), Category: mixin.CategoryPlainText, DataBase64: mixin.EncodeBase64Data([]byte("x"))}})
 		}},
-		{"SendAcknowledgements", func(c *mixin.Client) error { return c.SendAcknowledgement(ctx, id, mixin.AckRead) }},
+		{"SendAcknowledgements", func(c *mixin.Client) error { return c.SendAcknowledgement(ctx, id, mixin.AckStatusRead) }},
 		{"CreateAttachment", func(c *mixin.Client) error { _, err := c.CreateAttachment(ctx); return err }},
-		{"FetchSessions", func(c *mixin.Client) error { _, err := c.FetchSessions(ctx, u.ID); return err }},
-		{"AddParticipants", func(c *mixin.Client) error { _, err := c.AddParticipants(ctx, conv, u.ID); return err }},
+		{"ReadSessions", func(c *mixin.Client) error { _, err := c.ReadSessions(ctx, u.UserID); return err }},
+		{"AddParticipants", func(c *mixin.Client) error { _, err := c.AddParticipants(ctx, conv, u.UserID); return err }},
 	}
 	// Calls whose result the SDK does not need: an empty success is one.
 	noResultNeeded := map[string]bool{"SendText": true, "SendMessages": true, "SendAcknowledgements": true}
@@ -427,12 +427,12 @@ func TestBadInputTable(t *testing.T) {
 	}
 	refused := map[string]func() error{
 		"AddParticipants over the limit": func() error { _, err := c.AddParticipants(ctx, conv, tooMany...); return err },
-		"ReadUsers duplicate":            func() error { _, err := c.ReadUsers(ctx, u.ID, u.ID); return err },
-		"FetchSessions duplicate upper":  func() error { _, err := c.FetchSessions(ctx, id, upper); return err },
+		"ReadUsers duplicate":            func() error { _, err := c.ReadUsers(ctx, u.UserID, u.UserID); return err },
+		"ReadSessions duplicate upper":   func() error { _, err := c.ReadSessions(ctx, id, upper); return err },
 		"UnpinMessages none":             func() error { _, err := c.UnpinMessages(ctx, mixin.ToConversation(conv), nil); return err },
 		"RunBlaze nil handler":           func() error { return c.RunBlaze(ctx, nil) },
-		"WithWorkers(0)":                 func() error { return c.RunBlaze(ctx, newRecorder(), mixin.WithWorkers(0)) },
-		"WithQueueSize(0)":               func() error { return c.RunBlaze(ctx, newRecorder(), mixin.WithQueueSize(0)) },
+		"WithHandlerWorkers(0)":          func() error { return c.RunBlaze(ctx, newRecorder(), mixin.WithHandlerWorkers(0)) },
+		"WithHandlerQueueSize(0)":        func() error { return c.RunBlaze(ctx, newRecorder(), mixin.WithHandlerQueueSize(0)) },
 		"WithAckMode(99)":                func() error { return c.RunBlaze(ctx, newRecorder(), mixin.WithAckMode(99)) },
 		"WithAckInterval(0)":             func() error { return c.RunBlaze(ctx, newRecorder(), mixin.WithAckInterval(0)) },
 		"WithHandlerRetry(0)": func() error {
@@ -453,14 +453,14 @@ func TestBadInputTable(t *testing.T) {
 		"NewKeystore short key":   func() error { _, err := mixin.NewKeystore(ks.AppID, ks.SessionID, otherKey[:32]); return err },
 		"NewKeystore bad session": func() error { _, err := mixin.NewKeystore(ks.AppID, id[:35], otherKey); return err },
 		"WithBlazeURL http":       func() error { _, err := mixin.NewClient(ks, mixin.WithBlazeURL("http://blaze.example/")); return err },
-		"WithRetry MaxDelay<BaseDelay": func() error {
-			_, err := mixin.NewClient(ks, mixin.WithRetry(mixin.Retry{Attempts: 2, Min: time.Second, Max: time.Millisecond}))
+		"WithRequestRetry MaxDelay<BaseDelay": func() error {
+			_, err := mixin.NewClient(ks, mixin.WithRequestRetry(mixin.Retry{Attempts: 2, Min: time.Second, Max: time.Millisecond}))
 			return err
 		},
 	}
 	for name, bad := range near {
 		refused["ReadConversation "+name] = func() error { _, err := c.ReadConversation(ctx, bad); return err }
-		refused["SendAcknowledgement "+name] = func() error { return c.SendAcknowledgement(ctx, bad, mixin.AckRead) }
+		refused["SendAcknowledgement "+name] = func() error { return c.SendAcknowledgement(ctx, bad, mixin.AckStatusRead) }
 		refused["AddParticipants "+name] = func() error { _, err := c.AddParticipants(ctx, conv, bad); return err }
 		refused["SendText to "+name] = func() error { _, err := c.SendText(ctx, mixin.ToUser(bad), "x"); return err }
 	}

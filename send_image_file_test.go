@@ -26,11 +26,11 @@ func TestSendImageFile(t *testing.T) {
 	s := mixintest.NewServer(t)
 	c := botClient(t, s)
 	alice := s.NewUser("Alice")
-	_, err := c.CreateContactConversation(ctx, alice.ID)
+	_, err := c.CreateContactConversation(ctx, alice.UserID)
 	require.NoError(t, err)
 	pic := tinyPNG(t)
 
-	sent, err := c.SendImageFile(ctx, mixin.ToUser(alice.ID), bytes.NewReader(pic), mixin.WithEncryption(), mixin.WithSilent())
+	sent, err := c.SendImageFile(ctx, mixin.ToUser(alice.UserID), bytes.NewReader(pic), mixin.WithEncryption(), mixin.WithSilent())
 	require.NoError(t, err)
 	assert.True(t, sent.Encrypted, "the message went encrypted")
 	assert.Equal(t, mixin.CategoryPlainImage, sent.Category, "the view of an encrypted send has the plain category")
@@ -53,7 +53,7 @@ func TestSendImageFile(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, pic, back.Bytes())
 
-	_, err = c.SendImageFile(ctx, mixin.ToUser(alice.ID), bytes.NewReader(pic))
+	_, err = c.SendImageFile(ctx, mixin.ToUser(alice.UserID), bytes.NewReader(pic))
 	require.NoError(t, err)
 	in, err = alice.WaitInbox(ctx, 2)
 	require.NoError(t, err)
@@ -79,13 +79,13 @@ func TestSendImageFileRefusesBeforeUploading(t *testing.T) {
 		opts  []mixin.SendOption
 		field string
 	}{
-		{"nil reader", mixin.ToUser(alice.ID), nil, nil, "file"},
-		{"no size", mixin.ToUser(alice.ID), io.MultiReader(bytes.NewReader(pic)), nil, "size"},
-		{"empty", mixin.ToUser(alice.ID), bytes.NewReader(nil), nil, "size"},
-		{"not an image", mixin.ToUser(alice.ID), strings.NewReader("just some text, no picture"), nil, "file"},
+		{"nil reader", mixin.ToUser(alice.UserID), nil, nil, "file"},
+		{"no size", mixin.ToUser(alice.UserID), io.MultiReader(bytes.NewReader(pic)), nil, "size"},
+		{"empty", mixin.ToUser(alice.UserID), bytes.NewReader(nil), nil, "size"},
+		{"not an image", mixin.ToUser(alice.UserID), strings.NewReader("just some text, no picture"), nil, "file"},
 		{"bad target", mixin.ToUser("not-a-uuid"), bytes.NewReader(pic), nil, "recipient_id"},
 		{"no target", mixin.Target{}, bytes.NewReader(pic), nil, "conversation_id"},
-		{"bad quote", mixin.ToUser(alice.ID), bytes.NewReader(pic), []mixin.SendOption{mixin.WithQuote("nope")}, "quote_message_id"},
+		{"bad quote", mixin.ToUser(alice.UserID), bytes.NewReader(pic), []mixin.SendOption{mixin.WithQuote("nope")}, "quote_message_id"},
 	}
 	s.ResetRequests()
 	for _, tc := range cases {
@@ -109,7 +109,7 @@ func ExampleClient_SendImageFile() {
 		log.Fatal(err)
 	}
 	alice := s.NewUserWithID(exampleAliceID, "Alice")
-	if _, err := client.CreateContactConversation(ctx, alice.ID); err != nil {
+	if _, err := client.CreateContactConversation(ctx, alice.UserID); err != nil {
 		log.Fatal(err)
 	}
 	var pic bytes.Buffer // in a bot: f, err := os.Open("chart.png")
@@ -118,7 +118,7 @@ func ExampleClient_SendImageFile() {
 	}
 	size := pic.Len()
 
-	if _, err := client.SendImageFile(ctx, mixin.ToUser(alice.ID), &pic, mixin.WithEncryption()); err != nil {
+	if _, err := client.SendImageFile(ctx, mixin.ToUser(alice.UserID), &pic, mixin.WithEncryption()); err != nil {
 		log.Fatal(err)
 	}
 

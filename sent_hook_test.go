@@ -32,14 +32,14 @@ func TestSentHook(t *testing.T) {
 	}))
 	ctx := context.WithValue(ctxT(t), key{}, "mine")
 	u := s.NewUser("Hooked")
-	_, err = u.SendText(ctx, s.Bot().ID, "hi") // opens the contact conversation
+	_, err = u.SendText(ctx, s.Bot().UserID, "hi") // opens the contact conversation
 	require.NoError(t, err)
-	m, err := c.SendText(ctx, mixin.ToUser(u.ID), "one")
+	m, err := c.SendText(ctx, mixin.ToUser(u.UserID), "one")
 	require.NoError(t, err)
-	conv := mixin.UniqueConversationID(u.ID, s.Bot().ID)
+	conv := mixin.UniqueConversationID(u.UserID, s.Bot().UserID)
 	batch := make([]mixin.MessageRequest, 3)
 	for i := range batch {
-		batch[i] = mixin.MessageRequest{ConversationID: conv, RecipientID: u.ID, Category: mixin.CategoryPlainText, DataBase64: mixin.EncodeBase64Data([]byte("b"))}
+		batch[i] = mixin.MessageRequest{ConversationID: conv, RecipientID: u.UserID, Category: mixin.CategoryPlainText, DataBase64: mixin.EncodeBase64Data([]byte("b"))}
 	}
 	require.NoError(t, c.SendMessages(ctx, batch))
 	_, err = c.SendText(ctx, mixin.ToUser(""), "refused before the network")

@@ -100,8 +100,8 @@ var soakFaults = mixintest.Faults{
 
 func newSoak(t *testing.T, convs, total int) *soak {
 	s := mixintest.NewServer(t, mixintest.WithFaults(soakFaults))
-	sk := &soak{t: t, s: s, bot: s.Bot().ID, ctx: context.Background(),
-		c: botClient(t, s, mixin.WithRetry(mixin.Retry{Attempts: 6, Min: 2 * time.Millisecond, Max: 50 * time.Millisecond}), mixin.WithMaxRetryAfter(2*time.Second)),
+	sk := &soak{t: t, s: s, bot: s.Bot().UserID, ctx: context.Background(),
+		c: botClient(t, s, mixin.WithRequestRetry(mixin.Retry{Attempts: 6, Min: 2 * time.Millisecond, Max: 50 * time.Millisecond}), mixin.WithMaxRequestRetryAfter(2*time.Second)),
 		h: &soakHandler{next: map[string]int{}, seen: make(map[string]struct{}, total)}}
 	sk.users = make([]*mixintest.User, convs)
 	sk.convIDs = make([]string, convs)
@@ -120,9 +120,9 @@ func (sk *soak) options() []mixin.BlazeOption {
 		mixin.WithShutdownTimeout(10 * time.Second),
 		mixin.WithStateHook(func(e mixin.StateEvent) {
 			switch e.State {
-			case mixin.StateConnected:
+			case mixin.ConnStateConnected:
 				sk.connects.Add(1)
-			case mixin.StateDisconnected:
+			case mixin.ConnStateDisconnected:
 				sk.disconnects.Add(1)
 			}
 		}),
@@ -235,7 +235,7 @@ func TestSoak(t *testing.T) {
 	total := soakMessages(t)
 	sk := newSoak(t, convs, total)
 	sk.s.SetFaults(mixintest.Faults{}) // warm-up without faults
-	_, err := sk.c.Me(sk.ctx)          // warm the HTTP pool: its goroutines count as baseline
+	_, err := sk.c.ReadMe(sk.ctx)      // warm the HTTP pool: its goroutines count as baseline
 	require.NoError(t, err)
 	sk.s.SetFaults(soakFaults)
 	runtime.GC()

@@ -21,24 +21,24 @@ func TestSocialCallsSurfaceServerErrors(t *testing.T) {
 		method, path string
 		call         func() error
 	}{
-		{"POST", "/relationships", func() error { _, err := c.AddFriend(ctx, alice.ID, ""); return err }},
-		{"GET", "/friends", func() error { _, err := c.Friends(ctx); return err }},
-		{"GET", "/blocking_users", func() error { _, err := c.BlockingUsers(ctx); return err }},
-		{"GET", "/circles", func() error { _, err := c.Circles(ctx); return err }},
+		{"POST", "/relationships", func() error { _, err := c.AddFriend(ctx, alice.UserID, ""); return err }},
+		{"GET", "/friends", func() error { _, err := c.ReadFriends(ctx); return err }},
+		{"GET", "/blocking_users", func() error { _, err := c.ReadBlockingUsers(ctx); return err }},
+		{"GET", "/circles", func() error { _, err := c.ReadCircles(ctx); return err }},
 		{"POST", "/circles", func() error { _, err := c.CreateCircle(ctx, "x"); return err }},
 		{"GET", "/circles/" + id, func() error { _, err := c.ReadCircle(ctx, id); return err }},
 		{"POST", "/circles/" + id, func() error { _, err := c.UpdateCircle(ctx, id, "y"); return err }},
 		{"POST", "/circles/" + id + "/delete", func() error { return c.DeleteCircle(ctx, id) }},
 		{"GET", "/circles/" + id + "/conversations", func() error {
-			_, err := c.CircleConversations(ctx, id, mixin.CircleConversationsQuery{})
+			_, err := c.ReadCircleConversations(ctx, id, mixin.CircleConversationsQuery{})
 			return err
 		}},
 		{"POST", "/circles/" + id + "/conversations", func() error {
-			_, err := c.UpdateCircleConversations(ctx, id, []mixin.CircleConversationRequest{{ConversationID: id, Action: mixin.CircleAdd}})
+			_, err := c.UpdateCircleConversations(ctx, id, []mixin.CircleConversationRequest{{ConversationID: id, Action: mixin.CircleActionAdd}})
 			return err
 		}},
 		{"POST", "/conversations/" + id + "/circles", func() error {
-			_, err := c.UpdateConversationCircles(ctx, id, []mixin.ConversationCircleRequest{{CircleID: id, Action: mixin.CircleAdd}})
+			_, err := c.UpdateConversationCircles(ctx, id, []mixin.ConversationCircleRequest{{CircleID: id, Action: mixin.CircleActionAdd}})
 			return err
 		}},
 		{"GET", "/codes/" + id, func() error { _, err := c.ReadCode(ctx, id); return err }},

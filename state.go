@@ -117,7 +117,7 @@ func (m Mark) String() string {
 }
 
 // StoreError is a failure of the loop's store, reported to the state hook
-// with [StateStoreFailed] and in logs. Op names what failed: "lookup",
+// with [ConnStateStoreFailed] and in logs. Op names what failed: "lookup",
 // "record", "lease", "begin", "statement" (a statement of the handler in
 // [Tx]) or "commit".
 type StoreError struct {

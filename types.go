@@ -7,8 +7,8 @@ type ConversationCategory string
 
 // Conversation categories.
 const (
-	ConversationContact ConversationCategory = "CONTACT"
-	ConversationGroup   ConversationCategory = "GROUP"
+	ConversationCategoryContact ConversationCategory = "CONTACT"
+	ConversationCategoryGroup   ConversationCategory = "GROUP"
 )
 
 // ParticipantRole is a member's role in a conversation; members have "".
@@ -16,9 +16,9 @@ type ParticipantRole string
 
 // Participant roles.
 const (
-	RoleOwner  ParticipantRole = "OWNER"
-	RoleAdmin  ParticipantRole = "ADMIN"
-	RoleMember ParticipantRole = ""
+	ParticipantRoleOwner  ParticipantRole = "OWNER"
+	ParticipantRoleAdmin  ParticipantRole = "ADMIN"
+	ParticipantRoleMember ParticipantRole = ""
 )
 
 // Conversation is the API's conversation object, returned by every
@@ -81,7 +81,7 @@ type ConversationCircle struct {
 	PinTime        string    `json:"pin_time,omitempty"`
 }
 
-// User is a Mixin user as the API shows it. [Client.Me] fills the fields
+// User is a Mixin user as the API shows it. [Client.ReadMe] fills the fields
 // only the account itself sees (session, code, preferences, app).
 type User struct {
 	Type           string       `json:"type"`
@@ -149,7 +149,7 @@ type App struct {
 }
 
 // Session is one device session of a user, as returned by
-// [Client.FetchSessions]. PublicKey is base64url.
+// [Client.ReadSessions]. PublicKey is base64url.
 type Session struct {
 	Type      string `json:"type,omitempty"`
 	UserID    string `json:"user_id"`

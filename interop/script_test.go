@@ -253,13 +253,13 @@ func (b *lockedBuffer) String() string {
 // the Node SDK was handed.
 func samePayload(p any, sent json.RawMessage) error {
 	switch v := p.(type) {
-	case mixin.Text:
+	case mixin.TextPayload:
 		var s string
 		if err := json.Unmarshal(sent, &s); err != nil || string(v) != s {
 			return fmt.Errorf("text %q, Node sent %s", v, sent)
 		}
 		return nil
-	case mixin.Post:
+	case mixin.PostPayload:
 		var s string
 		if err := json.Unmarshal(sent, &s); err != nil || string(v) != s {
 			return fmt.Errorf("post %q, Node sent %s", v, sent)

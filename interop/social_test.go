@@ -73,9 +73,9 @@ func TestNodeSDKSocial(t *testing.T) {
 	circle, err := c.CreateCircle(ctx, "Prepared")
 	must(t, err)
 	_, err = c.UpdateCircleConversations(ctx, circle.CircleID, []mixin.CircleConversationRequest{
-		{ConversationID: contact.ConversationID, Action: mixin.CircleAdd}})
+		{ConversationID: contact.ConversationID, Action: mixin.CircleActionAdd}})
 	must(t, err)
-	aliceMe, err := userGoClient(t, emu, alice).Me(ctx)
+	aliceMe, err := userGoClient(t, emu, alice).ReadMe(ctx)
 	must(t, err)
 	avatar := testPNG(t)
 
@@ -96,12 +96,12 @@ func TestNodeSDKSocial(t *testing.T) {
 	// Relationships: what Node left, the Go client reads.
 	var nodeFriends []mixin.User
 	decode(t, run.by["user.friends"].Result, &nodeFriends)
-	friends, err := c.Friends(ctx)
+	friends, err := c.ReadFriends(ctx)
 	must(t, err)
 	if len(friends) != 1 || friends[0].UserID != nodeFriends[0].UserID || friends[0].FullName != nodeFriends[0].FullName {
 		t.Errorf("friends: Go %+v, Node %+v", friends, nodeFriends)
 	}
-	blocked, err := c.BlockingUsers(ctx)
+	blocked, err := c.ReadBlockingUsers(ctx)
 	must(t, err)
 	if len(blocked) != 1 || blocked[0].UserID != bob.id {
 		t.Errorf("blocking users: %+v", blocked)
@@ -118,7 +118,7 @@ func TestNodeSDKSocial(t *testing.T) {
 	// Profile and preferences.
 	var nodeMe mixin.User
 	decode(t, run.by["user.update"].Result, &nodeMe)
-	me, err := c.Me(ctx)
+	me, err := c.ReadMe(ctx)
 	must(t, err)
 	if me.FullName != "Node Named Bot" || me.AvatarURL != nodeMe.AvatarURL || me.ReceiveMessageSource != "CONTACTS" || me.FiatCurrency != "EUR" {
 		t.Errorf("profile as Go reads it: %+v (Node saw avatar %q)", me, nodeMe.AvatarURL)
@@ -134,7 +134,7 @@ func TestNodeSDKSocial(t *testing.T) {
 	// Circles.
 	var nodeCircles []mixin.Circle
 	decode(t, run.by["circle.fetchList.final"].Result, &nodeCircles)
-	circles, err := c.Circles(ctx)
+	circles, err := c.ReadCircles(ctx)
 	must(t, err)
 	names := func(cs []mixin.Circle) []string {
 		var out []string
@@ -149,7 +149,7 @@ func TestNodeSDKSocial(t *testing.T) {
 	}
 	var nodeItems []mixin.ConversationCircle
 	decode(t, run.by["circle.conversations"].Result, &nodeItems)
-	items, err := c.CircleConversations(ctx, circle.CircleID, mixin.CircleConversationsQuery{})
+	items, err := c.ReadCircleConversations(ctx, circle.CircleID, mixin.CircleConversationsQuery{})
 	must(t, err)
 	if len(items) != 1 || len(nodeItems) != 1 || items[0] != nodeItems[0] {
 		t.Errorf("circle items: Go %+v, Node %+v", items, nodeItems)

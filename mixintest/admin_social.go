@@ -122,40 +122,41 @@ func (s *Server) adminExit(w http.ResponseWriter, r *http.Request) {
 // REMOVE, BLOCK or UNBLOCK another user, with the rules of POST
 // /relationships. A user who blocks the bot makes the bot's messages to
 // them fail with 403, and the other way round.
-func (u *User) UpdateRelationship(ctx context.Context, otherID string, action mixin.RelationshipAction, alias string) error {
+func (u *User) UpdateRelationship(ctx context.Context, otherUserID string, action mixin.RelationshipAction, alias string) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
 	s := u.s
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	_, err := s.updateRelationshipLocked(u, relationshipRequest{UserID: otherID, Action: string(action), FullName: alias})
+	_, err := s.updateRelationshipLocked(u, relationshipRequest{UserID: otherUserID, Action: string(action), FullName: alias})
 	return wrap("POST", "/relationships", err)
 }
 
 // AddFriend adds another user to u's contacts.
-func (u *User) AddFriend(ctx context.Context, otherID string) error {
-	return u.UpdateRelationship(ctx, otherID, mixin.RelationshipAdd, "")
+func (u *User) AddFriend(ctx context.Context, otherUserID string) error {
+	return u.UpdateRelationship(ctx, otherUserID, mixin.RelationshipActionAdd, "")
 }
 
 // RemoveFriend removes another user from u's contacts.
-func (u *User) RemoveFriend(ctx context.Context, otherID string) error {
-	return u.UpdateRelationship(ctx, otherID, mixin.RelationshipRemove, "")
+func (u *User) RemoveFriend(ctx context.Context, otherUserID string) error {
+	return u.UpdateRelationship(ctx, otherUserID, mixin.RelationshipActionRemove, "")
 }
 
 // Block blocks another user: their messages to u fail with 403.
-func (u *User) Block(ctx context.Context, otherID string) error {
-	return u.UpdateRelationship(ctx, otherID, mixin.RelationshipBlock, "")
+func (u *User) Block(ctx context.Context, otherUserID string) error {
+	return u.UpdateRelationship(ctx, otherUserID, mixin.RelationshipActionBlock, "")
 }
 
 // Unblock lifts a block.
-func (u *User) Unblock(ctx context.Context, otherID string) error {
-	return u.UpdateRelationship(ctx, otherID, mixin.RelationshipUnblock, "")
+func (u *User) Unblock(ctx context.Context, otherUserID string) error {
+	return u.UpdateRelationship(ctx, otherUserID, mixin.RelationshipActionUnblock, "")
 }
 
 // AcceptMessagesFrom sets who may message u in a contact conversation:
-// [mixin.SourceEverybody] (the default) or [mixin.SourceContacts] (only users
-// u added), as POST /me/preferences receive_message_source does.
+// [mixin.MessageSourceEverybody] (the default) or
+// [mixin.MessageSourceContacts] (only users u added), as POST
+// /me/preferences receive_message_source does.
 func (u *User) AcceptMessagesFrom(source mixin.MessageSource) error {
 	if source != sourceEverybody && source != sourceContacts {
 		return wrap("POST", "/me/preferences", invalidField("receive_message_source", "must be EVERYBODY or CONTACTS"))
@@ -163,6 +164,6 @@ func (u *User) AcceptMessagesFrom(source mixin.MessageSource) error {
 	s := u.s
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.social.profileOf(u.ID).receiveMessage = string(source)
+	s.social.profileOf(u.UserID).receiveMessage = string(source)
 	return nil
 }

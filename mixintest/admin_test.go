@@ -49,7 +49,7 @@ func TestAdminAPI(t *testing.T) {
 	admin(t, s, "POST", "/_mixintest/users/"+id+"/messages",
 		`{"conversation_id":"`+s.Bot().ContactConversationID(id)+`","category":"PLAIN_TEXT","data_base64":"aGk"}`, 403, nil)
 	admin(t, s, "POST", "/_mixintest/users/"+id+"/messages",
-		`{"recipient_id":"`+s.Bot().ID+`","category":"plain_text","data_base64":"aGk"}`, 200, nil)
+		`{"recipient_id":"`+s.Bot().UserID+`","category":"plain_text","data_base64":"aGk"}`, 200, nil)
 	if in := s.Bot().Inbox(); len(in) != 1 || in[0].Category != "PLAIN_TEXT" || in[0].UserID != id {
 		t.Fatalf("bot inbox %+v", in)
 	}

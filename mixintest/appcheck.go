@@ -15,29 +15,29 @@ import (
 type ProblemKind string
 
 const (
-	// ProblemBroken: an official app shows the message broken (as an
+	// ProblemKindBroken: an official app shows the message broken (as an
 	// invalid, unknown or failed message, with a part missing or wrong), or
 	// drops it without showing it. The test given to [NewServer] fails.
-	ProblemBroken ProblemKind = "broken"
-	// ProblemWarning: no app is known to refuse the message, but it is
+	ProblemKindBroken ProblemKind = "broken"
+	// ProblemKindWarning: no app is known to refuse the message, but it is
 	// most likely a mistake (an empty text, a button group without
 	// buttons, a duration that reads as under a second, a file whose bytes
 	// are not the type it claims), a shape no official client sends, or
 	// one the stored official sources leave open (a category only some
 	// apps list, a URL only iOS before 17 refuses). Logged to the test
 	// (t.Logf), not failed.
-	ProblemWarning ProblemKind = "warning"
-	// ProblemLimit: outside the limits the docs state (1 to 6 buttons,
+	ProblemKindWarning ProblemKind = "warning"
+	// ProblemKindLimit: outside the limits the docs state (1 to 6 buttons,
 	// labels and card titles up to 36 characters, card descriptions up to
 	// 1024), which the apps do not enforce when they receive a message.
 	// Logged to the test, not failed.
-	ProblemLimit ProblemKind = "limit"
+	ProblemKindLimit ProblemKind = "limit"
 )
 
 // Problem is one finding of the app check about a message the emulator
 // accepted: Kind says whether the official apps show it broken
-// ([ProblemBroken]), or whether it is only likely a mistake
-// ([ProblemWarning]) or outside the docs' limits ([ProblemLimit]). The real
+// ([ProblemKindBroken]), or whether it is only likely a mistake
+// ([ProblemKindWarning]) or outside the docs' limits ([ProblemKindLimit]). The real
 // API accepts every such message; the check is about what people will see.
 // See the package documentation for the rules and their sources.
 type Problem struct {
@@ -111,7 +111,7 @@ func (s *Server) reportLocked(m *Message, p Problem) {
 	p.MessageID, p.ConversationID, p.UserID, p.Category = m.MessageID, m.ConversationID, m.UserID, m.Category
 	s.problems = append(s.problems, p)
 	if s.t != nil {
-		if p.Kind == ProblemBroken {
+		if p.Kind == ProblemKindBroken {
 			s.t.Errorf("mixintest: the official apps would show this message broken: %s\n"+
 				"  (the real API accepts it; turn the check off with mixintest.WithoutAppCheck)", p)
 		} else {
@@ -190,7 +190,7 @@ func (ck *checker) add(kind ProblemKind, field, reason, app, source string) {
 
 // report adds a broken-message problem.
 func (ck *checker) report(field, reason, app, source string) {
-	ck.add(ProblemBroken, field, reason, app, source)
+	ck.add(ProblemKindBroken, field, reason, app, source)
 }
 
 // object decodes data as a JSON object, reporting it if it is not one.

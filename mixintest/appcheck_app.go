@@ -9,7 +9,7 @@ import (
 
 // The docs' limits for app messages (developers.mixin.one
 // api/messages/category): the apps do not enforce them on receipt, so the
-// check reports them as [ProblemLimit].
+// check reports them as [ProblemKindLimit].
 const (
 	docsMaxButtons     = 6
 	docsMaxLabel       = 36

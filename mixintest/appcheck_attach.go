@@ -26,7 +26,7 @@ func checkAttachment(ck *checker, data []byte) (jsonObject, bool) {
 		ck.report("attachment_id", "is missing or not a string", appUnknownIOS+"; Android shows it with nothing to download",
 			srcIOSAttachment+"; "+srcAndroidMessage+" factories (content: String?)")
 	} else if strings.TrimSpace(id) == "" {
-		ck.add(ProblemWarning, "attachment_id", "is empty", "the apps show the message, but no attachment has an empty id to download",
+		ck.add(ProblemKindWarning, "attachment_id", "is empty", "the apps show the message, but no attachment has an empty id to download",
 			srcAndroidDecrypt+" (AttachmentDownloadJob of the id); "+srcIOSReceive+" (AttachmentDownloadJob of the id)")
 	}
 	switch n, ok := o.num("size"); {
@@ -164,7 +164,7 @@ func checkVideo(ck *checker, data []byte) {
 		ck.report("duration", "is missing", "Android and Desktop store the length as the text \"null\"",
 			srcAndroidMessage+" createVideoMessage duration.toString(); "+srcDesktop+" duration.toString()")
 	case valid && d < 1000:
-		ck.add(ProblemWarning, "duration", "is "+strconv.FormatFloat(d, 'g', -1, 64)+", under one second",
+		ck.add(ProblemKindWarning, "duration", "is "+strconv.FormatFloat(d, 'g', -1, 64)+", under one second",
 			"the apps read milliseconds (a 60 s video is 60000): Android shows it as 00:00", srcAndroidVideo+"; "+srcIOSAttachment+" (duration in ms)")
 	}
 	checkContent(ck, mixin.CategoryPlainVideo, o)
@@ -200,7 +200,7 @@ func checkAudio(ck *checker, data []byte) {
 		ck.report("duration", "is missing", "Android and Desktop show the voice message's length as 00:00",
 			srcAndroidAudio+"; "+srcDesktop+" mediaDuration: duration ?? 0")
 	case valid && d < 1000:
-		ck.add(ProblemWarning, "duration", "is "+strconv.FormatFloat(d, 'g', -1, 64)+", under one second",
+		ck.add(ProblemKindWarning, "duration", "is "+strconv.FormatFloat(d, 'g', -1, 64)+", under one second",
 			"the apps read milliseconds: Android shows it as 00:00", srcAndroidAudio+" formatMillis")
 	}
 	if o.present("wave_form") && !o.present("waveform") {

@@ -112,7 +112,7 @@ func checkLegacyCard(ck *checker, o jsonObject) {
 		case !ok || s == "":
 			ck.report(k, "is missing, empty or not a string", appUnknownIOS+" (a legacy card requires a URL)", src)
 		case !isSwiftURL(s):
-			ck.add(ProblemWarning, k, "has characters a URL may not hold", "iOS before 17 cannot read it as a URL and shows an unknown message", src)
+			ck.add(ProblemKindWarning, k, "has characters a URL may not hold", "iOS before 17 cannot read it as a URL and shows an unknown message", src)
 		}
 	}
 	for _, k := range []string{"title", "description"} {
@@ -125,7 +125,7 @@ func checkLegacyCard(ck *checker, o jsonObject) {
 	}
 	switch {
 	case !o.present("shareable"):
-		ck.add(ProblemWarning, "shareable", "is missing", "Android does not let the card be forwarded, although the docs give true as the default",
+		ck.add(ProblemKindWarning, "shareable", "is missing", "Android does not let the card be forwarded, although the docs give true as the default",
 			srcAndroidCard+" canShare; "+srcDocsCategory)
 	case !o.boolean("shareable"):
 		ck.report("shareable", "is not a boolean", appUnknownIOS, src)
@@ -136,15 +136,15 @@ func checkLegacyCard(ck *checker, o jsonObject) {
 // docs' limits.
 func checkCardLimits(ck *checker, o jsonObject) {
 	if t, ok := o.str("title"); ok && utf8.RuneCountInString(t) > docsMaxCardTitle {
-		ck.add(ProblemLimit, "title", "has "+strconv.Itoa(utf8.RuneCountInString(t))+" characters, over the docs' "+strconv.Itoa(docsMaxCardTitle),
+		ck.add(ProblemKindLimit, "title", "has "+strconv.Itoa(utf8.RuneCountInString(t))+" characters, over the docs' "+strconv.Itoa(docsMaxCardTitle),
 			appLimitNote, srcDocsCategory)
 	}
 	if d, ok := o.str("description"); ok && utf8.RuneCountInString(d) > docsMaxDescription {
-		ck.add(ProblemLimit, "description", "has "+strconv.Itoa(utf8.RuneCountInString(d))+" characters, over the docs' "+strconv.Itoa(docsMaxDescription),
+		ck.add(ProblemKindLimit, "description", "has "+strconv.Itoa(utf8.RuneCountInString(d))+" characters, over the docs' "+strconv.Itoa(docsMaxDescription),
 			appLimitNote, srcDocsCategory)
 	}
 	if a, ok := o.array("actions"); ok && len(a) > docsMaxButtons {
-		ck.add(ProblemLimit, "actions", "has "+strconv.Itoa(len(a))+" entries, over the docs' "+strconv.Itoa(docsMaxButtons), appLimitNote, srcDocsCategory)
+		ck.add(ProblemKindLimit, "actions", "has "+strconv.Itoa(len(a))+" entries, over the docs' "+strconv.Itoa(docsMaxButtons), appLimitNote, srcDocsCategory)
 	}
 }
 
@@ -165,9 +165,9 @@ func checkButtons(ck *checker, data []byte) {
 	}
 	switch {
 	case len(items) == 0:
-		ck.add(ProblemWarning, "data", "has no buttons", "no app refuses it: the apps show a message without buttons", src)
+		ck.add(ProblemKindWarning, "data", "has no buttons", "no app refuses it: the apps show a message without buttons", src)
 	case len(items) > docsMaxButtons:
-		ck.add(ProblemLimit, "data", "has "+strconv.Itoa(len(items))+" buttons, over the docs' "+strconv.Itoa(docsMaxButtons), appLimitNote, srcDocsCategory)
+		ck.add(ProblemKindLimit, "data", "has "+strconv.Itoa(len(items))+" buttons, over the docs' "+strconv.Itoa(docsMaxButtons), appLimitNote, srcDocsCategory)
 	}
 	for i, raw := range items {
 		prefix := "buttons[" + strconv.Itoa(i) + "]"
@@ -185,7 +185,7 @@ func checkButtons(ck *checker, data []byte) {
 		}
 		for _, k := range []string{"label", "action"} {
 			if _, ok := o.str(k); !ok {
-				ck.add(ProblemWarning, prefix+"."+k, "is missing or not a string",
+				ck.add(ProblemKindWarning, prefix+"."+k, "is missing or not a string",
 					"Android does not read it on receipt; what iOS does is not in the stored sources (AppButtonData)", src)
 			}
 		}
@@ -217,7 +217,7 @@ func checkButtonList(ck *checker, field string, items []json.RawMessage, app, sr
 // checkLabelLimit reports a button label over the docs' limit.
 func checkLabelLimit(ck *checker, prefix string, o jsonObject) {
 	if l, ok := o.str("label"); ok && utf8.RuneCountInString(l) > docsMaxLabel {
-		ck.add(ProblemLimit, prefix+".label", "has "+strconv.Itoa(utf8.RuneCountInString(l))+" characters, over the docs' "+strconv.Itoa(docsMaxLabel),
+		ck.add(ProblemKindLimit, prefix+".label", "has "+strconv.Itoa(utf8.RuneCountInString(l))+" characters, over the docs' "+strconv.Itoa(docsMaxLabel),
 			appLimitNote, srcDocsCategory)
 	}
 }

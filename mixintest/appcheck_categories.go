@@ -99,7 +99,7 @@ func checkCategory(ck *checker, c mixin.Category) {
 	case len(missing) == 3:
 		ck.report("category", "is not a category the apps know", "the apps store it as an unknown message", src)
 	case len(missing) > 0:
-		ck.add(ProblemWarning, "category", "is not in the category list of "+strings.Join(missing, " and ")+" (the other apps know it)",
+		ck.add(ProblemKindWarning, "category", "is not in the category list of "+strings.Join(missing, " and ")+" (the other apps know it)",
 			strings.Join(missing, " and ")+" store it as an unknown message, unless a version newer than the stored sources added it", src)
 	}
 }

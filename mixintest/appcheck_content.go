@@ -86,7 +86,7 @@ func checkImageContent(ck *checker, o jsonObject, mime string, data []byte) {
 	cfg, got, err := imgconf.DecodeConfig(bytes.NewReader(data))
 	if err != nil {
 		if other := sniffContainer(data); other != "" {
-			ck.add(ProblemWarning, "mime_type", "is "+mime+" but the bytes are "+other, "the apps decode pictures by their content; "+other+" may not show", src)
+			ck.add(ProblemKindWarning, "mime_type", "is "+mime+" but the bytes are "+other, "the apps decode pictures by their content; "+other+" may not show", src)
 			return
 		}
 		ck.report("mime_type", "is "+mime+" but the uploaded bytes are not an image (no format the check reads: PNG, JPEG, GIF, WebP, BMP, TIFF)",
@@ -94,14 +94,14 @@ func checkImageContent(ck *checker, o jsonObject, mime string, data []byte) {
 		return
 	}
 	if got != want {
-		ck.add(ProblemWarning, "mime_type", "is "+mime+" but the bytes are "+strings.ToUpper(got), "the apps decode pictures by their content and show it; the type is wrong", src)
+		ck.add(ProblemKindWarning, "mime_type", "is "+mime+" but the bytes are "+strings.ToUpper(got), "the apps decode pictures by their content and show it; the type is wrong", src)
 	}
 	w, _, okW := o.intLike("width")
 	h, _, okH := o.intLike("height")
 	if !okW || !okH || w <= 0 || h <= 0 || sameShape(w, h, float64(cfg.Width), float64(cfg.Height)) {
 		return
 	}
-	ck.add(ProblemWarning, "width", fmt.Sprintf("and height (%gx%g) are not the shape of the image (%dx%d)", w, h, cfg.Width, cfg.Height),
+	ck.add(ProblemKindWarning, "width", fmt.Sprintf("and height (%gx%g) are not the shape of the image (%dx%d)", w, h, cfg.Width, cfg.Height),
 		"the apps size the bubble from width and height before the download, so the picture shows cropped or stretched",
 		src+"; "+srcAndroidAttachment+"; "+srcIOSAttachment)
 }
@@ -140,7 +140,7 @@ func checkMediaContent(ck *checker, mime string, data []byte) {
 			"the apps cannot play it", src)
 		return
 	}
-	ck.add(ProblemWarning, "mime_type", "is "+mime+" but the bytes are "+got, "the type does not match the file; players that trust it may not play it", src)
+	ck.add(ProblemKindWarning, "mime_type", "is "+mime+" but the bytes are "+got, "the type does not match the file; players that trust it may not play it", src)
 }
 
 // sniffContainer names the audio, video or undecodable image container of

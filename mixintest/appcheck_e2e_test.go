@@ -40,7 +40,7 @@ func TestAppCheckEncryptedMessages(t *testing.T) {
 	tb := &recordingTB{TB: t}
 	s := NewServer(tb)
 	bot, alice, bob := s.Bot(), s.NewUser("Alice"), s.NewUser("Bob")
-	g, err := alice.CreateGroup(context.Background(), "e2e", bot.ID, bob.ID)
+	g, err := alice.CreateGroup(context.Background(), "e2e", bot.UserID, bob.UserID)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -52,10 +52,10 @@ func TestAppCheckEncryptedMessages(t *testing.T) {
 
 	// Per recipient, one message id; then the entry for Bob again.
 	id := uuid.NewString()
-	post(encryptedEntry(t, s, alice, conv, bot.ID, id, []byte("hi"), bot), encryptedEntry(t, s, alice, conv, bob.ID, id, []byte("hi"), bob))
+	post(encryptedEntry(t, s, alice, conv, bot.UserID, id, []byte("hi"), bot), encryptedEntry(t, s, alice, conv, bob.UserID, id, []byte("hi"), bob))
 	var again []encryptedResult
-	newREST(t, s, alice).do("POST", "/encrypted_messages", []map[string]any{encryptedEntry(t, s, alice, conv, bob.ID, id, []byte("hi"), bob)}).ok(t, &again)
-	if len(again) != 1 || again[0].RecipientID != bob.ID || again[0].State != "SUCCESS" {
+	newREST(t, s, alice).do("POST", "/encrypted_messages", []map[string]any{encryptedEntry(t, s, alice, conv, bob.UserID, id, []byte("hi"), bob)}).ok(t, &again)
+	if len(again) != 1 || again[0].RecipientID != bob.UserID || again[0].State != "SUCCESS" {
 		t.Fatalf("Bob's entry sent again: %+v", again)
 	}
 	if p := s.Problems(); len(p) != 0 {
@@ -63,7 +63,7 @@ func TestAppCheckEncryptedMessages(t *testing.T) {
 	}
 	for _, u := range []*User{bot, bob} {
 		got := slices.DeleteFunc(u.Inbox(), func(m Message) bool { return m.MessageID != id })
-		if len(got) != 1 || string(got[0].Plaintext) != "hi" || got[0].RecipientID != u.ID {
+		if len(got) != 1 || string(got[0].Plaintext) != "hi" || got[0].RecipientID != u.UserID {
 			t.Fatalf("%s got %+v", u.FullName, got)
 		}
 	}
@@ -76,13 +76,13 @@ func TestAppCheckEncryptedMessages(t *testing.T) {
 	s.ResetProblems()
 
 	// Tampered: Bob's sessions cannot open it.
-	bad := encryptedEntry(t, s, alice, conv, bob.ID, uuid.NewString(), []byte("x"), bob)
+	bad := encryptedEntry(t, s, alice, conv, bob.UserID, uuid.NewString(), []byte("x"), bob)
 	raw, _ := decodeLenient(bad["data_base64"].(string))
 	raw[len(raw)-1] ^= 1
 	bad["data_base64"] = encodeRawURL(raw)
 	post(bad)
 	p := s.Problems()
-	if f := findings(p); !slices.Equal(f, []string{"broken:data"}) || p[0].UserID != alice.ID {
+	if f := findings(p); !slices.Equal(f, []string{"broken:data"}) || p[0].UserID != alice.UserID {
 		t.Fatalf("tampered message: %v", p)
 	}
 	if len(s.EncryptionProblems()) != 1 || len(tb.errors()) != 1 {

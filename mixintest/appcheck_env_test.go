@@ -149,7 +149,7 @@ func TestAppCheckUploadedImage(t *testing.T) {
 	}
 	send(upload(t, s, bot, randomBytes(2048)), 64, 48)
 	p := s.Problems()
-	if len(p) != 1 || p[0].Kind != ProblemBroken || p[0].Field != "mime_type" || !strings.Contains(p[0].Reason, "not an image") {
+	if len(p) != 1 || p[0].Kind != ProblemKindBroken || p[0].Field != "mime_type" || !strings.Contains(p[0].Reason, "not an image") {
 		t.Fatalf("random bytes as image/png: problems %v", p)
 	}
 	if errs := tb.errors(); len(errs) != 1 || !strings.Contains(errs[0], "cannot show the picture") {
@@ -178,7 +178,7 @@ func TestAppCheckContactsAndStickers(t *testing.T) {
 	send(mixin.CategoryPlainSticker, `{"sticker_id":"`+builtin+`"}`)
 	send(mixin.CategoryPlainSticker, `{"sticker_id":"`+added.StickerID+`"}`)
 	send(mixin.CategoryPlainSticker, `{"sticker_id":"`+viaAdmin.StickerID+`"}`)
-	send(mixin.CategoryPlainContact, `{"user_id":"`+bot.ID+`"}`)
+	send(mixin.CategoryPlainContact, `{"user_id":"`+bot.UserID+`"}`)
 	if p := s.Problems(); len(p) != 0 {
 		t.Fatalf("known stickers and users flagged: %v", p)
 	}

@@ -34,7 +34,7 @@ func FuzzAppCheck(f *testing.F) {
 		c := categories[int(pick)%len(categories)]
 		for _, p := range checkMessageIn(env, c, acMsg, data) {
 			switch {
-			case p.Kind != ProblemBroken && p.Kind != ProblemWarning && p.Kind != ProblemLimit:
+			case p.Kind != ProblemKindBroken && p.Kind != ProblemKindWarning && p.Kind != ProblemKindLimit:
 				t.Fatalf("%s: kind %q", c, p.Kind)
 			case p.Field == "" || p.Reason == "" || p.App == "" || p.Source == "":
 				t.Fatalf("%s: incomplete problem %+v", c, p)

@@ -81,7 +81,7 @@ func checkText(ck *checker, data []byte) {
 		ck.report("data", "is not UTF-8", appUnknownIOS+" (Android and Desktop show it with replacement characters)",
 			srcIOSReceive+" processDecryptSuccess; "+srcDesktop+" _decode allowMalformed")
 	case strings.TrimSpace(string(data)) == "":
-		ck.add(ProblemWarning, "data", "is empty or only white space", "no app refuses it: the apps show an empty bubble",
+		ck.add(ProblemKindWarning, "data", "is empty or only white space", "no app refuses it: the apps show an empty bubble",
 			srcAndroidDecrypt+" processDecryptSuccess; "+srcIOSReceive+" processDecryptSuccess")
 	}
 }
@@ -105,7 +105,7 @@ func checkSticker(ck *checker, data []byte) {
 		_, album := o.str("album_id")
 		_, name := o.str("name")
 		if album && name {
-			ck.add(ProblemWarning, "sticker_id", "is missing: the sticker is named by album_id and name",
+			ck.add(ProblemKindWarning, "sticker_id", "is missing: the sticker is named by album_id and name",
 				"Android and iOS show it only to recipients who already hold that album's sticker and drop it for the others; "+
 					"the stored "+srcIOSSticker+" decodes sticker_id only", src)
 			return

@@ -240,7 +240,7 @@ func TestAppCheckRules(t *testing.T) {
 				if p.Reason == "" || p.App == "" || p.Source == "" {
 					t.Errorf("problem without reason, app or source: %+v", p)
 				}
-				if p.Kind != ProblemLimit && !strings.Contains(p.Source, "-app ") && !strings.Contains(p.Source, "bot-api-go-client") {
+				if p.Kind != ProblemKindLimit && !strings.Contains(p.Source, "-app ") && !strings.Contains(p.Source, "bot-api-go-client") {
 					t.Errorf("problem does not cite an official app: %+v", p)
 				}
 			}

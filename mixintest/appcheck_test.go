@@ -47,7 +47,7 @@ func TestAppCheckReportsToOwner(t *testing.T) {
 
 	// Empty lists are [], not null.
 	s.ResetRequests()
-	for _, path := range []string{"/_mixintest/problems", "/_mixintest/requests", "/_mixintest/users/" + alice.ID + "/inbox"} {
+	for _, path := range []string{"/_mixintest/problems", "/_mixintest/requests", "/_mixintest/users/" + alice.UserID + "/inbox"} {
 		var empty []json.RawMessage
 		admin(t, s, "GET", path, "", 200, &empty)
 		if empty == nil {
@@ -61,10 +61,10 @@ func TestAppCheckReportsToOwner(t *testing.T) {
 	video := `{"attachment_id":"` + acID + `","mime_type":"video/mp4","width":1,"height":1,"size":1,"duration":60}`
 	newREST(t, s, bot).do("POST", "/messages", map[string]any{"conversation_id": conv, "message_id": uuid.NewString(),
 		"category": "PLAIN_VIDEO", "data_base64": base64.RawURLEncoding.EncodeToString([]byte(video))}).ok(t, nil)
-	admin(t, s, "POST", "/_mixintest/users/"+alice.ID+"/messages",
+	admin(t, s, "POST", "/_mixintest/users/"+alice.UserID+"/messages",
 		`{"conversation_id":"`+conv+`","category":"PLAIN_TEXT","data_base64":""}`, 200, nil)
 	// A valid message is not reported.
-	if _, err := alice.SendText(ctx, bot.ID, "fine"); err != nil {
+	if _, err := alice.SendText(ctx, bot.UserID, "fine"); err != nil {
 		t.Fatal(err)
 	}
 
@@ -75,9 +75,9 @@ func TestAppCheckReportsToOwner(t *testing.T) {
 		field    string
 		user     string
 	}{
-		{ProblemBroken, mixin.CategoryPlainSticker, "sticker_id", alice.ID},
-		{ProblemWarning, mixin.CategoryPlainVideo, "duration", bot.ID},
-		{ProblemWarning, mixin.CategoryPlainText, "data", alice.ID},
+		{ProblemKindBroken, mixin.CategoryPlainSticker, "sticker_id", alice.UserID},
+		{ProblemKindWarning, mixin.CategoryPlainVideo, "duration", bot.UserID},
+		{ProblemKindWarning, mixin.CategoryPlainText, "data", alice.UserID},
 	}
 	if len(probs) != len(want) {
 		t.Fatalf("problems %v", probs)
@@ -98,7 +98,7 @@ func TestAppCheckReportsToOwner(t *testing.T) {
 	}
 	var served []Problem
 	admin(t, s, "GET", "/_mixintest/problems", "", 200, &served)
-	if len(served) != 3 || served[2] != probs[2] || served[1].Kind != ProblemWarning {
+	if len(served) != 3 || served[2] != probs[2] || served[1].Kind != ProblemKindWarning {
 		t.Fatalf("admin problems %v", served)
 	}
 	// Both DELETEs of the admin API answer alike.

@@ -38,7 +38,7 @@ func (s *Server) createAttachment(c *call) (any, *apiError) {
 	if err := c.decode(&req); err != nil {
 		return nil, err
 	}
-	a := &attachment{id: uuid.NewString(), ownerID: c.user.ID, createdAt: s.now()}
+	a := &attachment{id: uuid.NewString(), ownerID: c.user.UserID, createdAt: s.now()}
 	s.mu.Lock()
 	s.attachments[a.id] = a
 	s.mu.Unlock()

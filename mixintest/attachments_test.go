@@ -85,7 +85,7 @@ func TestAttachments(t *testing.T) {
 	}
 	sum := sha256.Sum256(payload)
 	info, ok := s.Attachment(a.AttachmentID)
-	if !ok || !info.Uploaded || info.Size != int64(len(payload)) || info.SHA256 != hex.EncodeToString(sum[:]) || info.OwnerID != s.Bot().ID {
+	if !ok || !info.Uploaded || info.Size != int64(len(payload)) || info.SHA256 != hex.EncodeToString(sum[:]) || info.OwnerID != s.Bot().UserID {
 		t.Fatalf("info %+v", info)
 	}
 	var shown attJSON

@@ -40,7 +40,7 @@ func TestAuthAcceptsValidToken(t *testing.T) {
 	}
 	c := newREST(t, s, s.Bot())
 	c.do("GET", "/me", nil).ok(t, &me)
-	if me.UserID != s.Bot().ID || me.SessionID != s.Bot().SessionID || me.App.AppID != s.Bot().ID ||
+	if me.UserID != s.Bot().UserID || me.SessionID != s.Bot().SessionID || me.App.AppID != s.Bot().UserID ||
 		me.App.AppNumber != s.Bot().IdentityNumber || me.Relationship != "ME" || me.CodeURL == "" {
 		t.Fatalf("bad /me: %+v", me)
 	}
@@ -52,11 +52,11 @@ func TestAuthAcceptsValidToken(t *testing.T) {
 		App    json.RawMessage `json:"app"`
 	}
 	newREST(t, s, alice).do("GET", "/me", nil).ok(t, &am)
-	if am.UserID != alice.ID || am.App != nil {
+	if am.UserID != alice.UserID || am.App != nil {
 		t.Fatalf("alice /me: %+v", am)
 	}
 	// Query strings are part of the signed URI.
-	c.do("GET", "/users/"+alice.ID+"?x=1", nil).ok(t, nil)
+	c.do("GET", "/users/"+alice.UserID+"?x=1", nil).ok(t, nil)
 	// jti unrelated to X-Request-Id is fine; a 90-day token (Go client) too.
 	c.mutate = func(ts *tokenSpec) { ts.claims["exp"] = s.now().Add(90 * 24 * time.Hour).Unix() }
 	c.do("GET", "/me", nil).ok(t, nil)
@@ -206,11 +206,11 @@ func TestClientIsWired(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	me, err := c.Me(ctxT(t))
-	if err != nil || me.UserID != s.Bot().ID {
+	me, err := c.ReadMe(ctxT(t))
+	if err != nil || me.UserID != s.Bot().UserID {
 		t.Fatalf("Me: %+v, %v", me, err)
 	}
-	if _, err := s.Client(mixin.WithTimeout(-1)); !errors.Is(err, mixin.ErrInvalidInput) {
+	if _, err := s.Client(mixin.WithRequestTimeout(-1)); !errors.Is(err, mixin.ErrInvalidInput) {
 		t.Fatalf("invalid option: %v, want ErrInvalidInput", err)
 	}
 }

@@ -81,7 +81,7 @@ func blazeUpgrader() websocket.Upgrader {
 }
 
 // refuseWithErrorFrame upgrades a connection whose token failed only to
-// send it an ERROR frame with code 401 (see BlazeAuthErrorFrame).
+// send it an ERROR frame with code 401 (see BlazeAuthFailureErrorFrame).
 func (s *Server) refuseWithErrorFrame(w http.ResponseWriter, r *http.Request) {
 	ws, release := s.upgradeBlaze(w, r)
 	if ws == nil {
@@ -160,7 +160,7 @@ func (s *Server) serveBlaze(w http.ResponseWriter, r *http.Request) {
 	user, err := s.authenticate(r, nil)
 	if err != nil {
 		s.debug("blaze: rejected token", "err", err)
-		if s.cfg.blazeAuthFailure == BlazeAuthErrorFrame {
+		if s.cfg.blazeAuthFailure == BlazeAuthFailureErrorFrame {
 			s.refuseWithErrorFrame(w, r)
 			return
 		}
@@ -185,7 +185,7 @@ func (s *Server) serveBlaze(w http.ResponseWriter, r *http.Request) {
 	}
 	s.connSeq++
 	c.seq = s.connSeq
-	c.mb = s.mailboxes[user.ID]
+	c.mb = s.mailboxes[user.UserID]
 	c.mb.conns[c] = struct{}{}
 	s.wg.Add(1)
 	s.mu.Unlock()
@@ -197,8 +197,8 @@ func (s *Server) serveBlaze(w http.ResponseWriter, r *http.Request) {
 	c.readLoop()
 	c.close()
 	s.mu.Lock()
-	delete(s.mailboxes[user.ID].conns, c)
-	s.handOverLocked(s.mailboxes[user.ID], c)
+	delete(s.mailboxes[user.UserID].conns, c)
+	s.handOverLocked(s.mailboxes[user.UserID], c)
 	s.mu.Unlock()
 }
 
@@ -217,7 +217,7 @@ func (c *blazeConn) send(o outFrame) {
 	c.qmu.Lock()
 	if len(c.queue) >= maxQueued+c.backlog {
 		c.qmu.Unlock()
-		c.s.debug("blaze: outgoing queue full, dropping connection", "user", c.user.ID)
+		c.s.debug("blaze: outgoing queue full, dropping connection", "user", c.user.UserID)
 		c.close()
 		return
 	}
@@ -362,7 +362,7 @@ func (c *blazeConn) write(o outFrame, pushed *int) bool {
 		}
 		*pushed++
 		if faults.DropAfterFrames > 0 && *pushed%faults.DropAfterFrames == 0 {
-			c.s.debug("blaze: dropping connection (fault)", "user", c.user.ID, "frames", *pushed)
+			c.s.debug("blaze: dropping connection (fault)", "user", c.user.UserID, "frames", *pushed)
 			c.close()
 			return false
 		}
@@ -382,7 +382,7 @@ func (c *blazeConn) readLoop() {
 		}
 		f, err := decodeFrame(data)
 		if err != nil {
-			c.s.debug("blaze: bad frame, closing", "user", c.user.ID, "err", err)
+			c.s.debug("blaze: bad frame, closing", "user", c.user.UserID, "err", err)
 			return
 		}
 		c.handle(f)
@@ -396,7 +396,7 @@ func (c *blazeConn) handle(f frame) {
 		s.mu.Lock()
 		c.reply(f.ID, f.Action, nil, nil)
 		c.listed = true
-		c.queueBacklog(s.backlogLocked(s.mailboxes[c.user.ID], c))
+		c.queueBacklog(s.backlogLocked(s.mailboxes[c.user.UserID], c))
 		s.mu.Unlock()
 	case actionAck, actionAcks:
 		c.handleAcks(f)
@@ -484,7 +484,7 @@ func (c *blazeConn) handleCreate(f frame) {
 		// websocket/ChatWebSocket.kt handleReceiveMessage: "Ack of the
 		// create message").
 		c.reply(f.ID, f.Action, statusUpdate{Type: "message", MessageID: msgs[0].MessageID,
-			ConversationID: msgs[0].ConversationID, UserID: c.user.ID, Category: "", Status: statusSent}, nil)
+			ConversationID: msgs[0].ConversationID, UserID: c.user.UserID, Category: "", Status: statusSent}, nil)
 	default:
 		c.reply(f.ID, f.Action, nil, nil)
 	}

@@ -114,7 +114,7 @@ func TestBlazePendingFlow(t *testing.T) {
 	bot, alice := s.Bot(), s.NewUser("Alice")
 	var sent []string
 	for _, txt := range []string{"one", "two", "three"} {
-		m, err := alice.SendText(ctxT(t), bot.ID, txt)
+		m, err := alice.SendText(ctxT(t), bot.UserID, txt)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -137,12 +137,12 @@ func TestBlazePendingFlow(t *testing.T) {
 		f := mustRecv(t, conn)
 		m := f.msg(t)
 		if f.Action != "CREATE_MESSAGE" || f.ID == listID || f.Error != nil || m.MessageID != want ||
-			m.Source != "LIST_PENDING_MESSAGES" || m.Status != "SENT" || m.UserID != alice.ID || m.SessionID != alice.SessionID {
+			m.Source != "LIST_PENDING_MESSAGES" || m.Status != "SENT" || m.UserID != alice.UserID || m.SessionID != alice.SessionID {
 			t.Fatalf("push %d: %s", i, f.Data)
 		}
 	}
 	// Live messages follow with source CREATE_MESSAGE.
-	live, _ := alice.SendText(ctxT(t), bot.ID, "four")
+	live, _ := alice.SendText(ctxT(t), bot.UserID, "four")
 	f := mustRecv(t, conn)
 	if m := f.msg(t); m.MessageID != live.MessageID || m.Source != "CREATE_MESSAGE" || m.Data != "Zm91cg==" {
 		t.Fatalf("live %s", f.Data)
@@ -156,8 +156,8 @@ func TestBlazePendingFlow(t *testing.T) {
 			t.Fatalf("ack reply %+v", r)
 		}
 	}
-	if s.Pending(bot.ID) != 2 {
-		t.Fatalf("pending %d", s.Pending(bot.ID))
+	if s.Pending(bot.UserID) != 2 {
+		t.Fatalf("pending %d", s.Pending(bot.UserID))
 	}
 	// Reconnect: the unacked ones come again, in order.
 	conn.Close()
@@ -183,13 +183,13 @@ func TestBlazeCreateMessageAndReceipts(t *testing.T) {
 	mustRecv(t, conn)
 
 	reqID, mid := uuid.NewString(), uuid.NewString()
-	send(t, conn, reqID, "CREATE_MESSAGE", map[string]any{"conversation_id": conv, "recipient_id": alice.ID,
+	send(t, conn, reqID, "CREATE_MESSAGE", map[string]any{"conversation_id": conv, "recipient_id": alice.UserID,
 		"message_id": mid, "category": "PLAIN_TEXT", "data_base64": "aGk", "status": "SENT"})
 	r := mustRecv(t, conn)
 	var data map[string]string
 	_ = json.Unmarshal(r.Data, &data)
 	if r.ID != reqID || r.Error != nil || data["message_id"] != mid || data["status"] != "SENT" ||
-		data["user_id"] != bot.ID || data["category"] != "" {
+		data["user_id"] != bot.UserID || data["category"] != "" {
 		t.Fatalf("create reply %+v %s: want a status update (own user id, empty category)", r, r.Data)
 	}
 	in, err := alice.WaitInbox(ctxT(t), 1)
@@ -226,7 +226,7 @@ func TestBlazeCreateMessageAndReceipts(t *testing.T) {
 			t.Errorf("receipt push without %q: %s", k, f.Data)
 		}
 	}
-	eventuallyT(t, "receipt retired once pushed", func() bool { return s.Pending(bot.ID) == 0 })
+	eventuallyT(t, "receipt retired once pushed", func() bool { return s.Pending(bot.UserID) == 0 })
 }
 
 // TestBlazeReceiptsUntilAcked: with the option, a pushed receipt stays
@@ -240,10 +240,10 @@ func TestBlazeReceiptsUntilAcked(t *testing.T) {
 	send(t, conn, uuid.NewString(), "LIST_PENDING_MESSAGES", nil)
 	mustRecv(t, conn)
 	mid := uuid.NewString()
-	send(t, conn, uuid.NewString(), "CREATE_MESSAGE", map[string]any{"conversation_id": conv, "recipient_id": alice.ID,
+	send(t, conn, uuid.NewString(), "CREATE_MESSAGE", map[string]any{"conversation_id": conv, "recipient_id": alice.UserID,
 		"message_id": mid, "category": "PLAIN_TEXT", "data_base64": "aGk"})
 	mustRecv(t, conn)
-	for _, st := range []mixin.AckStatus{mixin.AckDelivered, mixin.AckRead} {
+	for _, st := range []mixin.AckStatus{mixin.AckStatusDelivered, mixin.AckStatusRead} {
 		if err := alice.Ack(ctxT(t), mid, st); err != nil {
 			t.Fatal(err)
 		}
@@ -251,19 +251,19 @@ func TestBlazeReceiptsUntilAcked(t *testing.T) {
 			t.Fatalf("want a receipt, got %+v", f)
 		}
 	}
-	if n := s.Pending(bot.ID); n != 2 {
+	if n := s.Pending(bot.UserID); n != 2 {
 		t.Fatalf("pending %d, want both receipts", n)
 	}
 	send(t, conn, uuid.NewString(), "ACKNOWLEDGE_MESSAGE_RECEIPTS", map[string]any{"messages": []map[string]string{{"message_id": mid, "status": "READ"}}})
 	if r := mustRecv(t, conn); r.Error != nil || r.Data != nil {
 		t.Fatalf("ack reply %+v", r)
 	}
-	if n := s.Pending(bot.ID); n != 1 {
+	if n := s.Pending(bot.UserID); n != 1 {
 		t.Fatalf("pending %d after acknowledging READ: the DELIVERED receipt must stay", n)
 	}
 	send(t, conn, uuid.NewString(), "ACKNOWLEDGE_MESSAGE_RECEIPT", map[string]string{"message_id": mid, "status": "DELIVERED"})
 	mustRecv(t, conn)
-	if n := s.Pending(bot.ID); n != 0 {
+	if n := s.Pending(bot.UserID); n != 0 {
 		t.Fatalf("pending %d after acknowledging both", n)
 	}
 }
@@ -280,7 +280,7 @@ func eventuallyT(t *testing.T, what string, cond func() bool) {
 }
 
 func TestBlazeUpgradeFailures(t *testing.T) {
-	s := NewServer(t, WithBlazeAuthFailure(BlazeAuthHTTP401))
+	s := NewServer(t, WithBlazeAuthFailure(BlazeAuthFailureHTTP401))
 	_, res, err := dialAs(t, s, s.Bot(), func(ts *tokenSpec) { ts.claims["sig"] = sigOf("GET", "/me", nil) }, "Mixin-Blaze-1")
 	if err == nil || res == nil || res.StatusCode != 401 {
 		t.Fatalf("bad token: %v %v", err, res)
@@ -389,7 +389,7 @@ func TestBlazeDropAfterFrames(t *testing.T) {
 	s := NewServer(t, WithFaults(Faults{DropAfterFrames: 2, FrameDelay: 5 * time.Millisecond, FrameJitter: 5 * time.Millisecond}))
 	bot, alice := s.Bot(), s.NewUser("Alice")
 	for i := 0; i < 5; i++ {
-		if _, err := alice.SendText(ctxT(t), bot.ID, "m"); err != nil {
+		if _, err := alice.SendText(ctxT(t), bot.UserID, "m"); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -418,8 +418,8 @@ func TestBlazeDropAfterFrames(t *testing.T) {
 			t.Fatalf("round %d: %d frames before drop", round, got)
 		}
 	}
-	if s.Pending(bot.ID) != 5 {
-		t.Fatalf("pending %d", s.Pending(bot.ID))
+	if s.Pending(bot.UserID) != 5 {
+		t.Fatalf("pending %d", s.Pending(bot.UserID))
 	}
 }
 
@@ -454,7 +454,7 @@ func TestCloseLeavesNoGoroutines(t *testing.T) {
 		mustRecv(t, conn)
 		conns = append(conns, conn)
 	}
-	alice.SendText(ctxT(t), bot.ID, "x")
+	alice.SendText(ctxT(t), bot.UserID, "x")
 	for _, c := range conns {
 		mustRecv(t, c)
 	}
@@ -483,7 +483,7 @@ func TestBlazeLargeBacklogAndConcurrentSenders(t *testing.T) {
 	alice := s.NewUser("Alice")
 	const backlog = 400
 	for i := 0; i < backlog; i++ {
-		if _, err := alice.SendText(ctxT(t), bot.ID, "b"); err != nil {
+		if _, err := alice.SendText(ctxT(t), bot.UserID, "b"); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -497,7 +497,7 @@ func TestBlazeLargeBacklogAndConcurrentSenders(t *testing.T) {
 		u := s.NewUser("sender")
 		go func() {
 			for j := 0; j < each; j++ {
-				if _, err := u.SendText(context.Background(), bot.ID, strconv.Itoa(j)); err != nil {
+				if _, err := u.SendText(context.Background(), bot.UserID, strconv.Itoa(j)); err != nil {
 					done <- err
 					return
 				}
@@ -513,10 +513,10 @@ func TestBlazeLargeBacklogAndConcurrentSenders(t *testing.T) {
 	lastBySender := map[string]int{}
 	for i := 0; i < backlog+senders*each; i++ {
 		m := mustRecv(t, conn).msg(t)
-		if i < backlog && (m.UserID != alice.ID || m.Source != "LIST_PENDING_MESSAGES") {
+		if i < backlog && (m.UserID != alice.UserID || m.Source != "LIST_PENDING_MESSAGES") {
 			t.Fatalf("frame %d out of order: %+v", i, m)
 		}
-		if m.UserID != alice.ID {
+		if m.UserID != alice.UserID {
 			raw, _ := base64.StdEncoding.DecodeString(m.Data)
 			n, _ := strconv.Atoi(string(raw))
 			if last, ok := lastBySender[m.UserID]; ok && n != last+1 {
@@ -534,14 +534,14 @@ func TestBlazeSlowClientIsDropped(t *testing.T) {
 	s := NewServer(t)
 	bot, alice := s.Bot(), s.NewUser("Alice")
 	for i := 0; i < 3; i++ {
-		alice.SendText(ctxT(t), bot.ID, "x")
+		alice.SendText(ctxT(t), bot.UserID, "x")
 	}
 	conn := dial(t, s, bot)
 	send(t, conn, uuid.NewString(), "LIST_PENDING_MESSAGES", nil)
 	mustRecv(t, conn)
 	var c *blazeConn
 	s.mu.Lock()
-	for bc := range s.mailboxes[bot.ID].conns {
+	for bc := range s.mailboxes[bot.UserID].conns {
 		c = bc
 	}
 	s.mu.Unlock()
@@ -558,13 +558,13 @@ func TestBlazeSlowClientIsDropped(t *testing.T) {
 	}
 	c.queue = append(c.queue[:0], filler...)
 	c.qmu.Unlock()
-	alice.SendText(ctxT(t), bot.ID, "one too many") // never blocks the sender
+	alice.SendText(ctxT(t), bot.UserID, "one too many") // never blocks the sender
 	select {
 	case <-c.done:
 	case <-time.After(3 * time.Second):
 		t.Fatal("slow connection not dropped")
 	}
-	if s.Pending(bot.ID) != 4 {
-		t.Fatalf("pending %d", s.Pending(bot.ID))
+	if s.Pending(bot.UserID) != 4 {
+		t.Fatalf("pending %d", s.Pending(bot.UserID))
 	}
 }

@@ -93,7 +93,7 @@ func decodeCircleName(c *call) (string, *apiError) {
 // ownCircleLocked finds a circle of actor.
 func (s *Server) ownCircleLocked(id string, actor *User) (*circle, *apiError) {
 	ci, ok := s.social.circles[normID(id)]
-	if !ok || ci.ownerID != actor.ID {
+	if !ok || ci.ownerID != actor.UserID {
 		return nil, errNotFound
 	}
 	return ci, nil
@@ -103,7 +103,7 @@ func (s *Server) ownCircleLocked(id string, actor *User) (*circle, *apiError) {
 func (s *Server) circlesOfLocked(actor *User) []*circle {
 	var out []*circle
 	for _, ci := range s.social.circles {
-		if ci.ownerID == actor.ID {
+		if ci.ownerID == actor.UserID {
 			out = append(out, ci)
 		}
 	}
@@ -149,7 +149,7 @@ func (s *Server) createCircle(c *call) (any, *apiError) {
 	if s.social.circles == nil {
 		s.social.circles = make(map[string]*circle)
 	}
-	ci := &circle{id: uuid.NewString(), ownerID: c.user.ID, name: name, createdAt: s.now()}
+	ci := &circle{id: uuid.NewString(), ownerID: c.user.UserID, name: name, createdAt: s.now()}
 	s.social.circles[ci.id] = ci
 	return ci.view(), nil
 }
@@ -258,7 +258,7 @@ func (s *Server) applyCircleLocked(actor *User, ci *circle, convID, action strin
 	userID := ""
 	if conv.category == categoryContact {
 		for _, p := range conv.participants {
-			if p.UserID != actor.ID {
+			if p.UserID != actor.UserID {
 				userID = p.UserID
 			}
 		}
@@ -417,14 +417,14 @@ func (s *Server) postUserCircles(c *call) (any, *apiError) {
 	if other == nil {
 		return nil, errNotFound
 	}
-	if other.ID == c.user.ID {
+	if other.UserID == c.user.UserID {
 		return nil, invalidField("user_id", "cannot be yourself")
 	}
 	circles, err := s.requestedCirclesLocked(reqs, c.user)
 	if err != nil {
 		return nil, err
 	}
-	convID := uniqueConversationID(c.user.ID, other.ID)
+	convID := uniqueConversationID(c.user.UserID, other.UserID)
 	for i, r := range reqs {
 		ci := circles[i]
 		idx := slices.IndexFunc(ci.items, func(it *circleItem) bool { return it.conversationID == convID })
@@ -432,10 +432,10 @@ func (s *Server) postUserCircles(c *call) (any, *apiError) {
 		case strings.ToUpper(r.Action) == "REMOVE" && idx >= 0:
 			ci.items = slices.Delete(ci.items, idx, idx+1)
 		case strings.ToUpper(r.Action) == "ADD" && idx < 0:
-			if s.contactCircleCountLocked(c.user, other.ID) >= maxCirclesPerContact {
+			if s.contactCircleCountLocked(c.user, other.UserID) >= maxCirclesPerContact {
 				return nil, errTooManyCircles
 			}
-			ci.add(convID, other.ID, s.now())
+			ci.add(convID, other.UserID, s.now())
 		}
 	}
 	out := []circleItemView{}

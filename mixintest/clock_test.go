@@ -12,17 +12,17 @@ func fixedClock(t time.Time) Option { return WithClock(func() time.Time { return
 func TestClockHeadersOnREST(t *testing.T) {
 	at := time.Date(2030, 1, 2, 3, 4, 5, 678900000, time.UTC)
 	cases := []struct {
-		h              ClockHeaders
+		h              ClockHeader
 		serverTime, dt bool
 	}{
-		{ServerTimeHeader | DateHeader, true, true},
-		{ServerTimeHeader, true, false},
-		{DateHeader, false, true},
+		{ClockHeaderServerTime | ClockHeaderDate, true, true},
+		{ClockHeaderServerTime, true, false},
+		{ClockHeaderDate, false, true},
 		{0, false, false},
 	}
 	for _, tc := range cases {
 		opts := []Option{fixedClock(at)}
-		if tc.h != ServerTimeHeader|DateHeader {
+		if tc.h != ClockHeaderServerTime|ClockHeaderDate {
 			opts = append(opts, WithClockHeaders(tc.h))
 		}
 		s := NewServer(t, opts...)
@@ -44,7 +44,7 @@ func TestClockHeadersOnREST(t *testing.T) {
 
 func TestClockHeadersOnBlazeUpgradeAndRefusal(t *testing.T) {
 	at := time.Now().Add(time.Hour).UTC()
-	s := NewServer(t, fixedClock(at), WithBlazeAuthFailure(BlazeAuthHTTP401))
+	s := NewServer(t, fixedClock(at), WithBlazeAuthFailure(BlazeAuthFailureHTTP401))
 	conn, res, err := dialAs(t, s, s.Bot(), nil, "Mixin-Blaze-1")
 	if err != nil {
 		t.Fatal(err)

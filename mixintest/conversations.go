@@ -75,7 +75,7 @@ func (s *Server) conversationViewLocked(c *conversation, viewer *User) conversat
 		v.CodeURL = "https://mixin.one/codes/" + c.codeID
 	}
 	if viewer != nil {
-		if t, ok := c.muteUntil[viewer.ID]; ok {
+		if t, ok := c.muteUntil[viewer.UserID]; ok {
 			v.MuteUntil = t
 		}
 	}
@@ -98,26 +98,26 @@ func (s *Server) createConversationLocked(actor *User, req createConversationReq
 		return nil, invalidField("conversation_id", "must be a lowercase UUID")
 	}
 	if c, ok := s.convs[req.ConversationID]; ok {
-		if c.participant(actor.ID) == nil {
+		if c.participant(actor.UserID) == nil {
 			return nil, errForbidden
 		}
 		return c, nil
 	}
 	now := s.now()
-	c := &conversation{id: req.ConversationID, creatorID: actor.ID, category: req.Category,
+	c := &conversation{id: req.ConversationID, creatorID: actor.UserID, category: req.Category,
 		muteUntil: make(map[string]time.Time), createdAt: now}
 	if req.Category == categoryContact {
 		if len(req.Participants) != 1 {
 			return nil, invalidField("participants", "a contact conversation needs exactly one participant")
 		}
 		other := s.users[normID(req.Participants[0].UserID)]
-		if other == nil || other.ID == actor.ID {
+		if other == nil || other.UserID == actor.UserID {
 			return nil, invalidField("participants", "unknown user")
 		}
-		if req.ConversationID != uniqueConversationID(actor.ID, other.ID) {
+		if req.ConversationID != uniqueConversationID(actor.UserID, other.UserID) {
 			return nil, invalidField("conversation_id", "not the contact conversation id of the two users")
 		}
-		c.participants = []*Participant{{UserID: actor.ID, Role: roleOwner, CreatedAt: now}, {UserID: other.ID, CreatedAt: now}}
+		c.participants = []*Participant{{UserID: actor.UserID, Role: roleOwner, CreatedAt: now}, {UserID: other.UserID, CreatedAt: now}}
 		s.convs[c.id] = c
 		return c, nil
 	}
@@ -130,7 +130,7 @@ func (s *Server) createConversationLocked(actor *User, req createConversationReq
 	}
 	c.name, c.announcement = req.Name, req.Announcement
 	c.codeID = uuid.NewString()
-	c.participants = []*Participant{{UserID: actor.ID, Role: roleOwner, CreatedAt: now}}
+	c.participants = []*Participant{{UserID: actor.UserID, Role: roleOwner, CreatedAt: now}}
 	for _, p := range req.Participants {
 		id := normID(p.UserID)
 		if s.users[id] == nil {
@@ -150,7 +150,7 @@ func (s *Server) createConversationLocked(actor *User, req createConversationReq
 	}
 	s.convs[c.id] = c
 	s.codes[c.codeID] = c.id
-	s.systemLocked(c, actor, "CREATE", actor.ID, "", nil)
+	s.systemLocked(c, actor, "CREATE", actor.UserID, "", nil)
 	return c, nil
 }
 
@@ -195,7 +195,7 @@ func (s *Server) memberConvLocked(id string, actor *User) (*conversation, *Parti
 	if !ok {
 		return nil, nil, errNotFound
 	}
-	p := conv.participant(actor.ID)
+	p := conv.participant(actor.UserID)
 	if p == nil {
 		return nil, nil, errForbidden
 	}
@@ -251,7 +251,7 @@ func (s *Server) updateConversation(c *call) (any, *apiError) {
 	if icon != nil {
 		conv.iconURL = s.storeImageLocked(c.r, *icon)
 	}
-	s.systemLocked(conv, c.user, "UPDATE", c.user.ID, "", nil)
+	s.systemLocked(conv, c.user, "UPDATE", c.user.UserID, "", nil)
 	return s.conversationViewLocked(conv, c.user), nil
 }
 
@@ -382,14 +382,14 @@ func (s *Server) joinLocked(actor *User, code string) (*conversation, *apiError)
 		return nil, errNotFound
 	}
 	conv := s.convs[id]
-	if conv.participant(actor.ID) != nil {
+	if conv.participant(actor.UserID) != nil {
 		return conv, nil
 	}
 	if len(conv.participants) >= maxParticipants {
 		return nil, errGroupFull
 	}
-	conv.participants = append(conv.participants, &Participant{UserID: actor.ID, CreatedAt: s.now()})
-	s.systemLocked(conv, actor, "JOIN", actor.ID, "", nil)
+	conv.participants = append(conv.participants, &Participant{UserID: actor.UserID, CreatedAt: s.now()})
+	s.systemLocked(conv, actor, "JOIN", actor.UserID, "", nil)
 	return conv, nil
 }
 
@@ -411,8 +411,8 @@ func (s *Server) exitLocked(actor *User, id string) (*conversation, *apiError) {
 	if conv.category != categoryGroup {
 		return nil, errForbidden
 	}
-	s.systemLocked(conv, actor, "EXIT", actor.ID, "", nil)
-	conv.removeParticipant(actor.ID)
+	s.systemLocked(conv, actor, "EXIT", actor.UserID, "", nil)
+	conv.removeParticipant(actor.UserID)
 	if p.Role == roleOwner && len(conv.participants) > 0 {
 		// Ownership passes to the first admin, else the oldest member.
 		next := conv.participants[0]
@@ -475,9 +475,9 @@ func (s *Server) muteConversation(c *call) (any, *apiError) {
 		return nil, errForbidden
 	}
 	if d == 0 {
-		conv.muteUntil[c.user.ID] = s.now()
+		conv.muteUntil[c.user.UserID] = s.now()
 	} else {
-		conv.muteUntil[c.user.ID] = s.now().Add(time.Duration(d) * time.Second)
+		conv.muteUntil[c.user.UserID] = s.now().Add(time.Duration(d) * time.Second)
 	}
 	return s.conversationViewLocked(conv, c.user), nil
 }
@@ -501,6 +501,6 @@ func (s *Server) disappearConversation(c *call) (any, *apiError) {
 		return nil, errForbidden
 	}
 	conv.expireIn = d
-	s.systemLocked(conv, c.user, "EXPIRE", c.user.ID, "", &d)
+	s.systemLocked(conv, c.user, "EXPIRE", c.user.UserID, "", &d)
 	return s.conversationViewLocked(conv, c.user), nil
 }

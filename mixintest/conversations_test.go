@@ -76,12 +76,12 @@ func TestContactConversation(t *testing.T) {
 	s := NewServer(t)
 	bot, alice, eve := s.Bot(), s.NewUser("Alice"), s.NewUser("Eve")
 	c := newREST(t, s, bot)
-	id := bot.ContactConversationID(alice.ID)
-	body := map[string]any{"category": "CONTACT", "conversation_id": id, "participants": []map[string]string{{"user_id": alice.ID}}}
+	id := bot.ContactConversationID(alice.UserID)
+	body := map[string]any{"category": "CONTACT", "conversation_id": id, "participants": []map[string]string{{"user_id": alice.UserID}}}
 
-	wrong := map[string]any{"category": "CONTACT", "conversation_id": uuid.NewString(), "participants": []map[string]string{{"user_id": alice.ID}}}
+	wrong := map[string]any{"category": "CONTACT", "conversation_id": uuid.NewString(), "participants": []map[string]string{{"user_id": alice.UserID}}}
 	c.do("POST", "/conversations", wrong).fails(t, 10002)
-	two := map[string]any{"category": "CONTACT", "conversation_id": id, "participants": []map[string]string{{"user_id": alice.ID}, {"user_id": eve.ID}}}
+	two := map[string]any{"category": "CONTACT", "conversation_id": id, "participants": []map[string]string{{"user_id": alice.UserID}, {"user_id": eve.UserID}}}
 	c.do("POST", "/conversations", two).fails(t, 10002)
 	ghost := uuid.NewString()
 	c.do("POST", "/conversations", map[string]any{"category": "CONTACT", "conversation_id": bot.ContactConversationID(ghost),
@@ -121,14 +121,14 @@ func TestContactConversation(t *testing.T) {
 	if uv.Relationship != "STRANGER" {
 		t.Fatalf("relationship %s", uv.Relationship)
 	}
-	c.do("GET", "/users/"+eve.ID, nil).ok(t, &uv)
+	c.do("GET", "/users/"+eve.UserID, nil).ok(t, &uv)
 	if uv.Relationship != "STRANGER" {
 		t.Fatalf("relationship %s", uv.Relationship)
 	}
 	// Groups-only operations are refused on a contact.
 	c.do("POST", "/conversations/"+id, map[string]string{"name": "x"}).fails(t, 403)
 	c.do("POST", "/conversations/"+id+"/rotate", nil).fails(t, 403)
-	c.do("POST", "/conversations/"+id+"/participants/ADD", []map[string]string{{"user_id": eve.ID}}).fails(t, 403)
+	c.do("POST", "/conversations/"+id+"/participants/ADD", []map[string]string{{"user_id": eve.UserID}}).fails(t, 403)
 }
 
 // group makes a group owned by the bot with alice as ADMIN and bob as member.
@@ -138,7 +138,7 @@ func group(t *testing.T, s *Server) (id string, alice, bob *User, conv convJSON)
 	id = uuid.NewString()
 	newREST(t, s, s.Bot()).do("POST", "/conversations", map[string]any{
 		"category": "GROUP", "conversation_id": id, "name": "测试群组",
-		"participants": []map[string]string{{"user_id": alice.ID, "role": "ADMIN"}, {"user_id": bob.ID}},
+		"participants": []map[string]string{{"user_id": alice.UserID, "role": "ADMIN"}, {"user_id": bob.UserID}},
 	}).ok(t, &conv)
 	return id, alice, bob, conv
 }
@@ -146,11 +146,11 @@ func group(t *testing.T, s *Server) (id string, alice, bob *User, conv convJSON)
 func TestGroupCreate(t *testing.T) {
 	s := NewServer(t)
 	id, alice, bob, conv := group(t, s)
-	if conv.CreatorID != s.Bot().ID || conv.Name != "测试群组" || conv.CodeID == "" ||
+	if conv.CreatorID != s.Bot().UserID || conv.Name != "测试群组" || conv.CodeID == "" ||
 		conv.CodeURL != "https://mixin.one/codes/"+conv.CodeID || len(conv.Participants) != 3 {
 		t.Fatalf("bad group %+v", conv)
 	}
-	for uid, want := range map[string]string{s.Bot().ID: "OWNER", alice.ID: "ADMIN", bob.ID: ""} {
+	for uid, want := range map[string]string{s.Bot().UserID: "OWNER", alice.UserID: "ADMIN", bob.UserID: ""} {
 		if r, ok := conv.role(uid); !ok || r != want {
 			t.Fatalf("role of %s = %q, want %q", uid, r, want)
 		}
@@ -162,7 +162,7 @@ func TestGroupCreate(t *testing.T) {
 			t.Fatalf("%s inbox %+v", u.FullName, in)
 		}
 	}
-	if s.Pending(s.Bot().ID) != 0 {
+	if s.Pending(s.Bot().UserID) != 0 {
 		t.Fatal("creator got its own system message")
 	}
 	c := newREST(t, s, s.Bot())
@@ -182,7 +182,7 @@ func TestGroupCreate(t *testing.T) {
 	b["participants"] = []map[string]string{{"user_id": uuid.NewString()}}
 	c.do("POST", "/conversations", b).fails(t, 10002)
 	b = base()
-	b["participants"] = []map[string]string{{"user_id": alice.ID, "role": "OWNER"}}
+	b["participants"] = []map[string]string{{"user_id": alice.UserID, "role": "OWNER"}}
 	c.do("POST", "/conversations", b).fails(t, 10002)
 	b = base()
 	b["category"] = "CHANNEL"
@@ -192,7 +192,7 @@ func TestGroupCreate(t *testing.T) {
 	c.do("POST", "/conversations", b).fails(t, 10002)
 	var many []map[string]string
 	for i := 0; i < 256; i++ {
-		many = append(many, map[string]string{"user_id": s.NewUser("u").ID})
+		many = append(many, map[string]string{"user_id": s.NewUser("u").UserID})
 	}
 	b = base()
 	b["participants"] = many
@@ -224,39 +224,39 @@ func TestGroupManagement(t *testing.T) {
 	}
 
 	// participants
-	add := []map[string]string{{"user_id": eve.ID}}
+	add := []map[string]string{{"user_id": eve.UserID}}
 	member.do("POST", p+"/participants/ADD", add).fails(t, 403)
 	owner.do("POST", p+"/participants/JOIN", add).fails(t, 10002)
 	admin.do("POST", p+"/participants/ADD", []map[string]string{{"user_id": uuid.NewString()}}).fails(t, 10002)
 	admin.do("POST", p+"/participants/ADD", "nope").fails(t, 400)
 	before := len(bob.Inbox())
 	admin.do("POST", p+"/participants/ADD", add).ok(t, &got)
-	if _, ok := got.role(eve.ID); !ok {
+	if _, ok := got.role(eve.UserID); !ok {
 		t.Fatal("eve not added")
 	}
 	in := bob.Inbox()
 	if len(in) != before+1 || !strings.Contains(string(in[len(in)-1].Data), `"ADD"`) ||
-		!strings.Contains(string(in[len(in)-1].Data), eve.ID) || in[len(in)-1].UserID != alice.ID {
+		!strings.Contains(string(in[len(in)-1].Data), eve.UserID) || in[len(in)-1].UserID != alice.UserID {
 		t.Fatalf("ADD system message: %+v", in)
 	}
 	if len(eve.Inbox()) != 1 {
 		t.Fatalf("added user should hear of it: %+v", eve.Inbox())
 	}
-	admin.do("POST", p+"/participants/REMOVE", []map[string]string{{"user_id": s.Bot().ID}}).fails(t, 403)
-	admin.do("POST", p+"/participants/ROLE", []map[string]string{{"user_id": bob.ID, "role": "ADMIN"}}).fails(t, 403)
-	owner.do("POST", p+"/participants/ROLE", []map[string]string{{"user_id": bob.ID, "role": "BOSS"}}).fails(t, 10002)
-	owner.do("POST", p+"/participants/ROLE", []map[string]string{{"user_id": s.Bot().ID, "role": ""}}).fails(t, 403)
-	owner.do("POST", p+"/participants/ROLE", []map[string]string{{"user_id": bob.ID, "role": "ADMIN"}}).ok(t, &got)
-	if r, _ := got.role(bob.ID); r != "ADMIN" {
+	admin.do("POST", p+"/participants/REMOVE", []map[string]string{{"user_id": s.Bot().UserID}}).fails(t, 403)
+	admin.do("POST", p+"/participants/ROLE", []map[string]string{{"user_id": bob.UserID, "role": "ADMIN"}}).fails(t, 403)
+	owner.do("POST", p+"/participants/ROLE", []map[string]string{{"user_id": bob.UserID, "role": "BOSS"}}).fails(t, 10002)
+	owner.do("POST", p+"/participants/ROLE", []map[string]string{{"user_id": s.Bot().UserID, "role": ""}}).fails(t, 403)
+	owner.do("POST", p+"/participants/ROLE", []map[string]string{{"user_id": bob.UserID, "role": "ADMIN"}}).ok(t, &got)
+	if r, _ := got.role(bob.UserID); r != "ADMIN" {
 		t.Fatalf("bob role %q", r)
 	}
-	owner.do("POST", p+"/participants/ROLE", []map[string]string{{"user_id": bob.ID, "role": ""}}).ok(t, &got)
-	if r, _ := got.role(bob.ID); r != "" {
+	owner.do("POST", p+"/participants/ROLE", []map[string]string{{"user_id": bob.UserID, "role": ""}}).ok(t, &got)
+	if r, _ := got.role(bob.UserID); r != "" {
 		t.Fatalf("bob role %q", r)
 	}
 	eveBefore := len(eve.Inbox())
 	admin.do("POST", p+"/participants/REMOVE", add).ok(t, &got)
-	if _, ok := got.role(eve.ID); ok {
+	if _, ok := got.role(eve.UserID); ok {
 		t.Fatal("eve not removed")
 	}
 	if in := eve.Inbox(); len(in) != eveBefore+1 || !strings.Contains(string(in[len(in)-1].Data), `"REMOVE"`) {
@@ -272,7 +272,7 @@ func TestGroupManagement(t *testing.T) {
 	}
 	outsider.do("POST", "/conversations/"+conv.CodeID+"/join", nil).fails(t, 404)
 	outsider.do("POST", "/conversations/"+got.CodeID+"/join", nil).ok(t, &got)
-	if r, ok := got.role(eve.ID); !ok || r != "" {
+	if r, ok := got.role(eve.UserID); !ok || r != "" {
 		t.Fatal("join failed")
 	}
 	outsider.do("POST", p+"/exit", nil).ok(t, nil)
@@ -321,7 +321,7 @@ func TestOwnerExitTransfersOwnership(t *testing.T) {
 	newREST(t, s, s.Bot()).do("POST", "/conversations/"+id+"/exit", nil).ok(t, nil)
 	c, _ := s.Conversation(id)
 	for _, p := range c.Participants {
-		if p.UserID == alice.ID && p.Role != "OWNER" {
+		if p.UserID == alice.UserID && p.Role != "OWNER" {
 			t.Fatalf("alice role %q", p.Role)
 		}
 	}
@@ -330,27 +330,27 @@ func TestOwnerExitTransfersOwnership(t *testing.T) {
 func TestUsersEndpoints(t *testing.T) {
 	s := NewServer(t)
 	alice := s.NewUserWithID("E8E8CD79-CD40-4796-8C54-3A13CFE50115", "Alice")
-	if alice.ID != "e8e8cd79-cd40-4796-8c54-3a13cfe50115" {
-		t.Fatal(alice.ID)
+	if alice.UserID != "e8e8cd79-cd40-4796-8c54-3a13cfe50115" {
+		t.Fatal(alice.UserID)
 	}
 	c := newREST(t, s, s.Bot())
 	var users []struct {
 		UserID string `json:"user_id"`
 	}
-	c.do("POST", "/users/fetch", []string{alice.ID, uuid.NewString(), s.Bot().ID}).ok(t, &users)
-	if len(users) != 2 || users[0].UserID != alice.ID {
+	c.do("POST", "/users/fetch", []string{alice.UserID, uuid.NewString(), s.Bot().UserID}).ok(t, &users)
+	if len(users) != 2 || users[0].UserID != alice.UserID {
 		t.Fatalf("fetch: %+v", users)
 	}
 	var u struct {
 		UserID string `json:"user_id"`
 	}
 	c.do("GET", "/search/"+alice.IdentityNumber, nil).ok(t, &u)
-	if u.UserID != alice.ID {
+	if u.UserID != alice.UserID {
 		t.Fatalf("search: %+v", u)
 	}
 	c.do("GET", "/search/1", nil).fails(t, 404)
 	c.do("GET", "/users/"+uuid.NewString(), nil).fails(t, 404)
-	r := c.do("POST", "/sessions/fetch", []string{alice.ID})
+	r := c.do("POST", "/sessions/fetch", []string{alice.UserID})
 	r.ok(t, nil)
 	var raw []map[string]any
 	_ = json.Unmarshal(r.env.Data, &raw)

@@ -6,7 +6,7 @@
 //	s := mixintest.NewServer(t)            // started; closed by t.Cleanup
 //	client, err := s.Client()              // a mixin.Client for the bot
 //	alice := s.NewUser("Alice")
-//	alice.SendText(ctx, s.Bot().ID, "hi")  // reaches the bot's blaze queue
+//	alice.SendText(ctx, s.Bot().UserID, "hi")  // reaches the bot's blaze queue
 //	in, _ := alice.WaitInbox(ctx, 1)       // what the bot sent her
 //
 // # Authentication
@@ -21,7 +21,7 @@
 // (or within WithMaxClockSkew either way), a lifetime of at most
 // WithMaxTokenAge. Any failure answers code 401; a blaze connection with a
 // bad token is accepted, sent an ERROR frame with code 401 and closed, the
-// form the official apps act on (WithBlazeAuthFailure(BlazeAuthHTTP401)
+// form the official apps act on (WithBlazeAuthFailure(BlazeAuthFailureHTTP401)
 // refuses the upgrade with HTTP 401 instead).
 //
 // # Responses
@@ -109,13 +109,13 @@
 // MixinServices/MixinServices) and Desktop (MixinNetwork/flutter-app, under
 // lib). Each finding is a Problem of one kind:
 //
-//   - ProblemBroken: an app shows the message as invalid, unknown or
+//   - ProblemKindBroken: an app shows the message as invalid, unknown or
 //     failed, with a part missing or wrong, or drops it. It fails the test
 //     given to NewServer.
-//   - ProblemWarning: no app is known to refuse it, but it is likely a
+//   - ProblemKindWarning: no app is known to refuse it, but it is likely a
 //     mistake, a shape no official client sends, or one the stored
 //     official sources leave open. Logged to the test.
-//   - ProblemLimit: outside the docs' limits, which no app enforces on
+//   - ProblemKindLimit: outside the docs' limits, which no app enforces on
 //     receipt. Logged to the test.
 //
 // Server.Problems lists them (GET /_mixintest/problems for other clients;

@@ -69,10 +69,10 @@ func (s *Server) sessionsLocked(u *User) []*deviceSession {
 	if s.e2e.sessions == nil {
 		s.e2e.sessions = make(map[string][]*deviceSession)
 	}
-	ss, ok := s.e2e.sessions[u.ID]
+	ss, ok := s.e2e.sessions[u.UserID]
 	if !ok {
 		ss = []*deviceSession{newDeviceSession(u.SessionID, u.key, platformOf(u))}
-		s.e2e.sessions[u.ID] = ss
+		s.e2e.sessions[u.UserID] = ss
 	}
 	return ss
 }
@@ -83,7 +83,7 @@ func (s *Server) sessionViewsLocked(u *User, typ string, withPlatform bool) []se
 	ss := s.sessionsLocked(u)
 	out := make([]sessionView, len(ss))
 	for i, d := range ss {
-		out[i] = sessionView{Type: typ, UserID: u.ID, SessionID: d.id, PublicKey: d.public}
+		out[i] = sessionView{Type: typ, UserID: u.UserID, SessionID: d.id, PublicKey: d.public}
 		if withPlatform {
 			out[i].Platform = d.platform
 		}
@@ -104,7 +104,7 @@ func (u *User) AddSession() string {
 	s := u.s
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.e2e.sessions[u.ID] = append(s.sessionsLocked(u), d)
+	s.e2e.sessions[u.UserID] = append(s.sessionsLocked(u), d)
 	return d.id
 }
 
@@ -122,7 +122,7 @@ func (u *User) RemoveSession(sessionID string) error {
 	if i < 0 {
 		return errors.New("mixintest: unknown session " + sessionID)
 	}
-	s.e2e.sessions[u.ID] = slices.Delete(slices.Clone(ss), i, i+1)
+	s.e2e.sessions[u.UserID] = slices.Delete(slices.Clone(ss), i, i+1)
 	return nil
 }
 
@@ -201,7 +201,7 @@ func (s *Server) problemLocked(format string, args ...any) {
 // DecryptMessage.kt processEncryptedMessage insertFailedMessage).
 func (s *Server) undecryptableLocked(m *Message, rid string, err error) {
 	s.problemLocked("user %s cannot read encrypted message %s: %v", rid, m.MessageID, err)
-	s.reportLocked(m, Problem{Kind: ProblemBroken, Field: "data",
+	s.reportLocked(m, Problem{Kind: ProblemKindBroken, Field: "data",
 		Reason: "does not decrypt for recipient " + rid + " (" + strings.TrimPrefix(err.Error(), "mixintest: ") + ")",
 		App:    "iOS shows it as an unknown message, Desktop as an invalid one and Android as a failed one",
 		Source: srcIOSReceive + " processEncryptedMessage; " + srcDesktop + " _processEncryptedMessage; " + srcAndroidDecrypt + " processEncryptedMessage"})
@@ -218,7 +218,7 @@ func (s *Server) unaddressedGroupLocked(m *Message) {
 	if m.RecipientID != "" || conv == nil || conv.category != categoryGroup {
 		return
 	}
-	s.reportLocked(m, Problem{Kind: ProblemWarning, Field: "recipient_id",
+	s.reportLocked(m, Problem{Kind: ProblemKindWarning, Field: "recipient_id",
 		Reason: "is empty on an encrypted message to a group",
 		App:    "no official client sends one: they send one entry per recipient, each with recipient_id and that recipient's sessions; whether the live API delivers it is unconfirmed",
 		Source: "bot-api-go-client message.go PostEncryptedMessages; android-app SendMessageHelper.kt"})
@@ -458,10 +458,10 @@ func (s *Server) encryptForBotLocked(u *User, r messageRequestJSON, plain []byte
 		return r, nil
 	}
 	conv := s.convs[r.ConversationID]
-	if conv == nil || conv.participant(s.bot.ID) == nil {
+	if conv == nil || conv.participant(s.bot.UserID) == nil {
 		return r, nil
 	}
-	if conv.category != categoryContact && normID(r.RecipientID) != s.bot.ID {
+	if conv.category != categoryContact && normID(r.RecipientID) != s.bot.UserID {
 		return r, nil
 	}
 	own := s.sessionsLocked(u)
@@ -499,7 +499,7 @@ func (u *User) SendEncrypted(ctx context.Context, m MessageRequest) (Message, er
 	}
 	var to []*deviceSession
 	for _, p := range conv.participants {
-		if p.UserID == u.ID || (m.RecipientID != "" && p.UserID != normID(m.RecipientID)) {
+		if p.UserID == u.UserID || (m.RecipientID != "" && p.UserID != normID(m.RecipientID)) {
 			continue
 		}
 		if r := s.users[p.UserID]; r != nil {

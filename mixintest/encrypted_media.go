@@ -88,7 +88,7 @@ func DecryptAttachment(upload []byte, key, digest string) ([]byte, error) {
 func (u *User) UploadAttachment(data []byte) string {
 	s := u.s
 	sum := sha256.Sum256(data)
-	a := &attachment{id: uuid.NewString(), ownerID: u.ID, createdAt: s.now(), uploaded: true,
+	a := &attachment{id: uuid.NewString(), ownerID: u.UserID, createdAt: s.now(), uploaded: true,
 		size: int64(len(data)), sha256: hex.EncodeToString(sum[:])}
 	if !s.cfg.discardUploads {
 		a.data = append([]byte(nil), data...)

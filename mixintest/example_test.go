@@ -20,17 +20,17 @@ func Example() {
 	ctx := context.Background()
 
 	alice := s.NewUser("Alice")
-	m, err := alice.SendText(ctx, s.Bot().ID, "hello")
+	m, err := alice.SendText(ctx, s.Bot().UserID, "hello")
 	if err != nil {
 		panic(err)
 	}
-	fmt.Println(s.Bot().Inbox()[0].Category, string(s.Bot().Inbox()[0].Data), s.Pending(s.Bot().ID))
+	fmt.Println(s.Bot().Inbox()[0].Category, string(s.Bot().Inbox()[0].Data), s.Pending(s.Bot().UserID))
 
 	// The bot (here acting directly, as its blaze loop would) reads it.
 	if err := s.Bot().Ack(ctx, m.MessageID, "READ"); err != nil {
 		panic(err)
 	}
-	fmt.Println(s.Pending(s.Bot().ID), s.Pending(alice.ID))
+	fmt.Println(s.Pending(s.Bot().UserID), s.Pending(alice.UserID))
 	// Output:
 	// PLAIN_TEXT hello 1
 	// 0 1
@@ -48,10 +48,10 @@ func ExampleNewServer() {
 		alice := s.NewUser("Alice")
 		ctx := t.Context()
 
-		if _, err := client.CreateContactConversation(ctx, alice.ID); err != nil {
+		if _, err := client.CreateContactConversation(ctx, alice.UserID); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := client.SendText(ctx, mixin.ToUser(alice.ID), "hello"); err != nil {
+		if _, err := client.SendText(ctx, mixin.ToUser(alice.UserID), "hello"); err != nil {
 			t.Fatal(err)
 		}
 		inbox, err := alice.WaitInbox(ctx, 1)
@@ -79,7 +79,7 @@ func ExampleNewUnstartedServer() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	me, err := client.Me(context.Background())
+	me, err := client.ReadMe(context.Background())
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -100,10 +100,10 @@ func ExampleUser_WaitInbox() {
 		log.Fatal(err)
 	}
 
-	if _, err := client.CreateContactConversation(ctx, alice.ID); err != nil {
+	if _, err := client.CreateContactConversation(ctx, alice.UserID); err != nil {
 		log.Fatal(err)
 	}
-	if _, err := client.SendText(ctx, mixin.ToUser(alice.ID), "are you there?"); err != nil {
+	if _, err := client.SendText(ctx, mixin.ToUser(alice.UserID), "are you there?"); err != nil {
 		log.Fatal(err)
 	}
 	inbox, err := alice.WaitInbox(ctx, 1)
@@ -114,7 +114,7 @@ func ExampleUser_WaitInbox() {
 	if err := alice.Ack(ctx, inbox[0].MessageID, "READ"); err != nil {
 		log.Fatal(err)
 	}
-	fmt.Println("receipts waiting for the bot:", s.Pending(s.Bot().ID))
+	fmt.Println("receipts waiting for the bot:", s.Pending(s.Bot().UserID))
 	// Output:
 	// PLAIN_TEXT are you there?
 	// receipts waiting for the bot: 1
@@ -134,7 +134,7 @@ func ExampleUser_JoinByCode() {
 	}
 
 	g, err := client.CreateGroupConversation(ctx, mixin.GroupConversationRequest{
-		Name: "Gophers", Participants: []mixin.ParticipantRequest{{UserID: alice.ID}},
+		Name: "Gophers", Participants: []mixin.ParticipantRequest{{UserID: alice.UserID}},
 	})
 	if err != nil {
 		log.Fatal(err)
@@ -167,11 +167,11 @@ func ExampleServer_FailNext() {
 	defer s.Close()
 	ctx := context.Background()
 	alice := s.NewUser("Alice")
-	client, err := s.Client(mixin.WithRetry(mixin.Retry{Attempts: 4, Min: time.Millisecond, Max: 10 * time.Millisecond}))
+	client, err := s.Client(mixin.WithRequestRetry(mixin.Retry{Attempts: 4, Min: time.Millisecond, Max: 10 * time.Millisecond}))
 	if err != nil {
 		log.Fatal(err)
 	}
-	if _, err := client.CreateContactConversation(ctx, alice.ID); err != nil {
+	if _, err := client.CreateContactConversation(ctx, alice.UserID); err != nil {
 		log.Fatal(err)
 	}
 
@@ -180,7 +180,7 @@ func ExampleServer_FailNext() {
 	if err := s.FailNext(mixintest.Failure{Method: "POST", Path: "/messages", Times: 2}); err != nil {
 		log.Fatal(err)
 	}
-	if _, err := client.SendText(ctx, mixin.ToUser(alice.ID), "once"); err != nil {
+	if _, err := client.SendText(ctx, mixin.ToUser(alice.UserID), "once"); err != nil {
 		log.Fatal(err)
 	}
 	for _, r := range s.Requests() {
@@ -218,7 +218,7 @@ func ExampleWithFaults() {
 		}), mixin.WithReconnect(mixin.Retry{Min: 5 * time.Millisecond, Max: 50 * time.Millisecond}))
 	}()
 	for i := range 10 {
-		if _, err := alice.SendText(ctx, s.Bot().ID, fmt.Sprint(i)); err != nil {
+		if _, err := alice.SendText(ctx, s.Bot().UserID, fmt.Sprint(i)); err != nil {
 			log.Fatal(err)
 		}
 	}

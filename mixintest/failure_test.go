@@ -55,10 +55,10 @@ func TestSimulatedUserErrorsNameTheCall(t *testing.T) {
 	s := NewServer(t)
 	ctx := context.Background()
 	alice, bob := s.NewUser("Alice"), s.NewUser("Bob")
-	if err := bob.Block(ctx, alice.ID); err != nil {
+	if err := bob.Block(ctx, alice.UserID); err != nil {
 		t.Fatal(err)
 	}
-	_, err := alice.SendText(ctx, bob.ID, "hi")
+	_, err := alice.SendText(ctx, bob.UserID, "hi")
 	var api *mixin.APIError
 	if !errors.As(err, &api) || !mixin.IsForbidden(err) {
 		t.Fatalf("blocked: got %v, want a 403 APIError", err)
@@ -70,7 +70,7 @@ func TestSimulatedUserErrorsNameTheCall(t *testing.T) {
 		t.Errorf("blocked: %q", err)
 	}
 
-	err = alice.Ack(ctx, "not-a-uuid", mixin.AckRead)
+	err = alice.Ack(ctx, "not-a-uuid", mixin.AckStatusRead)
 	if !errors.As(err, &api) || api.Code != mixin.CodeInvalidField || api.Path != "/acknowledgements" {
 		t.Fatalf("bad ack: got %v", err)
 	}

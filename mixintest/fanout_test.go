@@ -32,7 +32,7 @@ func TestFanoutAllIsTheDefault(t *testing.T) {
 	alice := s.NewUser("Alice")
 	_, _, next1 := listed(t, s, 0)
 	_, _, next2 := listed(t, s, 0)
-	m, err := alice.SendText(ctxT(t), s.Bot().ID, "to both")
+	m, err := alice.SendText(ctxT(t), s.Bot().UserID, "to both")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -48,7 +48,7 @@ func TestFanoutOne(t *testing.T) {
 	_, _, next2 := listed(t, s, 0)
 	var sent []string
 	for i := range 4 {
-		m, err := alice.SendText(ctxT(t), s.Bot().ID, "round "+string(rune('a'+i)))
+		m, err := alice.SendText(ctxT(t), s.Bot().UserID, "round "+string(rune('a'+i)))
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -36,7 +36,7 @@ func defaultSpec(u *User, method, uri string, body []byte, now time.Time) tokenS
 	return tokenSpec{
 		header: map[string]any{"alg": "EdDSA", "typ": "JWT"},
 		claims: map[string]any{
-			"uid": u.ID, "sid": u.SessionID, "iat": now.Unix(), "exp": now.Add(time.Hour).Unix(),
+			"uid": u.UserID, "sid": u.SessionID, "iat": now.Unix(), "exp": now.Add(time.Hour).Unix(),
 			"jti": uuid.NewString(), "sig": sigOf(method, uri, body), "scp": "FULL",
 		},
 		key: u.key,

@@ -103,7 +103,7 @@ func independentCheck(u *User, auth, method, uri string, body []byte, now time.T
 	if d.Decode(&claims) != nil {
 		return "claims do not decode"
 	}
-	if claims.UID != u.ID || claims.SID != u.SessionID {
+	if claims.UID != u.UserID || claims.SID != u.SessionID {
 		return "uid/sid name another session"
 	}
 	if time.Unix(int64(claims.Exp), 0).Before(now.Add(-tokenLeeway - time.Second)) {

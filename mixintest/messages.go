@@ -47,7 +47,7 @@ func viewOf(m *Message, source string) messageView {
 		Type: "message", RepresentativeID: m.RepresentativeID, QuoteMessageID: m.QuoteMessageID,
 		ConversationID: m.ConversationID, UserID: m.UserID, SessionID: m.SessionID, MessageID: m.MessageID,
 		Category: string(m.Category), Data: base64.StdEncoding.EncodeToString(m.Data),
-		DataBase64: base64.RawURLEncoding.EncodeToString(m.Data), Status: m.Status, Source: source,
+		DataBase64: base64.RawURLEncoding.EncodeToString(m.Data), Status: string(m.Status), Source: source,
 		Silent: m.Silent, ExpireIn: m.ExpireIn, CreatedAt: m.CreatedAt, UpdatedAt: m.UpdatedAt,
 	}
 }
@@ -110,28 +110,28 @@ func (s *Server) prepareLocked(sender *User, r messageRequestJSON) (prepared, *a
 	if err != nil {
 		return prepared{}, invalidField(field, "not base64")
 	}
-	if dup, ok := s.sent[sender.ID+"/"+r.MessageID]; ok {
+	if dup, ok := s.sent[sender.UserID+"/"+r.MessageID]; ok {
 		return prepared{dup: dup}, nil
 	}
 	conv, ok := s.convs[r.ConversationID]
-	if !ok || conv.participant(sender.ID) == nil {
+	if !ok || conv.participant(sender.UserID) == nil {
 		return prepared{}, errForbidden
 	}
 	var recipients []string
 	if r.RecipientID != "" {
 		rid := normID(r.RecipientID)
-		if rid == sender.ID && conv.category == categoryGroup {
+		if rid == sender.UserID && conv.category == categoryGroup {
 			return prepared{}, invalidField("recipient_id", "cannot be the sender")
 		}
 		if conv.participant(rid) == nil {
 			return prepared{}, errForbidden
 		}
-		if rid != sender.ID {
+		if rid != sender.UserID {
 			recipients = []string{rid}
 		}
 	} else {
 		for _, p := range conv.participants {
-			if p.UserID != sender.ID {
+			if p.UserID != sender.UserID {
 				recipients = append(recipients, p.UserID)
 			}
 		}
@@ -141,7 +141,7 @@ func (s *Server) prepareLocked(sender *User, r messageRequestJSON) (prepared, *a
 	}
 	now := s.now()
 	m := &Message{
-		ConversationID: conv.id, UserID: sender.ID, SessionID: sender.SessionID, RecipientID: normID(r.RecipientID),
+		ConversationID: conv.id, UserID: sender.UserID, SessionID: sender.SessionID, RecipientID: normID(r.RecipientID),
 		MessageID: r.MessageID, Category: mixin.Category(r.Category), QuoteMessageID: r.QuoteMessageID,
 		RepresentativeID: r.RepresentativeID, Status: statusSent, Source: sourceCreate, Data: data, Silent: r.Silent,
 		ExpireIn: conv.expireIn, CreatedAt: now, UpdatedAt: now,
@@ -234,7 +234,7 @@ func pushFrame(e *pendingEntry, source string) frame {
 // systemLocked sends a SYSTEM_CONVERSATION message from actor to every
 // participant but the actor (a participant being removed still gets it).
 func (s *Server) systemLocked(c *conversation, actor *User, action, participantID, role string, expireIn *int64) {
-	payload := map[string]any{"action": action, "participant_id": participantID, "user_id": actor.ID}
+	payload := map[string]any{"action": action, "participant_id": participantID, "user_id": actor.UserID}
 	if role != "" || action == "ROLE" {
 		payload["role"] = role
 	}
@@ -243,11 +243,11 @@ func (s *Server) systemLocked(c *conversation, actor *User, action, participantI
 	}
 	data, _ := json.Marshal(payload)
 	now := s.now()
-	m := &Message{ConversationID: c.id, UserID: actor.ID, SessionID: actor.SessionID, MessageID: uuid.NewString(),
+	m := &Message{ConversationID: c.id, UserID: actor.UserID, SessionID: actor.SessionID, MessageID: uuid.NewString(),
 		Category: categorySystemConv, Status: statusSent, Source: sourceCreate, Data: data, ExpireIn: c.expireIn, CreatedAt: now, UpdatedAt: now}
 	var recipients []string
 	for _, p := range c.participants {
-		if p.UserID != actor.ID {
+		if p.UserID != actor.UserID {
 			recipients = append(recipients, p.UserID)
 		}
 	}
@@ -314,11 +314,11 @@ func validateAck(a ackRequest) *apiError {
 // READ receipt cannot vanish behind the DELIVERED one). For a message
 // someone else sent, it queues a receipt for that sender.
 func (s *Server) ackLocked(u *User, a ackRequest) {
-	mb := s.mailboxes[u.ID]
+	mb := s.mailboxes[u.UserID]
 	entries := mb.byID[a.MessageID]
 	kept := entries[:0]
 	for _, e := range entries {
-		if e.receipt != nil && e.receipt.Status != a.Status && s.cfg.receiptKeying == ReceiptKeyedByStatus {
+		if e.receipt != nil && e.receipt.Status != a.Status && s.cfg.receiptKeying == ReceiptKeyingByStatus {
 			kept = append(kept, e)
 			continue
 		}
@@ -331,7 +331,7 @@ func (s *Server) ackLocked(u *User, a ackRequest) {
 		mb.byID[a.MessageID] = kept
 	}
 	m, ok := mb.received[a.MessageID]
-	if !ok || m.UserID == u.ID || m.Category == categorySystemConv {
+	if !ok || m.UserID == u.UserID || m.Category == categorySystemConv {
 		return
 	}
 	if _, ok := s.mailboxes[m.UserID]; !ok {
@@ -373,7 +373,7 @@ func (s *Server) pushedLocked(u *User, e *pendingEntry) {
 	if e.receipt == nil || s.cfg.receiptsUntilAcked {
 		return
 	}
-	mb := s.mailboxes[u.ID]
+	mb := s.mailboxes[u.UserID]
 	s.retireLocked(mb, e)
 	entries := mb.byID[e.messageID]
 	for i, x := range entries {

@@ -28,9 +28,9 @@ type msgJSON struct {
 
 func createContact(t *testing.T, s *Server, from, to *User) string {
 	t.Helper()
-	id := from.ContactConversationID(to.ID)
+	id := from.ContactConversationID(to.UserID)
 	newREST(t, s, from).do("POST", "/conversations", map[string]any{"category": "CONTACT", "conversation_id": id,
-		"participants": []map[string]string{{"user_id": to.ID}}}).ok(t, nil)
+		"participants": []map[string]string{{"user_id": to.UserID}}}).ok(t, nil)
 	return id
 }
 
@@ -43,28 +43,28 @@ func TestSendToContact(t *testing.T) {
 	s := NewServer(t)
 	bot, alice := s.Bot(), s.NewUser("Alice")
 	c := newREST(t, s, bot)
-	conv := bot.ContactConversationID(alice.ID)
+	conv := bot.ContactConversationID(alice.UserID)
 	// Never-created contact conversation: 403, as the seed warns.
 	c.do("POST", "/messages", textMsg(conv, "hello")).fails(t, 403)
 	c.do("POST", "/messages", []any{textMsg(conv, "hello")}).fails(t, 403)
 	createContact(t, s, bot, alice)
 
 	m := textMsg(conv, "hello")
-	m["recipient_id"] = alice.ID
+	m["recipient_id"] = alice.UserID
 	m["quote_message_id"] = "q"
 	var v msgJSON
 	c.do("POST", "/messages", m).ok(t, &v)
 	if v.Type != "message" || v.Data != "aGVsbG8=" || v.DataBase64 != "aGVsbG8" || v.Status != "SENT" ||
-		v.Source != "CREATE_MESSAGE" || v.SessionID != bot.SessionID || v.UserID != bot.ID ||
+		v.Source != "CREATE_MESSAGE" || v.SessionID != bot.SessionID || v.UserID != bot.UserID ||
 		v.MessageID != m["message_id"] || v.ConversationID != conv || v.QuoteMessageID != "q" || !strings.HasSuffix(v.CreatedAt, "Z") {
 		t.Fatalf("bad view %+v", v)
 	}
 	in, err := alice.WaitInbox(ctxT(t), 1)
-	if err != nil || len(in) != 1 || string(in[0].Data) != "hello" || in[0].UserID != bot.ID || in[0].Category != "PLAIN_TEXT" {
+	if err != nil || len(in) != 1 || string(in[0].Data) != "hello" || in[0].UserID != bot.UserID || in[0].Category != "PLAIN_TEXT" {
 		t.Fatalf("inbox %+v %v", in, err)
 	}
-	if s.Pending(alice.ID) != 1 || s.Pending(bot.ID) != 0 {
-		t.Fatalf("pending alice=%d bot=%d", s.Pending(alice.ID), s.Pending(bot.ID))
+	if s.Pending(alice.UserID) != 1 || s.Pending(bot.UserID) != 0 {
+		t.Fatalf("pending alice=%d bot=%d", s.Pending(alice.UserID), s.Pending(bot.UserID))
 	}
 
 	// Dedupe: the same message id again is a no-op success.
@@ -85,11 +85,11 @@ func TestSendToContact(t *testing.T) {
 		}
 	}
 	// Simulated user replies; the bot's queue fills.
-	if _, err := alice.SendText(ctxT(t), bot.ID, "yo"); err != nil {
+	if _, err := alice.SendText(ctxT(t), bot.UserID, "yo"); err != nil {
 		t.Fatal(err)
 	}
-	if s.Pending(bot.ID) != 1 {
-		t.Fatalf("bot pending %d", s.Pending(bot.ID))
+	if s.Pending(bot.UserID) != 1 {
+		t.Fatalf("bot pending %d", s.Pending(bot.UserID))
 	}
 }
 
@@ -142,23 +142,23 @@ func TestGroupRouting(t *testing.T) {
 	base := map[*User]int{alice: len(alice.Inbox()), bob: len(bob.Inbox())}
 	c.do("POST", "/messages", textMsg(id, "all")).ok(t, nil)
 	m := textMsg(id, "only bob")
-	m["recipient_id"] = bob.ID
+	m["recipient_id"] = bob.UserID
 	c.do("POST", "/messages", m).ok(t, nil)
 	if len(alice.Inbox()) != base[alice]+1 || len(bob.Inbox()) != base[bob]+2 {
 		t.Fatalf("alice %d bob %d", len(alice.Inbox()), len(bob.Inbox()))
 	}
-	if got := bob.Inbox()[base[bob]+1]; string(got.Data) != "only bob" || got.RecipientID != bob.ID {
+	if got := bob.Inbox()[base[bob]+1]; string(got.Data) != "only bob" || got.RecipientID != bob.UserID {
 		t.Fatalf("bob got %+v", got)
 	}
 	m = textMsg(id, "eve")
-	m["recipient_id"] = eve.ID
+	m["recipient_id"] = eve.UserID
 	c.do("POST", "/messages", m).fails(t, 403)
 	newREST(t, s, eve).do("POST", "/messages", textMsg(id, "intruder")).fails(t, 403)
 	// A member's message reaches the bot and the other member.
 	if _, err := alice.Send(ctxT(t), MessageRequest{ConversationID: id, Category: "PLAIN_TEXT", Data: []byte("from alice")}); err != nil {
 		t.Fatal(err)
 	}
-	if s.Pending(s.Bot().ID) != 1 || string(bob.Inbox()[len(bob.Inbox())-1].Data) != "from alice" {
+	if s.Pending(s.Bot().UserID) != 1 || string(bob.Inbox()[len(bob.Inbox())-1].Data) != "from alice" {
 		t.Fatal("alice's group message not routed")
 	}
 	if _, err := eve.Send(ctxT(t), MessageRequest{ConversationID: id, Category: "PLAIN_TEXT"}); err == nil {
@@ -190,7 +190,7 @@ func TestAcknowledgementsAndReceipts(t *testing.T) {
 	if string(r.raw) != "{}" {
 		t.Fatalf("acknowledgements answer should be {}, got %s", r.raw)
 	}
-	if s.Pending(alice.ID) != 0 {
+	if s.Pending(alice.UserID) != 0 {
 		t.Fatal("ack did not clear alice's queue")
 	}
 	if err := alice.Ack(ctxT(t), mid, "READ"); err != nil {
@@ -198,7 +198,7 @@ func TestAcknowledgementsAndReceipts(t *testing.T) {
 	}
 	// The bot has two receipts pending, keyed by the message id.
 	s.mu.Lock()
-	pend := append([]*pendingEntry(nil), s.mailboxes[bot.ID].pending...)
+	pend := append([]*pendingEntry(nil), s.mailboxes[bot.UserID].pending...)
 	s.mu.Unlock()
 	if len(pend) != 2 || pend[0].receipt == nil || pend[0].receipt.Status != "DELIVERED" || pend[1].receipt.Status != "READ" || pend[1].messageID != mid {
 		t.Fatalf("bot pending %+v", pend)
@@ -206,18 +206,18 @@ func TestAcknowledgementsAndReceipts(t *testing.T) {
 	// An acknowledgement retires the receipt of its status only: the
 	// queue is keyed by message and kind.
 	c.do("POST", "/acknowledgements", []map[string]string{{"message_id": mid, "status": "READ"}}).ok(t, nil)
-	if n := s.Pending(bot.ID); n != 1 {
+	if n := s.Pending(bot.UserID); n != 1 {
 		t.Fatalf("pending %d after acknowledging READ; want the DELIVERED receipt left", n)
 	}
 	c.do("POST", "/acknowledgements", []map[string]string{{"message_id": mid, "status": "DELIVERED"}}).ok(t, nil)
-	if s.Pending(bot.ID) != 0 {
+	if s.Pending(bot.UserID) != 0 {
 		t.Fatal("receipts not cleared")
 	}
 	// Acking a message one sent oneself produces no receipt.
 	if err := alice.Ack(ctxT(t), uuid.NewString(), "READ"); err != nil {
 		t.Fatal(err)
 	}
-	if s.Pending(bot.ID) != 0 {
+	if s.Pending(bot.UserID) != 0 {
 		t.Fatal("phantom receipt")
 	}
 	if err := alice.Ack(ctxT(t), mid, "bogus"); err == nil {
@@ -229,7 +229,7 @@ func TestAcknowledgementsAndReceipts(t *testing.T) {
 			recs = append(recs, r)
 		}
 	}
-	if len(recs) != 6 || recs[0].Code != 10002 || recs[1].Code != 400 || recs[3].Code != 0 || recs[3].UserID != alice.ID {
+	if len(recs) != 6 || recs[0].Code != 10002 || recs[1].Code != 400 || recs[3].Code != 0 || recs[3].UserID != alice.UserID {
 		b, _ := json.Marshal(recs)
 		t.Fatalf("records %s", b)
 	}

@@ -41,7 +41,7 @@ type config struct {
 	staleChecksumError bool             // WithStaleChecksumError (encrypted.go)
 	receiptsUntilAcked bool             // WithReceiptsUntilAcked (blaze.go)
 	receiptKeying      ReceiptKeying    // WithReceiptKeying (messages.go ackLocked)
-	clockHeaders       ClockHeaders     // WithClockHeaders (clock.go)
+	clockHeaders       ClockHeader      // WithClockHeaders (clock.go)
 	blazeAuthFailure   BlazeAuthFailure // WithBlazeAuthFailure (clock.go)
 	maxClockSkew       time.Duration    // WithMaxClockSkew (clock.go); 0: iat at most 5 min ahead
 
@@ -58,9 +58,9 @@ func defaultConfig() config {
 		maxTokenAge:    90*24*time.Hour + time.Hour,
 		maxImageBytes:  512 << 10,
 		statusPageSize: 500,
-		clockHeaders:   ServerTimeHeader | DateHeader,
+		clockHeaders:   ClockHeaderServerTime | ClockHeaderDate,
 		// The ERROR frame all three official apps act on (clock.go).
-		blazeAuthFailure: BlazeAuthErrorFrame,
+		blazeAuthFailure: BlazeAuthFailureErrorFrame,
 	}
 }
 
@@ -192,20 +192,20 @@ func WithReceiptsUntilAcked() Option {
 type ReceiptKeying int
 
 const (
-	// ReceiptKeyedByStatus, the default, retires only the receipt with the
+	// ReceiptKeyingByStatus, the default, retires only the receipt with the
 	// acknowledgement's message id and status: the two fields of the
 	// acknowledgement name one event. A client that acknowledges a
 	// DELIVERED receipt as READ leaves it queued, and retires the READ
 	// receipt of that message, if one is queued, in its stead.
-	ReceiptKeyedByStatus ReceiptKeying = iota
-	// ReceiptKeyedByMessage retires every receipt of the acknowledged
+	ReceiptKeyingByStatus ReceiptKeying = iota
+	// ReceiptKeyingByMessage retires every receipt of the acknowledged
 	// message, whatever their status: acknowledging one receipt of a
 	// message also retires the others still queued, pushed or not.
-	ReceiptKeyedByMessage
+	ReceiptKeyingByMessage
 )
 
 // WithReceiptKeying sets which receipts an acknowledgement retires
-// (default [ReceiptKeyedByStatus]; no source says which the real server
+// (default [ReceiptKeyingByStatus]; no source says which the real server
 // does, see [ReceiptKeying]).
 func WithReceiptKeying(k ReceiptKeying) Option {
 	return serverOption(func(c *config) { c.receiptKeying = k })

@@ -14,7 +14,7 @@ func TestBlazeReceiptKeying(t *testing.T) {
 		name   string
 		keying ReceiptKeying
 		left   int // receipts still queued after the READ one was acknowledged
-	}{{"by status", ReceiptKeyedByStatus, 1}, {"by message", ReceiptKeyedByMessage, 0}} {
+	}{{"by status", ReceiptKeyingByStatus, 1}, {"by message", ReceiptKeyingByMessage, 0}} {
 		t.Run(tc.name, func(t *testing.T) {
 			s := NewServer(t, WithReceiptKeying(tc.keying))
 			bot, alice := s.Bot(), s.NewUser("Alice")
@@ -28,18 +28,18 @@ func TestBlazeReceiptKeying(t *testing.T) {
 				t.Fatal(err)
 			}
 			// The bot is offline: both receipts wait in its queue, unpushed.
-			for _, st := range []mixin.AckStatus{mixin.AckDelivered, mixin.AckRead} {
+			for _, st := range []mixin.AckStatus{mixin.AckStatusDelivered, mixin.AckStatusRead} {
 				if err := alice.Ack(ctxT(t), sent.MessageID, st); err != nil {
 					t.Fatal(err)
 				}
 			}
-			if n := s.Pending(bot.ID); n != 2 {
+			if n := s.Pending(bot.UserID); n != 2 {
 				t.Fatalf("pending %d, want both receipts", n)
 			}
-			if err := c.SendAcknowledgements(ctxT(t), []mixin.AcknowledgementRequest{{MessageID: sent.MessageID, Status: mixin.AckRead}}); err != nil {
+			if err := c.SendAcknowledgements(ctxT(t), []mixin.AcknowledgementRequest{{MessageID: sent.MessageID, Status: mixin.AckStatusRead}}); err != nil {
 				t.Fatal(err)
 			}
-			if n := s.Pending(bot.ID); n != tc.left {
+			if n := s.Pending(bot.UserID); n != tc.left {
 				t.Fatalf("pending %d after acknowledging READ, want %d", n, tc.left)
 			}
 		})

@@ -173,7 +173,7 @@ func (s *Server) serveREST(w http.ResponseWriter, r *http.Request, path string) 
 			aerr = errUnauthorized
 			break
 		}
-		rec.UserID = user.ID
+		rec.UserID = user.UserID
 		if aerr = s.injectFault(r.Method, path); aerr != nil {
 			break
 		}

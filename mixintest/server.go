@@ -218,10 +218,10 @@ func (s *Server) addUser(id, fullName string) *User {
 }
 
 // User looks a user up by id.
-func (s *Server) User(id string) (*User, bool) {
+func (s *Server) User(userID string) (*User, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	u, ok := s.users[normID(id)]
+	u, ok := s.users[normID(userID)]
 	return u, ok
 }
 
@@ -239,10 +239,10 @@ func (s *Server) Users() []*User {
 }
 
 // Conversation returns a snapshot of the conversation with that id.
-func (s *Server) Conversation(id string) (Conversation, bool) {
+func (s *Server) Conversation(conversationID string) (Conversation, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	c, ok := s.convs[normID(id)]
+	c, ok := s.convs[normID(conversationID)]
 	if !ok {
 		return Conversation{}, false
 	}
@@ -275,14 +275,14 @@ func (s *Server) Pushes(userID string) int {
 }
 
 // Attachment returns what the server knows about an attachment.
-func (s *Server) Attachment(id string) (Attachment, bool) {
+func (s *Server) Attachment(attachmentID string) (Attachment, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	a, ok := s.attachments[normID(id)]
+	a, ok := s.attachments[normID(attachmentID)]
 	if !ok {
 		return Attachment{}, false
 	}
-	return Attachment{ID: a.id, OwnerID: a.ownerID, Uploaded: a.uploaded, Size: a.size,
+	return Attachment{AttachmentID: a.id, OwnerID: a.ownerID, Uploaded: a.uploaded, Size: a.size,
 		SHA256: a.sha256, Data: append([]byte(nil), a.data...), CreatedAt: a.createdAt}, true
 }
 

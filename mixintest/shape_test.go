@@ -41,7 +41,7 @@ func TestViewsMatchSeedShapes(t *testing.T) {
 	alice := s.NewUserWithID("e8e8cd79-cd40-4796-8c54-3a13cfe50115", "Alice")
 	c := newREST(t, s, s.Bot())
 	r := c.do("POST", "/conversations", map[string]any{"category": "CONTACT", "conversation_id": "dd219235-e83a-3b85-a13f-d0f20fa0e833",
-		"participants": []map[string]string{{"user_id": alice.ID}}})
+		"participants": []map[string]string{{"user_id": alice.UserID}}})
 	r.ok(t, nil)
 	if got, want := keys(t, r.env.Data), keys(t, []byte(seedConversation)); got != want {
 		t.Fatalf("conversation keys\n got %s\nwant %s", got, want)

@@ -60,7 +60,7 @@ func (u *User) ensureContact(other string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	_, err := s.createConversationLocked(u, createConversationRequest{Category: categoryContact,
-		ConversationID: uniqueConversationID(u.ID, normID(other)),
+		ConversationID: uniqueConversationID(u.UserID, normID(other)),
 		Participants:   []participantRequest{{UserID: normID(other)}}})
 	return wrap("POST", "/conversations", err)
 }
@@ -104,7 +104,7 @@ func (u *User) Inbox() []Message {
 	s := u.s
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	mb := s.mailboxes[u.ID]
+	mb := s.mailboxes[u.UserID]
 	out := make([]Message, 0, len(mb.inbox))
 	for _, m := range mb.inbox {
 		out = append(out, copyMessage(m))
@@ -118,7 +118,7 @@ func (u *User) WaitInbox(ctx context.Context, n int) ([]Message, error) {
 	s := u.s
 	for {
 		s.mu.Lock()
-		mb := s.mailboxes[u.ID]
+		mb := s.mailboxes[u.UserID]
 		have, ch := len(mb.inbox), mb.notify
 		s.mu.Unlock()
 		if have >= n {
@@ -181,8 +181,8 @@ func (u *User) RemoveParticipants(ctx context.Context, conversationID string, us
 	return u.manage(ctx, conversationID, "REMOVE", "", userIDs)
 }
 
-// SetRole sets the role (mixin.RoleAdmin or mixin.RoleMember) of members of
-// a group the user owns.
+// SetRole sets the role (mixin.ParticipantRoleAdmin or
+// mixin.ParticipantRoleMember) of members of a group the user owns.
 func (u *User) SetRole(ctx context.Context, conversationID string, role mixin.ParticipantRole, userIDs ...string) (Conversation, error) {
 	return u.manage(ctx, conversationID, "ROLE", string(role), userIDs)
 }

@@ -108,10 +108,10 @@ func (s *Server) relationshipLocked(u, viewer *User) string {
 	switch {
 	case viewer == nil:
 		return relStranger
-	case viewer.ID == u.ID:
+	case viewer.UserID == u.UserID:
 		return relMe
 	}
-	if r := s.social.relation(viewer.ID, u.ID); r != nil {
+	if r := s.social.relation(viewer.UserID, u.UserID); r != nil {
 		return r.kind
 	}
 	return relStranger
@@ -122,14 +122,14 @@ func (s *Server) relationshipLocked(u, viewer *User) string {
 // docs call full_name on ADD "the alias of the friend").
 func (s *Server) decorateUserLocked(v *userView, u, viewer *User) {
 	v.Relationship = s.relationshipLocked(u, viewer)
-	if p := s.social.profiles[u.ID]; p != nil {
+	if p := s.social.profiles[u.UserID]; p != nil {
 		if p.fullName != "" {
 			v.FullName = p.fullName
 		}
 		v.Biography, v.AvatarURL = p.biography, p.avatarURL
 	}
 	if viewer != nil {
-		if r := s.social.relation(viewer.ID, u.ID); r != nil && r.kind == relFriend && r.alias != "" {
+		if r := s.social.relation(viewer.UserID, u.UserID); r != nil && r.kind == relFriend && r.alias != "" {
 			v.FullName = r.alias
 		}
 	}
@@ -137,7 +137,7 @@ func (s *Server) decorateUserLocked(v *userView, u, viewer *User) {
 
 // decorateMeLocked applies the user's preferences to their /me view.
 func (s *Server) decorateMeLocked(v *meView, u *User) {
-	p := s.social.profileOf(u.ID)
+	p := s.social.profileOf(u.UserID)
 	v.ReceiveMessageSource, v.AcceptConversationSource, v.AcceptSearchSource = p.receiveMessage, p.acceptConversation, p.acceptSearch
 	v.FiatCurrency = p.fiat
 	v.TransferNotificationThreshold, v.TransferConfirmationThreshold = p.notifyThreshold, p.confirmThreshold
@@ -154,7 +154,7 @@ func (s *Server) contactRefusalLocked(conv *conversation, sender *User, recipien
 		return nil
 	}
 	for _, rid := range recipients {
-		r := s.social.relation(rid, sender.ID)
+		r := s.social.relation(rid, sender.UserID)
 		if r != nil && r.kind == relBlocking {
 			return errForbidden
 		}
@@ -167,10 +167,10 @@ func (s *Server) contactRefusalLocked(conv *conversation, sender *User, recipien
 
 // Relationship returns what the user owner sees as other's relationship:
 // FRIEND, BLOCKING, STRANGER or ME.
-func (s *Server) Relationship(ownerID, otherID string) mixin.Relationship {
+func (s *Server) Relationship(ownerID, otherUserID string) mixin.Relationship {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	owner, other := s.users[normID(ownerID)], s.users[normID(otherID)]
+	owner, other := s.users[normID(ownerID)], s.users[normID(otherUserID)]
 	if owner == nil || other == nil {
 		return relStranger
 	}
@@ -192,16 +192,16 @@ func (s *Server) updateRelationshipLocked(actor *User, req relationshipRequest) 
 		return nil, invalidField("user_id", "must be a UUID")
 	case target == nil:
 		return nil, errNotFound
-	case target.ID == actor.ID:
+	case target.UserID == actor.UserID:
 		return nil, invalidField("user_id", "cannot be yourself")
 	}
 	if utf8.RuneCountInString(req.FullName) > maxFullNameRunes {
 		return nil, invalidField("full_name", "at most 40 characters")
 	}
-	cur := s.social.relation(actor.ID, target.ID)
+	cur := s.social.relation(actor.UserID, target.UserID)
 	switch strings.ToUpper(req.Action) {
 	case "ADD":
-		s.social.setRelation(actor.ID, target.ID, &relation{kind: relFriend, alias: req.FullName, phone: req.Phone})
+		s.social.setRelation(actor.UserID, target.UserID, &relation{kind: relFriend, alias: req.FullName, phone: req.Phone})
 	case "UPDATE":
 		if cur == nil || cur.kind != relFriend {
 			return nil, invalidField("user_id", "not a friend")
@@ -209,13 +209,13 @@ func (s *Server) updateRelationshipLocked(actor *User, req relationshipRequest) 
 		cur.alias = req.FullName
 	case "REMOVE":
 		if cur != nil && cur.kind == relFriend {
-			s.social.setRelation(actor.ID, target.ID, nil)
+			s.social.setRelation(actor.UserID, target.UserID, nil)
 		}
 	case "BLOCK":
-		s.social.setRelation(actor.ID, target.ID, &relation{kind: relBlocking})
+		s.social.setRelation(actor.UserID, target.UserID, &relation{kind: relBlocking})
 	case "UNBLOCK":
 		if cur != nil && cur.kind == relBlocking {
-			s.social.setRelation(actor.ID, target.ID, nil)
+			s.social.setRelation(actor.UserID, target.UserID, nil)
 		}
 	default:
 		return nil, invalidField("action", "must be ADD, UPDATE, REMOVE, BLOCK or UNBLOCK")
@@ -244,7 +244,7 @@ func (s *Server) relatedLocked(owner *User, kind string) []userView {
 		seq int64
 	}
 	var es []entry
-	for id, r := range s.social.rels[owner.ID] {
+	for id, r := range s.social.rels[owner.UserID] {
 		if r.kind == kind && s.users[id] != nil {
 			es = append(es, entry{s.users[id], r.seq})
 		}
@@ -359,7 +359,7 @@ func (s *Server) postMe(c *call) (any, *apiError) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	p := s.social.profileOf(c.user.ID)
+	p := s.social.profileOf(c.user.UserID)
 	if req.FullName != nil {
 		p.fullName = *req.FullName
 	}
@@ -402,7 +402,7 @@ func (s *Server) postPreferences(c *call) (any, *apiError) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	p := s.social.profileOf(c.user.ID)
+	p := s.social.profileOf(c.user.UserID)
 	setIf(&p.receiveMessage, req.ReceiveMessageSource)
 	setIf(&p.acceptConversation, req.AcceptConversationSource)
 	setIf(&p.acceptSearch, req.AcceptSearchSource)

@@ -20,19 +20,19 @@ func TestSocialWire(t *testing.T) {
 	if friends == nil || len(friends) != 0 {
 		t.Fatalf("no friends must be [] , got %v", friends)
 	}
-	a.do("POST", "/relationships", map[string]string{"user_id": bob.ID, "action": "FOLLOW"}).fails(t, codeInvalidField)
-	a.do("POST", "/relationships", map[string]string{"user_id": alice.ID, "action": "ADD"}).fails(t, codeInvalidField)
+	a.do("POST", "/relationships", map[string]string{"user_id": bob.UserID, "action": "FOLLOW"}).fails(t, codeInvalidField)
+	a.do("POST", "/relationships", map[string]string{"user_id": alice.UserID, "action": "ADD"}).fails(t, codeInvalidField)
 	a.do("POST", "/relationships", map[string]string{"user_id": "00000000-0000-4000-8000-000000000000", "action": "ADD"}).fails(t, codeNotFound)
 	a.do("POST", "/relationships", "{not json").fails(t, codeBadRequest)
 	var u struct {
 		Relationship string `json:"relationship"`
 		FullName     string `json:"full_name"`
 	}
-	a.do("POST", "/relationships", map[string]string{"user_id": bob.ID, "action": "add", "full_name": "B"}).ok(t, &u)
+	a.do("POST", "/relationships", map[string]string{"user_id": bob.UserID, "action": "add", "full_name": "B"}).ok(t, &u)
 	if u.Relationship != relFriend || u.FullName != "B" {
 		t.Fatalf("after ADD %+v", u)
 	}
-	if s.Relationship(bob.ID, alice.ID) != relStranger {
+	if s.Relationship(bob.UserID, alice.UserID) != relStranger {
 		t.Fatal("relationships must be one-sided")
 	}
 
@@ -43,7 +43,7 @@ func TestSocialWire(t *testing.T) {
 	a.do("POST", "/me/preferences", map[string]string{"accept_search_source": "SOME"}).fails(t, codeInvalidField)
 
 	// Circles: the single-object body of the docs, the array of android-app.
-	group := must[Conversation](t)(alice.CreateGroup(ctxT(t), "G", bob.ID))
+	group := must[Conversation](t)(alice.CreateGroup(ctxT(t), "G", bob.UserID))
 	var circle struct {
 		CircleID string `json:"circle_id"`
 		Type     string

@@ -21,8 +21,8 @@ import (
 // User is a Mixin user known to the emulator: the bot or a simulated user.
 // Each has one Ed25519 session; its KeystoreJSON lets any client act as it.
 type User struct {
-	// ID is the user id (app_id for the bot).
-	ID string
+	// UserID is the user id (app_id for the bot).
+	UserID string
 	// SessionID is the id of the user's only session.
 	SessionID string
 	// IdentityNumber is the user's Mixin id, unique on this server.
@@ -47,7 +47,7 @@ type Message struct {
 	Category         mixin.Category
 	QuoteMessageID   string
 	RepresentativeID string
-	Status           string
+	Status           mixin.MessageStatus
 	Source           string
 	Data             []byte // decoded payload
 	Silent           bool
@@ -88,7 +88,8 @@ type Conversation struct {
 }
 
 // Participant is a member of a conversation with its role:
-// mixin.RoleOwner, mixin.RoleAdmin or mixin.RoleMember ("").
+// mixin.ParticipantRoleOwner, mixin.ParticipantRoleAdmin or
+// mixin.ParticipantRoleMember ("").
 type Participant struct {
 	UserID    string
 	Role      mixin.ParticipantRole
@@ -180,7 +181,9 @@ type attachment struct {
 
 // Attachment describes an attachment known to the server.
 type Attachment struct {
-	ID        string
+	// AttachmentID is the attachment's id.
+	AttachmentID string
+	// OwnerID is the user who created it (the API answers no uploader).
 	OwnerID   string
 	Uploaded  bool
 	Size      int64
@@ -195,7 +198,7 @@ func newUser(s *Server, id, fullName, identity string, now time.Time) *User {
 		panic("mixintest: ed25519 key: " + err.Error()) // crypto/rand never fails
 	}
 	return &User{
-		ID: id, SessionID: uuid.NewString(), IdentityNumber: identity, FullName: fullName,
+		UserID: id, SessionID: uuid.NewString(), IdentityNumber: identity, FullName: fullName,
 		s: s, key: key, codeID: uuid.NewString(), createdAt: now,
 	}
 }
@@ -217,7 +220,7 @@ type keystoreJSON struct {
 
 func (u *User) keystore() keystoreJSON {
 	return keystoreJSON{
-		AppID:             u.ID,
+		AppID:             u.UserID,
 		SessionID:         u.SessionID,
 		ServerPublicKey:   hex.EncodeToString(u.s.serverKey.Public().(ed25519.PublicKey)),
 		SessionPrivateKey: hex.EncodeToString(u.key.Seed()),
@@ -227,7 +230,7 @@ func (u *User) keystore() keystoreJSON {
 // ContactConversationID returns the deterministic id of the contact
 // conversation between u and the user other.
 func (u *User) ContactConversationID(other string) string {
-	return uniqueConversationID(u.ID, other)
+	return uniqueConversationID(u.UserID, other)
 }
 
 // sessionPublicKey is the session's X25519 public key, base64 RawURL, as the

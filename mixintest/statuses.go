@@ -20,7 +20,7 @@ func (s *Server) getMessageStatuses(c *call) (any, *apiError) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var due []statusRec
-	for _, r := range s.social.statuses[c.user.ID] {
+	for _, r := range s.social.statuses[c.user.UserID] {
 		if r.updatedAt.UnixNano() >= offset {
 			due = append(due, r)
 		}

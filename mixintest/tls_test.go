@@ -38,11 +38,11 @@ func TestTLSServer(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := client.Me(ctx); err != nil {
+	if _, err := client.ReadMe(ctx); err != nil {
 		t.Fatalf("Me over HTTPS: %v", err)
 	}
 	alice := s.NewUser("Alice")
-	if _, err := alice.SendText(ctx, s.Bot().ID, "over wss"); err != nil {
+	if _, err := alice.SendText(ctx, s.Bot().UserID, "over wss"); err != nil {
 		t.Fatal(err)
 	}
 	got := make(chan string, 1)
@@ -99,7 +99,7 @@ func TestTLSServer(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := plain.Me(ctx); err == nil {
+	if _, err := plain.ReadMe(ctx); err == nil {
 		t.Fatal("untrusting client succeeded")
 	}
 }

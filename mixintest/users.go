@@ -69,15 +69,15 @@ type sessionView struct {
 // userViewLocked renders u as seen by viewer; s.mu must be held.
 func (s *Server) userViewLocked(u, viewer *User) userView {
 	v := userView{
-		Type: "user", UserID: u.ID, IdentityNumber: u.IdentityNumber, FullName: u.FullName,
+		Type: "user", UserID: u.UserID, IdentityNumber: u.IdentityNumber, FullName: u.FullName,
 		MuteUntil: u.createdAt, CreatedAt: u.createdAt,
 	}
 	s.decorateUserLocked(&v, u, viewer) // relationship, profile (social.go)
 	if u.isBot {
 		v.App = &appView{
-			Type: "app", AppID: u.ID, AppNumber: u.IdentityNumber, Name: u.FullName,
+			Type: "app", AppID: u.UserID, AppNumber: u.IdentityNumber, Name: u.FullName,
 			Capabilities: s.botCapabilities(), ResourcePatterns: []string{},
-			Category: "OTHER", CreatorID: u.ID, UpdatedAt: u.createdAt,
+			Category: "OTHER", CreatorID: u.UserID, UpdatedAt: u.createdAt,
 		}
 	}
 	return v

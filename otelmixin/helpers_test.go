@@ -68,7 +68,7 @@ func newRigOwned(t *testing.T, owner testing.TB, srvOpts ...mixintest.Option) *r
 	}
 	srv := mixintest.NewServer(owner, srvOpts...)
 	c, err := srv.Client(mixin.WithTracer(tr),
-		mixin.WithRetry(mixin.Retry{Attempts: 4, Min: time.Millisecond, Max: 5 * time.Millisecond}))
+		mixin.WithRequestRetry(mixin.Retry{Attempts: 4, Min: time.Millisecond, Max: 5 * time.Millisecond}))
 	if err != nil {
 		t.Fatal(err)
 	}

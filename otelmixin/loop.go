@@ -27,7 +27,7 @@ type runKey struct{}
 // TraceBlazeStart implements [mixin.BlazeTracer]: the run's gauges are
 // observed from now on.
 func (t *Tracer) TraceBlazeStart(ctx context.Context, d mixin.BlazeStart) context.Context {
-	r := &run{replica: d.Replica, stats: d.Stats}
+	r := &run{replica: d.ReplicaID, stats: d.Stats}
 	t.runsMu.Lock()
 	t.runs[r] = struct{}{}
 	t.runsMu.Unlock()
@@ -57,12 +57,12 @@ func (t *Tracer) TraceConn(ctx context.Context, e mixin.ConnEvent) {
 		return
 	}
 	switch e.State {
-	case mixin.StateDisconnected:
+	case mixin.ConnStateDisconnected:
 		r.lastDrop = e.Cause
-		if e.Cause == mixin.CauseBadFrame {
+		if e.Cause == mixin.DisconnectCauseBadFrame {
 			t.inst.undecodable.Add(ctx, 1, metric.WithAttributes(KeyFrameError.String("frame")))
 		}
-	case mixin.StateConnecting:
+	case mixin.ConnStateConnecting:
 		if r.lastDrop != "" {
 			t.inst.reconnects.Add(ctx, 1, metric.WithAttributes(KeyDisconnectCause.String(string(r.lastDrop))))
 			r.lastDrop = ""
@@ -162,12 +162,12 @@ func (t *Tracer) TraceMessageEnd(ctx context.Context, e mixin.MessageEnd) {
 	now := time.Now()
 	st.settled = now
 	switch e.Outcome {
-	case mixin.OutcomeHandled:
+	case mixin.MessageOutcomeHandled:
 		t.inst.handled.Add(ctx, 1, st.cat.count...)
-		if st.kind == mixin.InboundMessage && !st.created.IsZero() {
+		if st.kind == mixin.InboundKindMessage && !st.created.IsZero() {
 			t.inst.lag.Record(ctx, now.Sub(st.created).Seconds(), st.cat.lagOpt...)
 		}
-	case mixin.OutcomeDeadLettered:
+	case mixin.MessageOutcomeDeadLettered:
 		t.deadLettered(ctx, st, e.Err)
 	}
 	span := st.span
@@ -176,7 +176,7 @@ func (t *Tracer) TraceMessageEnd(ctx context.Context, e mixin.MessageEnd) {
 		return
 	}
 	span.SetAttributes(KeyOutcome.String(e.Outcome.String()), KeyAttempts.Int(e.Attempts))
-	if e.Outcome == mixin.OutcomeDeadLettered {
+	if e.Outcome == mixin.MessageOutcomeDeadLettered {
 		et := errorType(e.Err)
 		span.SetAttributes(semconv.ErrorTypeKey.String(et), KeyDeadLetterReason.String(deadLetterReason(e.Err)))
 		span.SetStatus(codes.Error, et)
@@ -238,11 +238,11 @@ func (t *Tracer) TraceBatchStart(ctx context.Context, b mixin.BatchStart) contex
 	}
 	opts := []trace.SpanStartOption{trace.WithSpanKind(trace.SpanKindInternal)}
 	name := "commit"
-	if b.Op != mixin.BatchCommitTx {
+	if b.Op != mixin.BatchOpCommitTx {
 		opts = append(opts, trace.WithNewRoot(), trace.WithLinks(links(b.Messages)...))
 	}
 	attrs := []attribute.KeyValue{KeyCommitKind.String(commitKind(b.Op)), KeyCommitSize.Int(b.Size)}
-	if b.Op == mixin.BatchAck {
+	if b.Op == mixin.BatchOpAck {
 		name = "settle"
 		opts[0] = trace.WithSpanKind(trace.SpanKindClient)
 		attrs = []attribute.KeyValue{semconv.MessagingSystemKey.String(messagingSystem),
@@ -264,7 +264,7 @@ func links(ctxs []context.Context) []trace.Link {
 }
 
 func commitKind(op mixin.BatchOp) string {
-	if op == mixin.BatchCommitTx {
+	if op == mixin.BatchOpCommitTx {
 		return "tx"
 	}
 	return "group"
@@ -277,7 +277,7 @@ func (t *Tracer) TraceBatchEnd(ctx context.Context, b mixin.BatchEnd) {
 		return
 	}
 	now := time.Now()
-	if b.Op == mixin.BatchAck {
+	if b.Op == mixin.BatchOpAck {
 		t.ackEnded(ctx, st, b, now)
 	} else {
 		t.commitEnded(ctx, st, b, now)

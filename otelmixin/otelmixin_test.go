@@ -37,11 +37,11 @@ func TestMessagesAndFailuresCounted(t *testing.T) {
 		if i%3 == 0 {
 			text = "fail"
 		}
-		if _, err := alice.SendText(t.Context(), g.srv.Bot().ID, text); err != nil {
+		if _, err := alice.SendText(t.Context(), g.srv.Bot().UserID, text); err != nil {
 			t.Fatal(err)
 		}
 	}
-	eventually(t, "every message acknowledged", func() bool { return dead.Load() == k && g.srv.Pending(g.srv.Bot().ID) == 0 })
+	eventually(t, "every message acknowledged", func() bool { return dead.Load() == k && g.srv.Pending(g.srv.Bot().UserID) == 0 })
 	eventually(t, "the acknowledgements counted", func() bool {
 		return total(g.collect(t), otelmixin.MetricAcks, otelmixin.KeyAckResult.String("acked")) >= n
 	})
@@ -140,18 +140,18 @@ func TestReconnectCountedWithCause(t *testing.T) {
 	var handled atomic.Int64
 	g.runLoop(t, mixin.HandlerFunc(func(context.Context, *mixin.Message) error { handled.Add(1); return nil }))
 	for range 3 {
-		if _, err := alice.SendText(t.Context(), g.srv.Bot().ID, "hi"); err != nil {
+		if _, err := alice.SendText(t.Context(), g.srv.Bot().UserID, "hi"); err != nil {
 			t.Fatal(err)
 		}
 	}
-	lost := otelmixin.KeyDisconnectCause.String(string(mixin.CauseConnLost))
+	lost := otelmixin.KeyDisconnectCause.String(string(mixin.DisconnectCauseConnLost))
 	eventually(t, "a reconnect counted", func() bool { return total(g.collect(t), otelmixin.MetricReconnects, lost) >= 1 })
 	g.srv.SetFaults(mixintest.Faults{})
 	eventually(t, "all handled and connected", func() bool {
 		return handled.Load() >= 3 && total(g.collect(t), otelmixin.MetricConnected) == 1
 	})
 	for _, p := range points(g.collect(t), otelmixin.MetricReconnects) {
-		if v, _ := p.attrs.Value(otelmixin.KeyDisconnectCause); v.AsString() != string(mixin.CauseConnLost) {
+		if v, _ := p.attrs.Value(otelmixin.KeyDisconnectCause); v.AsString() != string(mixin.DisconnectCauseConnLost) {
 			t.Errorf("a reconnect counted with cause %q; the emulator only dropped sockets", v.AsString())
 		}
 	}
@@ -164,7 +164,7 @@ func TestRateLimitCounted(t *testing.T) {
 	if err := g.srv.FailNext(mixintest.Failure{Method: "GET", Path: "/me", Code: mixin.CodeTooManyRequests}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := g.client.Me(t.Context()); err != nil {
+	if _, err := g.client.ReadMe(t.Context()); err != nil {
 		t.Fatal(err)
 	}
 	rm := g.collect(t)
@@ -201,7 +201,7 @@ func TestErrorsByAPICode(t *testing.T) {
 	if err := g.srv.FailNext(mixintest.Failure{Method: "GET", Path: "/me", Code: mixin.CodeForbidden}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := g.client.Me(t.Context()); !mixin.IsForbidden(err) {
+	if _, err := g.client.ReadMe(t.Context()); !mixin.IsForbidden(err) {
 		t.Fatalf("Me: %v, want forbidden", err)
 	}
 	rm := g.collect(t)

@@ -35,22 +35,22 @@ func TestNoSecretOrRawPathInAttributes(t *testing.T) {
 	var seen atomic.Int64
 	g.runLoop(t, mixin.HandlerFunc(func(ctx context.Context, m *mixin.Message) error {
 		seen.Add(1)
-		_, err := g.client.Reply(ctx, m, mixin.Text(content+" (reply)"))
+		_, err := g.client.Reply(ctx, m, mixin.TextPayload(content+" (reply)"))
 		return err
 	}))
 	ctx := t.Context()
-	if _, err := alice.SendText(ctx, g.srv.Bot().ID, content); err != nil {
+	if _, err := alice.SendText(ctx, g.srv.Bot().UserID, content); err != nil {
 		t.Fatal(err)
 	}
-	conv := alice.ContactConversationID(g.srv.Bot().ID)
+	conv := alice.ContactConversationID(g.srv.Bot().UserID)
 	if _, err := g.client.ReadConversation(ctx, conv); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := g.client.ReadUser(ctx, alice.ID); err != nil {
+	if _, err := g.client.ReadUser(ctx, alice.UserID); err != nil {
 		t.Fatal(err)
 	}
 	_, _ = g.client.SearchUser(ctx, phone) // found or not, the number must not show
-	eventually(t, "the message handled and acknowledged", func() bool { return seen.Load() == 1 && g.srv.Pending(g.srv.Bot().ID) == 0 })
+	eventually(t, "the message handled and acknowledged", func() bool { return seen.Load() == 1 && g.srv.Pending(g.srv.Bot().UserID) == 0 })
 	// The emulator retires the message before the client has its answer
 	// and measures the request: wait for the measurement too.
 	eventually(t, "the acknowledgement measured", func() bool {
@@ -63,8 +63,8 @@ func TestNoSecretOrRawPathInAttributes(t *testing.T) {
 		secrets = append(secrets, keyMaterial(t, js)...)
 	}
 	rm := g.collect(t)
-	checkMetricAttrs(t, rm, secrets, conv, alice.ID)
-	checkSpanAttrs(t, g, secrets, conv, alice.ID)
+	checkMetricAttrs(t, rm, secrets, conv, alice.UserID)
+	checkSpanAttrs(t, g, secrets, conv, alice.UserID)
 }
 
 // keyMaterial returns the private key of an exported keystore in the forms
@@ -210,17 +210,17 @@ func TestDecryptFailureCounted(t *testing.T) {
 	var dead atomic.Int64
 	g.runLoop(t, mixin.HandlerFunc(func(context.Context, *mixin.Message) error { return nil }),
 		mixin.WithDeadLetter(func(context.Context, *mixin.Message, error) { dead.Add(1) }))
-	if _, err := alice.SendText(t.Context(), g.srv.Bot().ID, "hello"); err != nil { // the contact conversation
+	if _, err := alice.SendText(t.Context(), g.srv.Bot().UserID, "hello"); err != nil { // the contact conversation
 		t.Fatal(err)
 	}
-	conv := alice.ContactConversationID(g.srv.Bot().ID)
+	conv := alice.ContactConversationID(g.srv.Bot().UserID)
 	if _, err := alice.Send(t.Context(), mixintest.MessageRequest{ConversationID: conv, Category: mixin.CategoryEncryptedText,
 		Data: []byte("\x01garbage that is no envelope at all, not even close")}); err != nil {
 		t.Fatal(err)
 	}
 	eventually(t, "the message dead-lettered", func() bool { return dead.Load() == 1 })
 	eventually(t, "counted", func() bool {
-		return total(g.collect(t), otelmixin.MetricDecryptFailures, otelmixin.KeyDecryptReason.String(mixin.DecryptMalformed.String())) == 1
+		return total(g.collect(t), otelmixin.MetricDecryptFailures, otelmixin.KeyDecryptReason.String(mixin.DecryptReasonMalformed.String())) == 1
 	})
 	rm := g.collect(t)
 	if got := total(rm, otelmixin.MetricDeadLettered, otelmixin.KeyDeadLetterReason.String("decrypt"),

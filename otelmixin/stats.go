@@ -52,7 +52,7 @@ func (t *Tracer) observe(_ context.Context, o metric.Observer) error {
 		g.deferred += int64(s.Deferred)
 		g.parked += int64(s.Parked)
 		g.acks += int64(s.AcksPending)
-		if s.State == mixin.StateConnected {
+		if s.State == mixin.ConnStateConnected {
 			g.connected++
 		}
 		g.leases += int64(s.LeasesHeld)

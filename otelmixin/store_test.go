@@ -47,11 +47,11 @@ func TestStoreCommitsAndLeases(t *testing.T) {
 		if i == 0 {
 			text = "tx"
 		}
-		if _, err := u.SendText(t.Context(), g.srv.Bot().ID, text); err != nil {
+		if _, err := u.SendText(t.Context(), g.srv.Bot().UserID, text); err != nil {
 			t.Fatal(err)
 		}
 	}
-	eventually(t, "every message acknowledged", func() bool { return handled.Load() == n && g.srv.Pending(g.srv.Bot().ID) == 0 })
+	eventually(t, "every message acknowledged", func() bool { return handled.Load() == n && g.srv.Pending(g.srv.Bot().UserID) == 0 })
 	rm := g.collect(t)
 	group := otelmixin.KeyCommitKind.String("group")
 	tx := otelmixin.KeyCommitKind.String("tx")

@@ -217,7 +217,7 @@ func (t *Tracker) q(s string) string { return t.db.Dialect().Rebind(s) }
 // messages are read as of one moment.
 func (t *Tracker) readTx(ctx context.Context) (*sql.Tx, error) {
 	opts := &sql.TxOptions{ReadOnly: true}
-	if t.db.Dialect() == store.PostgreSQL {
+	if t.db.Dialect() == store.DialectPostgreSQL {
 		opts.Isolation = sql.LevelRepeatableRead
 	}
 	tx, err := t.db.SQL().BeginTx(ctx, opts)

@@ -531,12 +531,12 @@ func TestConcurrentFeeding(t *testing.T) {
 func TestBlazeEndToEnd(t *testing.T) {
 	s := mixintest.NewServer(t)
 	ctx := t.Context()
-	r := newTracker(t, sqliteOpener(t, nil)(t), recent.WithSelf(s.Bot().ID))
+	r := newTracker(t, sqliteOpener(t, nil)(t), recent.WithSelf(s.Bot().UserID))
 	c, err := s.Client(mixin.WithSentHook(r.SentHook())) // sends are recorded by the client
 	require.NoError(t, err)
 	handler := mixin.HandlerFunc(func(ctx context.Context, m *mixin.Message) error {
 		if m.Text() == "ping" {
-			_, err := c.Reply(ctx, m, mixin.Text("pong"))
+			_, err := c.Reply(ctx, m, mixin.TextPayload("pong"))
 			return err
 		}
 		return nil
@@ -547,10 +547,10 @@ func TestBlazeEndToEnd(t *testing.T) {
 
 	a, b := s.NewUser("A"), s.NewUser("B")
 	for _, text := range []string{"hi", "ping"} {
-		_, err := a.SendText(ctx, s.Bot().ID, text)
+		_, err := a.SendText(ctx, s.Bot().UserID, text)
 		require.NoError(t, err)
 	}
-	_, err = b.SendText(ctx, s.Bot().ID, "hello")
+	_, err = b.SendText(ctx, s.Bot().UserID, "hello")
 	require.NoError(t, err)
 	deadline := time.Now().Add(20 * time.Second)
 	for {
@@ -564,14 +564,14 @@ func TestBlazeEndToEnd(t *testing.T) {
 	cancel()
 	require.NoError(t, <-done)
 
-	convA := mixin.UniqueConversationID(a.ID, s.Bot().ID)
+	convA := mixin.UniqueConversationID(a.UserID, s.Bot().UserID)
 	ca, ok := get(t, r, convA)
 	require.True(t, ok)
 	assert.Equal(t, 2, ca.Unread)
 	assert.Equal(t, []string{"hi", "ping", "pong"}, texts(ca))
-	assert.Equal(t, s.Bot().ID, ca.Messages[2].UserID)
+	assert.Equal(t, s.Bot().UserID, ca.Messages[2].UserID)
 	assert.Equal(t, recent.KindContact, ca.Kind)
-	cb, ok := get(t, r, mixin.UniqueConversationID(b.ID, s.Bot().ID))
+	cb, ok := get(t, r, mixin.UniqueConversationID(b.UserID, s.Bot().UserID))
 	require.True(t, ok)
 	assert.Equal(t, []string{"hello"}, texts(cb))
 }
@@ -618,23 +618,23 @@ func ExampleTracker() {
 func TestSentInHandlerTx(t *testing.T) {
 	s := mixintest.NewServer(t)
 	db := sqliteOpener(t, nil)(t)
-	r := newTracker(t, db, recent.WithSelf(s.Bot().ID))
+	r := newTracker(t, db, recent.WithSelf(s.Bot().UserID))
 	c, err := s.Client(mixin.WithSentHook(r.SentHook()))
 	require.NoError(t, err)
 	h := mixin.HandlerFunc(func(ctx context.Context, m *mixin.Message) error {
 		if _, err := mixin.Tx(ctx); err != nil {
 			return err
 		}
-		_, err := c.Reply(ctx, m, mixin.Text("done: "+m.Text()))
+		_, err := c.Reply(ctx, m, mixin.TextPayload("done: "+m.Text()))
 		return err
 	})
 	loopCtx, cancel := context.WithCancel(t.Context())
 	done := make(chan error, 1)
 	go func() { done <- c.RunBlaze(loopCtx, r.Middleware()(h), mixin.WithStore(db)) }()
 	a := s.NewUser("A")
-	_, err = a.SendText(t.Context(), s.Bot().ID, "task")
+	_, err = a.SendText(t.Context(), s.Bot().UserID, "task")
 	require.NoError(t, err)
-	conv := mixin.UniqueConversationID(a.ID, s.Bot().ID)
+	conv := mixin.UniqueConversationID(a.UserID, s.Bot().UserID)
 	start := time.Now()
 	for {
 		c, ok := get(t, r, conv)

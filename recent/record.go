@@ -103,7 +103,7 @@ func (t *Tracker) runTx(ctx context.Context, ops []*op) error {
 // applyTx applies ops in tx, which the caller commits.
 func (t *Tracker) applyTx(ctx context.Context, tx *sql.Tx, ops []*op) error {
 	lock := `SELECT version FROM recent_state WHERE id = 1`
-	if t.db.Dialect() == store.PostgreSQL {
+	if t.db.Dialect() == store.DialectPostgreSQL {
 		lock += ` FOR UPDATE` // one batch at a time, across processes
 	}
 	b := &batch{t: t, tx: tx, now: t.db.Now()}
@@ -136,7 +136,7 @@ func (t *Tracker) applyTx(ctx context.Context, tx *sql.Tx, ops []*op) error {
 // store: the change then commits with the handler's work, or not at all,
 // and waits for no other writer. False if there is no such transaction.
 func (t *Tracker) inHandlerTx(ctx context.Context, fn func(ctx context.Context, b *batch) error) (bool, error) {
-	st, tx, ok := mixin.OpenTx(ctx)
+	st, tx, ok := mixin.CurrentTx(ctx)
 	if !ok || st != mixin.Store(t.db) {
 		return false, nil
 	}

@@ -104,7 +104,7 @@ func (db *DB) leaseRows(ctx context.Context, got map[string]int64, st *sql.Stmt,
 // leaseArgs turns leases into the statements' arguments: one JSON array of
 // [key, owner, token] rows for SQLite, three arrays for PostgreSQL.
 func (db *DB) leaseArgs(ls []mixin.Lease) ([]any, error) {
-	if db.d == PostgreSQL {
+	if db.d == DialectPostgreSQL {
 		keys, owners, tokens := make([]string, len(ls)), make([]string, len(ls)), make([]int64, len(ls))
 		for i, l := range ls {
 			keys[i], owners[i], tokens[i] = l.Key, l.Owner, l.Token

@@ -82,7 +82,7 @@ func (db *DB) Migrate(ctx context.Context, component string, fsys fs.FS) error {
 }
 
 func (db *DB) migrateTx(ctx context.Context, tx *sql.Tx, component string, steps []migration) error {
-	if db.d == PostgreSQL {
+	if db.d == DialectPostgreSQL {
 		// Serialise migrators: CREATE TABLE IF NOT EXISTS is not safe
 		// against a concurrent one in PostgreSQL.
 		h := fnv.New64a()

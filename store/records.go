@@ -20,7 +20,7 @@ import (
 // statements (replicas) then take their row locks in one order, and cannot
 // deadlock on each other.
 func (db *DB) keysArg(keys []string) (any, error) {
-	if db.d == PostgreSQL {
+	if db.d == DialectPostgreSQL {
 		return slices.Compact(slices.Sorted(slices.Values(keys))), nil
 	}
 	b, err := json.Marshal(keys)
@@ -138,7 +138,7 @@ func (db *DB) markPlain(ctx context.Context, mark, markOne *sql.Stmt, recs []mix
 // holds, and returns the keys of the leased ones recorded. allLeased lets
 // PostgreSQL do it in one autocommitted statement.
 func (db *DB) markWithLeases(ctx context.Context, recs []mixin.Record, allLeased bool) (map[string]struct{}, error) {
-	if db.d == PostgreSQL && allLeased {
+	if db.d == DialectPostgreSQL && allLeased {
 		return db.markLeasedPG(ctx, db.st.markLeased, recs)
 	}
 	tx, err := db.write.BeginTx(ctx, nil)
@@ -160,7 +160,7 @@ func (db *DB) markWithLeases(ctx context.Context, recs []mixin.Record, allLeased
 		}
 	}
 	var ok map[string]struct{}
-	if db.d == PostgreSQL {
+	if db.d == DialectPostgreSQL {
 		ok, err = db.markLeasedPG(ctx, tx.StmtContext(ctx, db.st.markLeased), leased)
 	} else {
 		ok, err = db.markLeasedSQLite(ctx, tx, leased)
@@ -238,7 +238,7 @@ func (db *DB) markTx(ctx context.Context, tx *sql.Tx, rec mixin.Record) (mixin.M
 		}
 		return affected(res)
 	}
-	if db.d == PostgreSQL {
+	if db.d == DialectPostgreSQL {
 		var held, inserted int
 		err := tx.StmtContext(ctx, db.st.fenceTx).QueryRowContext(ctx, rec.Key, rec.Lease.Key, rec.Lease.Owner, rec.Lease.Token,
 			db.fenceHold).Scan(&held, &inserted)

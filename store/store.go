@@ -44,16 +44,16 @@ type Dialect int
 
 // The dialects [New] supports.
 const (
-	SQLite Dialect = iota + 1
-	PostgreSQL
+	DialectSQLite Dialect = iota + 1
+	DialectPostgreSQL
 )
 
 // String returns "sqlite" or "postgres".
 func (d Dialect) String() string {
 	switch d {
-	case SQLite:
+	case DialectSQLite:
 		return "sqlite"
-	case PostgreSQL:
+	case DialectPostgreSQL:
 		return "postgres"
 	}
 	return "Dialect(" + strconv.Itoa(int(d)) + ")"
@@ -64,7 +64,7 @@ func (d Dialect) dir() string { return d.String() }
 
 // rebind turns ? placeholders into $1, $2, … for PostgreSQL.
 func (d Dialect) rebind(q string) string {
-	if d != PostgreSQL {
+	if d != DialectPostgreSQL {
 		return q
 	}
 	var b strings.Builder
@@ -153,7 +153,7 @@ const component = "mixin"
 // New checks cfg, brings the loop's schema up to date (see [DB.Migrate])
 // and prepares its statements.
 func New(ctx context.Context, cfg Config) (*DB, error) {
-	if cfg.Dialect != SQLite && cfg.Dialect != PostgreSQL {
+	if cfg.Dialect != DialectSQLite && cfg.Dialect != DialectPostgreSQL {
 		return nil, fmt.Errorf("store: unknown dialect %v", cfg.Dialect)
 	}
 	if cfg.DB == nil {
@@ -193,7 +193,7 @@ func New(ctx context.Context, cfg Config) (*DB, error) {
 }
 
 func (db *DB) queries() queries {
-	if db.d == PostgreSQL {
+	if db.d == DialectPostgreSQL {
 		return postgresQueries
 	}
 	return sqliteQueries

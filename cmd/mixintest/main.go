@@ -182,7 +182,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	host, p := ln.Addr().String(), normalizePrefix(o.prefix)
 	fmt.Fprintf(stdout, "mixintest: api %s://%s%s\n", scheme, host, p)
 	fmt.Fprintf(stdout, "mixintest: blaze %s://%s%s/\n", map[string]string{"http": "ws", "https": "wss"}[scheme], host, p)
-	fmt.Fprintf(stdout, "mixintest: bot %s\n", s.Bot().ID)
+	fmt.Fprintf(stdout, "mixintest: bot %s\n", s.Bot().UserID)
 	if certPath != "" {
 		fmt.Fprintf(stdout, "mixintest: cert %s\n", certPath)
 	}

@@ -123,15 +123,15 @@ func run(ctx context.Context, keystore string, encrypted bool, out io.Writer) er
 func script(ctx context.Context, env *demo.Env) error {
 	alice := env.NewUser("a11ce000-0000-4000-8000-000000000001", "alice")
 	msgs := []mixin.Payload{
-		mixin.Text("hello"),
-		mixin.Text("你好，世界 👋"),
-		mixin.Post("# Notes\n- one\n- two"),
+		mixin.TextPayload("hello"),
+		mixin.TextPayload("你好，世界 👋"),
+		mixin.PostPayload("# Notes\n- one\n- two"),
 		mixin.ImagePayload{AttachmentID: mixin.NewUUID(), MimeType: "image/png", Width: 300, Height: 200, Size: 12_345},
 		mixin.DataPayload{AttachmentID: mixin.NewUUID(), MimeType: "application/pdf", Size: 1_234_567, Name: "report.pdf"},
 		mixin.AudioPayload{AttachmentID: mixin.NewUUID(), MimeType: "audio/ogg", Size: 9_000, Duration: 3_200},
 		mixin.StickerPayload{StickerID: mixintest.BuiltinStickers()[0].StickerID}, // one the emulator knows
 		mixin.LocationPayload{Latitude: 48.8584, Longitude: 2.2945, Name: "Eiffel Tower"},
-		mixin.ContactPayload{UserID: env.Server.Bot().ID},
+		mixin.ContactPayload{UserID: env.Server.Bot().UserID},
 	}
 	for _, p := range msgs {
 		if err := alice.SendPayload(ctx, p); err != nil {

@@ -48,7 +48,7 @@ func serve(ctx context.Context, env *demo.Env) error {
 			if msg.Category.Plain() != mixin.CategoryPlainText {
 				return nil // e.g. SYSTEM_CONVERSATION in a group: nothing to say
 			}
-			_, err := b.client.Reply(ctx, msg, mixin.Text("send /files, or send me a file"))
+			_, err := b.client.Reply(ctx, msg, mixin.TextPayload("send /files, or send me a file"))
 			return err
 		}))
 	return env.Serve(ctx, router, script)
@@ -78,7 +78,7 @@ func (b *bot) sendFiles(ctx context.Context, msg *mixin.Message) error {
 	// 4 MB streamed from a generator: nothing is held in memory.
 	const size = 4 << 20
 	noise := io.LimitReader(rand.NewChaCha8([32]byte{}), size)
-	file, err := b.client.UploadFile(ctx, noise, mixin.WithSize(size), mixin.WithMimeType("application/octet-stream"), progress("noise.bin"))
+	file, err := b.client.UploadFile(ctx, noise, mixin.WithUploadSize(size), mixin.WithUploadMimeType("application/octet-stream"), progress("noise.bin"))
 	if err != nil {
 		return err
 	}
@@ -94,7 +94,7 @@ func (b *bot) sendFiles(ctx context.Context, msg *mixin.Message) error {
 			return err
 		}
 		defer f.Close()
-		video, err = b.client.UploadFile(ctx, f, mixin.WithMimeType("video/mp4"), progress(b.videoFile))
+		video, err = b.client.UploadFile(ctx, f, mixin.WithUploadMimeType("video/mp4"), progress(b.videoFile))
 		if err != nil {
 			return err
 		}
@@ -104,12 +104,12 @@ func (b *bot) sendFiles(ctx context.Context, msg *mixin.Message) error {
 		// uploads an MP4 and reads its size and length from it.
 		ftyp := []byte("\x00\x00\x00\x18ftypmp42\x00\x00\x00\x00mp42isom")
 		stub := io.MultiReader(bytes.NewReader(ftyp), io.LimitReader(rand.NewChaCha8([32]byte{1}), 2<<20-int64(len(ftyp))))
-		video, err = b.client.UploadFile(ctx, stub, mixin.WithSize(2<<20), mixin.WithMimeType("video/mp4"), progress("clip.mp4"))
+		video, err = b.client.UploadFile(ctx, stub, mixin.WithUploadSize(2<<20), mixin.WithUploadMimeType("video/mp4"), progress("clip.mp4"))
 		if err != nil {
 			return err
 		}
 	default:
-		_, err = b.client.Reply(ctx, msg, mixin.Text("start me with -video FILE.mp4 and I send a video too"))
+		_, err = b.client.Reply(ctx, msg, mixin.TextPayload("start me with -video FILE.mp4 and I send a video too"))
 		return err
 	}
 	_, err = b.client.SendVideo(ctx, to, video.VideoPayload(640, 360, 10*time.Second), id("video"))
@@ -136,7 +136,7 @@ func (b *bot) receive(ctx context.Context, msg *mixin.Message) error {
 	if err != nil {
 		return err
 	}
-	_, err = b.client.Reply(ctx, msg, mixin.Text(fmt.Sprintf("downloaded your %s: %s, sha256 %x…",
+	_, err = b.client.Reply(ctx, msg, mixin.TextPayload(fmt.Sprintf("downloaded your %s: %s, sha256 %x…",
 		what, demo.Size(n), sum.Sum(nil)[:6])))
 	return err
 }
@@ -202,7 +202,7 @@ func script(ctx context.Context, env *demo.Env) error {
 	}
 
 	notes := strings.Repeat("gophers like files\n", 50_000)
-	att, err = alice.Client.UploadFile(ctx, strings.NewReader(notes), mixin.WithMimeType("text/plain"))
+	att, err = alice.Client.UploadFile(ctx, strings.NewReader(notes), mixin.WithUploadMimeType("text/plain"))
 	if err != nil {
 		return err
 	}

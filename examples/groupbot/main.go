@@ -35,7 +35,7 @@ func serve(ctx context.Context, env *demo.Env) error {
 	router := mixin.NewRouter().
 		Command("/group", mixin.HandlerFunc(b.createGroup)).
 		Default(mixin.HandlerFunc(func(ctx context.Context, msg *mixin.Message) error {
-			_, err := b.client.Reply(ctx, msg, mixin.Text("send /group [identity numbers…] and I make you a group"))
+			_, err := b.client.Reply(ctx, msg, mixin.TextPayload("send /group [identity numbers…] and I make you a group"))
 			return err
 		}))
 	return env.Serve(ctx, router, script, mixin.WithSystemConversationHook(b.onSystem))
@@ -47,7 +47,7 @@ func (b *bot) createGroup(ctx context.Context, msg *mixin.Message) error {
 	for _, number := range strings.Fields(msg.Text())[1:] {
 		u, err := b.client.ReadUser(ctx, number)
 		if err != nil {
-			_, err = b.client.Reply(ctx, msg, mixin.Text("I don't know user "+number))
+			_, err = b.client.Reply(ctx, msg, mixin.TextPayload("I don't know user "+number))
 			return err
 		}
 		members = append(members, u.UserID)
@@ -79,7 +79,7 @@ func (b *bot) createGroup(ctx context.Context, msg *mixin.Message) error {
 	if g, err = b.client.RotateConversation(ctx, id); err != nil {
 		return err
 	}
-	_, err = b.client.Reply(ctx, msg, mixin.Text(fmt.Sprintf("created %s with %d members; invite link: %s",
+	_, err = b.client.Reply(ctx, msg, mixin.TextPayload(fmt.Sprintf("created %s with %d members; invite link: %s",
 		g.Name, len(g.Participants), g.CodeURL)))
 	return err
 }

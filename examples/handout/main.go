@@ -45,13 +45,13 @@ func (b *bot) handout(ctx context.Context, msg *mixin.Message) error {
 		return err
 	}
 	if !conv.IsGroup() {
-		_, err := b.client.Reply(ctx, msg, mixin.Text("ask for the handout in a group: I send it to you alone"))
+		_, err := b.client.Reply(ctx, msg, mixin.TextPayload("ask for the handout in a group: I send it to you alone"))
 		return err
 	}
 	file := handoutFor(msg.UserID)
 	// UploadFile streams the reader; its size comes from the reader
-	// (mixin.WithSize for readers that don't tell).
-	att, err := b.client.UploadFile(ctx, bytes.NewReader(file), mixin.WithMimeType("text/markdown"))
+	// (mixin.WithUploadSize for readers that don't tell).
+	att, err := b.client.UploadFile(ctx, bytes.NewReader(file), mixin.WithUploadMimeType("text/markdown"))
 	if err != nil {
 		return err
 	}
@@ -62,7 +62,7 @@ func (b *bot) handout(ctx context.Context, msg *mixin.Message) error {
 	if err != nil {
 		return err
 	}
-	_, err = b.client.Reply(ctx, msg, mixin.Text("sent the handout privately"))
+	_, err = b.client.Reply(ctx, msg, mixin.TextPayload("sent the handout privately"))
 	return err
 }
 
@@ -80,8 +80,8 @@ func handoutFor(userID string) []byte {
 func script(ctx context.Context, env *demo.Env) error {
 	alice := env.NewUser("a11ce000-0000-4000-8000-000000000001", "alice")
 	bob := env.NewUser("b0b00000-0000-4000-8000-000000000002", "bob")
-	bot := env.Server.Bot().ID
-	g, err := alice.CreateGroup(ctx, "Study group", bob.ID, bot)
+	bot := env.Server.Bot().UserID
+	g, err := alice.CreateGroup(ctx, "Study group", bob.UserID, bot)
 	if err != nil {
 		return err
 	}

@@ -80,7 +80,7 @@ func start(ctx context.Context, srv *mixintest.Server, path string) (*bot, error
 	if err != nil {
 		return nil, err
 	}
-	tracker, err := recent.New(ctx, db, recent.WithSelf(srv.Bot().ID), recent.WithMessages(5))
+	tracker, err := recent.New(ctx, db, recent.WithSelf(srv.Bot().UserID), recent.WithMessages(5))
 	if err != nil {
 		_ = db.Close()
 		return nil, err
@@ -94,7 +94,7 @@ func start(ctx context.Context, srv *mixintest.Server, path string) (*bot, error
 		if msg.Category != mixin.CategoryPlainText {
 			return nil
 		}
-		_, err := client.Reply(ctx, msg, mixin.Text("noted: "+msg.Text()))
+		_, err := client.Reply(ctx, msg, mixin.TextPayload("noted: "+msg.Text()))
 		return err
 	})
 	loopCtx, cancel := context.WithCancel(ctx)
@@ -151,13 +151,13 @@ func run(ctx context.Context, o options, out io.Writer) error {
 	defer scancel()
 	alice := env.NewUser("a11ce000-0000-4000-8000-000000000001", "alice")
 	bob := env.NewUser("b0b00000-0000-4000-8000-000000000002", "bob")
-	group, err := alice.CreateGroup(sctx, "Team", bob.ID, srv.Bot().ID)
+	group, err := alice.CreateGroup(sctx, "Team", bob.UserID, srv.Bot().UserID)
 	if err != nil {
 		return errors.Join(err, b.stop())
 	}
 	env.SetName(group.ConversationID, "Team")
-	env.SetName(alice.ContactConversationID(srv.Bot().ID), "alice")
-	env.SetName(bob.ContactConversationID(srv.Bot().ID), "bob")
+	env.SetName(alice.ContactConversationID(srv.Bot().UserID), "alice")
+	env.SetName(bob.ContactConversationID(srv.Bot().UserID), "bob")
 	say := func(u *demo.User, text string) error {
 		if err := u.Say(sctx, text); err != nil {
 			return err
@@ -219,7 +219,7 @@ func run(ctx context.Context, o options, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	if err := show(ctx, api, o.token, env, alice.ContactConversationID(srv.Bot().ID), bob.ContactConversationID(srv.Bot().ID), out); err != nil {
+	if err := show(ctx, api, o.token, env, alice.ContactConversationID(srv.Bot().UserID), bob.ContactConversationID(srv.Bot().UserID), out); err != nil {
 		return err
 	}
 	if o.serve == "" {

@@ -38,14 +38,14 @@ func serve(ctx context.Context, env *demo.Env) error {
 		Command("/recall", mixin.HandlerFunc(b.recall)).
 		Command("/help", mixin.HandlerFunc(b.help)).
 		Category(mixin.CategoryPlainSticker, mixin.HandlerFunc(func(ctx context.Context, msg *mixin.Message) error {
-			_, err := b.client.Reply(ctx, msg, mixin.Text("nice sticker!"))
+			_, err := b.client.Reply(ctx, msg, mixin.TextPayload("nice sticker!"))
 			return err
 		})).
 		Default(mixin.HandlerFunc(func(ctx context.Context, msg *mixin.Message) error {
 			if msg.Category.Plain() != mixin.CategoryPlainText {
 				return nil // e.g. SYSTEM_CONVERSATION in a group: nothing to say
 			}
-			_, err := b.client.Reply(ctx, msg, mixin.Text(fmt.Sprintf("I don't know %q; send /start", msg.Text())))
+			_, err := b.client.Reply(ctx, msg, mixin.TextPayload(fmt.Sprintf("I don't know %q; send /start", msg.Text())))
 			return err
 		}))
 	return env.Serve(ctx, router, script)
@@ -70,7 +70,7 @@ func (b *bot) start(ctx context.Context, msg *mixin.Message) error {
 	b.mu.Lock()
 	b.menus[msg.ConversationID] = card.MessageID
 	b.mu.Unlock()
-	_, err = b.client.Reply(ctx, msg, mixin.ButtonGroup{
+	_, err = b.client.Reply(ctx, msg, mixin.ButtonGroupPayload{
 		{Label: "Pin the menu", Color: "#2F80ED", Action: "input:/pin"},
 		{Label: "Recall demo", Color: "#EB5757", Action: "input:/recall"},
 		{Label: "Help", Color: "#27AE60", Action: "input:/help"},
@@ -84,14 +84,14 @@ func (b *bot) pin(ctx context.Context, msg *mixin.Message) error {
 	menu, ok := b.menus[msg.ConversationID]
 	b.mu.Unlock()
 	if !ok {
-		_, err := b.client.Reply(ctx, msg, mixin.Text("no menu yet: send /start first"))
+		_, err := b.client.Reply(ctx, msg, mixin.TextPayload("no menu yet: send /start first"))
 		return err
 	}
 	to := mixin.ToConversation(msg.ConversationID)
 	if _, err := b.client.PinMessages(ctx, to, []string{menu}); err != nil {
 		return err
 	}
-	_, err := b.client.Reply(ctx, msg, mixin.Text("pinned the menu"))
+	_, err := b.client.Reply(ctx, msg, mixin.TextPayload("pinned the menu"))
 	return err
 }
 
@@ -115,7 +115,7 @@ func (b *bot) recall(ctx context.Context, msg *mixin.Message) error {
 
 // help answers in Markdown.
 func (b *bot) help(ctx context.Context, msg *mixin.Message) error {
-	_, err := b.client.Reply(ctx, msg, mixin.Post("**Commands**\n- /start: the menu\n- /pin: pin it\n- /recall: watch a message vanish"))
+	_, err := b.client.Reply(ctx, msg, mixin.PostPayload("**Commands**\n- /start: the menu\n- /pin: pin it\n- /recall: watch a message vanish"))
 	return err
 }
 
@@ -128,10 +128,10 @@ func script(ctx context.Context, env *demo.Env) error {
 	if err := alice.Expect(ctx, 2); err != nil { // card and buttons
 		return err
 	}
-	var buttons mixin.ButtonGroup
+	var buttons mixin.ButtonGroupPayload
 	for _, m := range alice.Inbox() {
 		if p, err := mixin.DecodePayload(mixin.Category(m.Category), m.Data); err == nil && m.Category == "APP_BUTTON_GROUP" {
-			buttons = p.(mixin.ButtonGroup)
+			buttons = p.(mixin.ButtonGroupPayload)
 		}
 	}
 	for _, tap := range []struct {

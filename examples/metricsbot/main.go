@@ -111,14 +111,14 @@ func serve(ctx context.Context, env *demo.Env, metrics http.Handler, forever boo
 		if err != nil {
 			return mixin.Permanent(err)
 		}
-		text, ok := p.(mixin.Text)
+		text, ok := p.(mixin.TextPayload)
 		if !ok {
 			return nil // not a text: nothing to count
 		}
 		if strings.TrimSpace(string(text)) == "boom" {
 			return mixin.Permanent(errBoom)
 		}
-		_, err = env.Client.Reply(ctx, m, mixin.Text(fmt.Sprintf("%d characters", len([]rune(string(text))))))
+		_, err = env.Client.Reply(ctx, m, mixin.TextPayload(fmt.Sprintf("%d characters", len([]rune(string(text))))))
 		return err
 	})
 	if env.Server == nil {
@@ -185,7 +185,7 @@ func script(ctx context.Context, env *demo.Env, metrics http.Handler, forever bo
 // emulator holds nothing unacknowledged, and the bot's own metrics say the
 // confirmations came back.
 func settled(ctx context.Context, env *demo.Env, metrics http.Handler) error {
-	for env.Server.Pending(env.Server.Bot().ID) > 0 || seriesValue(scrape(metrics), "mixin_blaze_acks_pending") != 0 {
+	for env.Server.Pending(env.Server.Bot().UserID) > 0 || seriesValue(scrape(metrics), "mixin_blaze_acks_pending") != 0 {
 		select {
 		case <-ctx.Done():
 			return ctx.Err()

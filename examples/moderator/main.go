@@ -76,7 +76,7 @@ func (b *bot) moderate(ctx context.Context, msg *mixin.Message) error {
 	if _, err := b.client.RemoveParticipants(ctx, msg.ConversationID, msg.UserID); err != nil {
 		return fmt.Errorf("remove %s: %w", msg.UserID, err) // a 403 is permanent as it is
 	}
-	_, err = b.client.Reply(ctx, msg, mixin.Text("removed a member for posting links"))
+	_, err = b.client.Reply(ctx, msg, mixin.TextPayload("removed a member for posting links"))
 	return err
 }
 
@@ -116,12 +116,12 @@ func script(ctx context.Context, env *demo.Env) error {
 	alice := env.NewUser("a11ce000-0000-4000-8000-000000000001", "alice")
 	bob := env.NewUser("b0b00000-0000-4000-8000-000000000002", "bob")
 	carol := env.NewUser("ca201000-0000-4000-8000-000000000003", "carol")
-	bot := env.Server.Bot().ID
-	g, err := alice.CreateGroup(ctx, "Gophers", bob.ID, carol.ID, bot)
+	bot := env.Server.Bot().UserID
+	g, err := alice.CreateGroup(ctx, "Gophers", bob.UserID, carol.UserID, bot)
 	if err != nil {
 		return err
 	}
-	if _, err := alice.SetRole(ctx, g.ConversationID, mixin.RoleAdmin, bot); err != nil {
+	if _, err := alice.SetRole(ctx, g.ConversationID, mixin.ParticipantRoleAdmin, bot); err != nil {
 		return err
 	}
 	if err := bob.Expect(ctx, 2); err != nil { // the group was created; the bot is an admin
@@ -155,7 +155,7 @@ func script(ctx context.Context, env *demo.Env) error {
 		}
 	}
 	// Alice takes the bot's admin role away; Carol posts another link.
-	if _, err := alice.SetRole(ctx, g.ConversationID, mixin.RoleMember, bot); err != nil {
+	if _, err := alice.SetRole(ctx, g.ConversationID, mixin.ParticipantRoleMember, bot); err != nil {
 		return err
 	}
 	if _, err := carol.Until(ctx, func(m mixintest.Message) bool { return m.Category == mixin.CategorySystemConversation }); err != nil {

@@ -96,7 +96,7 @@ func Open(ctx context.Context, url string, opts ...Option) (*store.DB, error) {
 		_ = db.Close()
 		return nil, fmt.Errorf("postgres: connect to %s:%d/%s: %w", cc.Host, cc.Port, cc.Database, err)
 	}
-	st, err := store.New(ctx, store.Config{Dialect: store.PostgreSQL, DB: db, Now: cfg.now, CloseDB: true, Unavailable: unavailable,
+	st, err := store.New(ctx, store.Config{Dialect: store.DialectPostgreSQL, DB: db, Now: cfg.now, CloseDB: true, Unavailable: unavailable,
 		FenceHold: cfg.fenceHold})
 	if err != nil {
 		_ = db.Close()

@@ -59,7 +59,7 @@ func TestUnreachable(t *testing.T) {
 	go func() {
 		done <- c.RunBlaze(ctx, h, mixin.WithStore(db), mixin.WithStoreTimeout(time.Second), mixin.WithAckInterval(20*time.Millisecond),
 			mixin.WithStateHook(func(e mixin.StateEvent) {
-				if e.State == mixin.StateStoreFailed || e.State == mixin.StateStoreRecovered {
+				if e.State == mixin.ConnStateStoreFailed || e.State == mixin.ConnStateStoreRecovered {
 					mu.Lock()
 					events = append(events, e)
 					mu.Unlock()
@@ -72,7 +72,7 @@ func TestUnreachable(t *testing.T) {
 	var sent []string
 	send := func(n int, gap time.Duration) {
 		for i := range n {
-			m, err := alice.SendText(t.Context(), s.Bot().ID, fmt.Sprint("text ", i))
+			m, err := alice.SendText(t.Context(), s.Bot().UserID, fmt.Sprint("text ", i))
 			require.NoError(t, err)
 			sentMu.Lock()
 			sent = append(sent, m.MessageID)
@@ -80,7 +80,7 @@ func TestUnreachable(t *testing.T) {
 			time.Sleep(gap)
 		}
 	}
-	pending := func() int { return s.Pending(s.Bot().ID) }
+	pending := func() int { return s.Pending(s.Bot().UserID) }
 	wait := func(what string, cond func() bool) {
 		t.Helper()
 		deadline := time.Now().Add(30 * time.Second)
@@ -108,10 +108,10 @@ func TestUnreachable(t *testing.T) {
 	wait("every message acknowledged", func() bool { return pending() == 0 })
 
 	mu.Lock()
-	assert.Equal(t, mixin.StateStoreFailed, events[0].State)
+	assert.Equal(t, mixin.ConnStateStoreFailed, events[0].State)
 	var se *mixin.StoreError
 	assert.ErrorAs(t, events[0].Err, &se)
-	assert.Equal(t, mixin.StateStoreRecovered, events[len(events)-1].State)
+	assert.Equal(t, mixin.ConnStateStoreRecovered, events[len(events)-1].State)
 	mu.Unlock()
 	got := map[string]int{}
 	rows, err := db.SQL().QueryContext(t.Context(), `SELECT msg FROM effects`)

@@ -135,7 +135,7 @@ func Open(ctx context.Context, path string, opts ...Option) (*store.DB, error) {
 	r.SetMaxOpenConns(cfg.readers)
 	r.SetMaxIdleConns(cfg.readers)
 	stop := startCheckpointer(r)
-	db, err := store.New(ctx, store.Config{Dialect: store.SQLite, DB: r, Writer: w, Now: cfg.now, CloseDB: true, OnClose: stop,
+	db, err := store.New(ctx, store.Config{Dialect: store.DialectSQLite, DB: r, Writer: w, Now: cfg.now, CloseDB: true, OnClose: stop,
 		Unavailable: unavailable})
 	if err != nil {
 		stop()

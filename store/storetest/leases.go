@@ -296,7 +296,7 @@ func testUpgradeFromV2(t *testing.T, open Opener) {
 		`ALTER TABLE mixin_handled_v2 RENAME TO mixin_handled`,
 		`UPDATE mixin_schema SET version = 2 WHERE component = 'mixin'`,
 	}
-	if db.Dialect() == store.PostgreSQL {
+	if db.Dialect() == store.DialectPostgreSQL {
 		v2 = append(v2, `ALTER INDEX mixin_handled_v2_pkey RENAME TO mixin_handled_pkey`)
 	}
 	for _, q := range v2 {

@@ -56,7 +56,7 @@ func Main(botName string, run func(ctx context.Context, env *Env) error) {
 func NewEnv(client *mixin.Client, srv *mixintest.Server) *Env {
 	env := &Env{Client: client, Server: srv, out: os.Stdout, names: map[string]string{}, printed: map[string]bool{}}
 	if srv != nil {
-		env.SetName(srv.Bot().ID, "bot")
+		env.SetName(srv.Bot().UserID, "bot")
 	}
 	return env
 }
@@ -103,7 +103,7 @@ func Emulate(ctx context.Context, botName string, out io.Writer, run func(contex
 func AppProblems(srv *mixintest.Server) error {
 	var errs []error
 	for _, p := range srv.Problems() {
-		if p.Kind == mixintest.ProblemBroken {
+		if p.Kind == mixintest.ProblemKindBroken {
 			errs = append(errs, fmt.Errorf("the official apps would show this message broken: %s", p))
 		}
 	}
@@ -176,7 +176,7 @@ type User struct {
 // NewUser registers a simulated user (with a fixed id, for stable output).
 func (e *Env) NewUser(id, name string) *User {
 	u := e.Server.NewUserWithID(id, name)
-	e.SetName(u.ID, name)
+	e.SetName(u.UserID, name)
 	ks, err := mixin.ParseKeystore(u.KeystoreJSON())
 	if err != nil {
 		panic(err) // the emulator's own keystore: cannot fail
@@ -191,7 +191,7 @@ func (e *Env) NewUser(id, name string) *User {
 // Say sends text to the bot in their contact conversation.
 func (u *User) Say(ctx context.Context, text string) error {
 	u.env.Printf("%s → bot: %s", u.Name, text)
-	_, err := u.SendText(ctx, u.env.Server.Bot().ID, text)
+	_, err := u.SendText(ctx, u.env.Server.Bot().UserID, text)
 	return err
 }
 
@@ -218,7 +218,7 @@ func (u *User) SendPayload(ctx context.Context, p mixin.Payload) error {
 	if err != nil {
 		return err
 	}
-	bot := u.env.Server.Bot().ID
+	bot := u.env.Server.Bot().UserID
 	if _, err := u.Client.CreateContactConversation(ctx, bot); err != nil {
 		return err
 	}
@@ -255,7 +255,7 @@ func (u *User) Next(ctx context.Context) (mixintest.Message, error) {
 		}
 		u.env.Printf("%s → %s: %s", u.env.Name(m.UserID), to, content)
 	}
-	return m, u.Ack(ctx, m.MessageID, mixin.AckRead)
+	return m, u.Ack(ctx, m.MessageID, mixin.AckStatusRead)
 }
 
 // Until prints and acknowledges messages until one matches ok.
@@ -287,9 +287,9 @@ func (u *User) Expect(ctx context.Context, n int) error {
 func ConnectionLog() mixin.BlazeOption {
 	return mixin.WithStateHook(func(e mixin.StateEvent) {
 		switch {
-		case e.State == mixin.StateConnected:
+		case e.State == mixin.ConnStateConnected:
 			fmt.Fprintln(os.Stderr, "blaze: connected")
-		case e.State == mixin.StateDisconnected && e.Err != nil:
+		case e.State == mixin.ConnStateDisconnected && e.Err != nil:
 			fmt.Fprintf(os.Stderr, "blaze: %v; retrying in %s\n", e.Err, e.Delay.Round(time.Millisecond))
 		}
 	})

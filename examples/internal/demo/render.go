@@ -15,9 +15,9 @@ func (e *Env) Render(category string, data []byte) string {
 		return fmt.Sprintf("[%s, %s]", category, Size(int64(len(data))))
 	}
 	switch p := p.(type) {
-	case mixin.Text:
+	case mixin.TextPayload:
 		return string(p)
-	case mixin.Post:
+	case mixin.PostPayload:
 		return "[post] " + strings.ReplaceAll(string(p), "\n", " ⏎ ")
 	case mixin.ImagePayload:
 		return fmt.Sprintf("[image %d×%d %s, %s]", p.Width, p.Height, p.MimeType, Size(p.Size))
@@ -35,7 +35,7 @@ func (e *Env) Render(category string, data []byte) string {
 		return fmt.Sprintf("[location %.4f, %.4f %s]", p.Latitude, p.Longitude, p.Name)
 	case mixin.AppCardPayload:
 		return fmt.Sprintf("[app card %q: %s]", p.Title, p.Description)
-	case mixin.ButtonGroup:
+	case mixin.ButtonGroupPayload:
 		labels := make([]string, len(p))
 		for i, b := range p {
 			labels[i] = "(" + b.Label + ")"
@@ -59,7 +59,7 @@ func (e *Env) Render(category string, data []byte) string {
 		case mixin.SystemConversationActionExit:
 			return "[" + who + " left]"
 		case mixin.SystemConversationActionRole:
-			if p.Role == mixin.RoleAdmin {
+			if p.Role == mixin.ParticipantRoleAdmin {
 				return "[made " + who + " admin]"
 			}
 			return "[made " + who + " a member]"
