@@ -33,33 +33,3 @@ const BlazeAuthHTTP401 = BlazeAuthFailureHTTP401
 // Deprecated: use BlazeAuthFailureErrorFrame. Kept until 1.0 so code written
 // before the names settled still builds.
 const BlazeAuthErrorFrame = BlazeAuthFailureErrorFrame
-
-// ProblemBroken is the old name of [ProblemKindBroken].
-//
-// Deprecated: use ProblemKindBroken. Kept until 1.0 so code written before the
-// names settled still builds.
-const ProblemBroken = ProblemKindBroken
-
-// ProblemWarning is the old name of [ProblemKindWarning].
-//
-// Deprecated: use ProblemKindWarning. Kept until 1.0 so code written before the
-// names settled still builds.
-const ProblemWarning = ProblemKindWarning
-
-// ProblemLimit is the old name of [ProblemKindLimit].
-//
-// Deprecated: use ProblemKindLimit. Kept until 1.0 so code written before the
-// names settled still builds.
-const ProblemLimit = ProblemKindLimit
-
-// ReceiptKeyedByStatus is the old name of [ReceiptKeyingByStatus].
-//
-// Deprecated: use ReceiptKeyingByStatus. Kept until 1.0 so code written before
-// the names settled still builds.
-const ReceiptKeyedByStatus = ReceiptKeyingByStatus
-
-// ReceiptKeyedByMessage is the old name of [ReceiptKeyingByMessage].
-//
-// Deprecated: use ReceiptKeyingByMessage. Kept until 1.0 so code written before
-// the names settled still builds.
-const ReceiptKeyedByMessage = ReceiptKeyingByMessage
