@@ -11,13 +11,11 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/google/uuid"
-	"github.com/gorilla/websocket"
 )
 
 func benchKeystore(b testing.TB) *Keystore {
@@ -174,90 +172,6 @@ func (a *ackServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	a.requests.Add(1)
 	a.acks.Add(int64(len(acks)))
 	_, _ = w.Write([]byte(`{"data":[]}`))
-}
-
-// BenchmarkBlazeInbound measures messages through the whole loop: an
-// in-process websocket server writes pre-encoded frames, a no-op handler
-// runs, acknowledgements are batched to an in-process endpoint. Besides
-// ns/op it reports cpu-ns/op, the process's CPU time per message (the
-// loop's and the in-process servers'), and x-decode: its time over the time the plain decode of the
-// same frames (BenchmarkFrameDecodeBaseline's work) took just before, in
-// the same process, so machine load cancels out of the ratio.
-func BenchmarkBlazeInbound(b *testing.B) {
-	const distinct = 20000 // more than the dedupe window, so repeats count
-	frames := make([][]byte, distinct)
-	var zw *gzip.Writer
-	for i := range frames {
-		frames[i] = seedPushFrameWith(b, &zw, uuid.NewString())
-	}
-	var base baselineDecoder
-	baseStart := time.Now()
-	for i := range b.N {
-		base.decode(b, frames[i%distinct])
-	}
-	baseline := time.Since(baseStart)
-	acks := &ackServer{}
-	var handled atomic.Int64
-	target := make(chan int64, 1)
-	ws := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		conn := acceptListed(w, r)
-		if conn == nil {
-			return
-		}
-		defer conn.Close()
-		n := <-target
-		for i := range n {
-			if err := conn.WriteMessage(websocket.BinaryMessage, frames[i%distinct]); err != nil {
-				return
-			}
-		}
-		<-r.Context().Done()
-	}))
-	defer ws.Close()
-	rest := httptest.NewServer(acks)
-	defer rest.Close()
-	c, err := NewClient(benchKeystore(b), WithBaseURL(rest.URL), WithBlazeURL("ws"+strings.TrimPrefix(ws.URL, "http")+"/"))
-	if err != nil {
-		b.Fatal(err)
-	}
-	done := make(chan struct{})
-	var want int64
-	h := HandlerFunc(func(ctx context.Context, m *Message) error {
-		if handled.Add(1) == want {
-			close(done)
-		}
-		return nil
-	})
-	ctx, cancel := context.WithCancel(context.Background())
-	errc := make(chan error, 1)
-	want = int64(b.N)
-	b.ReportAllocs()
-	b.ResetTimer()
-	cpu := processCPU()
-	go func() { errc <- c.RunBlaze(ctx, h, WithAckInterval(50*time.Millisecond)) }()
-	target <- int64(b.N)
-	select {
-	case <-done:
-	case <-time.After(5 * time.Minute):
-		b.Fatal("loop stalled")
-	}
-	b.StopTimer()
-	if cpu > 0 {
-		// CPU time, the server's included, is less swayed by other
-		// processes on the machine than wall time.
-		b.ReportMetric(float64(processCPU()-cpu)/float64(b.N), "cpu-ns/op")
-	}
-	b.ReportMetric(float64(b.Elapsed())/float64(baseline), "x-decode")
-	cancel()
-	if err := <-errc; err != nil {
-		b.Fatal(err)
-	}
-	if r := acks.requests.Load(); r > 0 {
-		b.ReportMetric(float64(acks.acks.Load())/float64(r), "acks/request")
-	}
-	if acks.acks.Load() != int64(b.N) {
-		b.Fatalf("acked %d of %d", acks.acks.Load(), b.N)
-	}
 }
 
 // messagesServer answers POST /messages like the API (single object or
